@@ -1,0 +1,57 @@
+// 2-D batch normalisation with PyTorch's semantics.
+//
+// Shapes:  x, y, dy, dx [N, C, H, W] (dense, contiguous or channels_last; cpu needs one layout for all);
+//          weight, bias, running_mean, running_var, save_mean, save_var, dweight, dbias: [C] contiguous.
+//          weight/bias null means affine=false (scale 1, shift 0; dweight/dbias must then be null).
+// Training forward: mean and biased variance over (N, H, W) normalise x; save_mean/save_var receive them
+//          for backward; running stats are updated in place as PyTorch does:
+//          running = (1 - momentum) * running + momentum * batch_stat, using the *unbiased* variance
+//          (times m/(m-1), m = N*H*W) for running_var.
+// Inference forward: normalises with running_mean/running_var.
+// Backward of the training forward uses save_mean/save_var (the batch statistics); backward of the
+//          inference forward treats the running statistics as constants (needed for gradients w.r.t. the
+//          input of an eval-mode network: Grad-CAM, adversarial examples).
+// Backward outputs are overwritten; pass null to skip one.
+// Types:   ref: f32 or f64 (accumulation in double); cpu: f32. Statistics tensors are always f32 on cpu.
+#pragma once
+
+#include "resnet/core/tensor.h"
+
+namespace resnet::ops {
+
+struct BatchNormParams {
+  double eps = 1e-5;
+  double momentum = 0.1;
+};
+
+namespace ref {
+void batch_norm_forward_training(const Tensor& x, const Tensor* weight, const Tensor* bias,
+                                 Tensor& running_mean, Tensor& running_var, const BatchNormParams& p,
+                                 Tensor& y, Tensor& save_mean, Tensor& save_var);
+void batch_norm_backward_training(const Tensor& dy, const Tensor& x, const Tensor* weight,
+                                  const Tensor& save_mean, const Tensor& save_var, const BatchNormParams& p,
+                                  Tensor* dx, Tensor* dweight, Tensor* dbias);
+void batch_norm_forward_inference(const Tensor& x, const Tensor* weight, const Tensor* bias,
+                                  const Tensor& running_mean, const Tensor& running_var,
+                                  const BatchNormParams& p, Tensor& y);
+void batch_norm_backward_inference(const Tensor& dy, const Tensor& x, const Tensor* weight,
+                                   const Tensor& running_mean, const Tensor& running_var,
+                                   const BatchNormParams& p, Tensor* dx, Tensor* dweight, Tensor* dbias);
+}  // namespace ref
+
+namespace cpu {
+void batch_norm_forward_training(const Tensor& x, const Tensor* weight, const Tensor* bias,
+                                 Tensor& running_mean, Tensor& running_var, const BatchNormParams& p,
+                                 Tensor& y, Tensor& save_mean, Tensor& save_var);
+void batch_norm_backward_training(const Tensor& dy, const Tensor& x, const Tensor* weight,
+                                  const Tensor& save_mean, const Tensor& save_var, const BatchNormParams& p,
+                                  Tensor* dx, Tensor* dweight, Tensor* dbias);
+void batch_norm_forward_inference(const Tensor& x, const Tensor* weight, const Tensor* bias,
+                                  const Tensor& running_mean, const Tensor& running_var,
+                                  const BatchNormParams& p, Tensor& y);
+void batch_norm_backward_inference(const Tensor& dy, const Tensor& x, const Tensor* weight,
+                                   const Tensor& running_mean, const Tensor& running_var,
+                                   const BatchNormParams& p, Tensor* dx, Tensor* dweight, Tensor* dbias);
+}  // namespace cpu
+
+}  // namespace resnet::ops

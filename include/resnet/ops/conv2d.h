@@ -1,0 +1,42 @@
+// 2-D convolution (cross-correlation, as PyTorch's Conv2d).
+//
+// Shapes:  x [N, C, H, W]   weight [O, C/groups, kH, kW] (contiguous)   bias [O] or null   y [N, O, Ho, Wo]
+//          Ho = (H + 2*pad_h - dil_h*(kH-1) - 1) / stride_h + 1  (floor), likewise Wo.
+// Layouts: x, y, dy, dx dense, contiguous (NCHW) or channels_last (NHWC); the cpu backend needs x and y
+//          (dy and dx) in one layout. Caller allocates every output with the right shape.
+// Backward outputs (dx, dweight, dbias) are overwritten, never accumulated; pass null to skip one.
+// Types:   ref: f32 or f64 (all tensors one type, accumulation in double); cpu: f32.
+#pragma once
+
+#include <array>
+#include <cstdint>
+
+#include "resnet/core/tensor.h"
+
+namespace resnet::ops {
+
+struct Conv2dParams {
+  std::array<int64_t, 2> stride{1, 1};
+  std::array<int64_t, 2> padding{0, 0};
+  std::array<int64_t, 2> dilation{1, 1};
+  int64_t groups = 1;
+};
+
+// [N, O, Ho, Wo] for the given input and weight shapes; CHECKs the channel/group arithmetic.
+Shape conv2d_output_shape(const Shape& x, const Shape& weight, const Conv2dParams& p);
+
+namespace ref {
+void conv2d_forward(const Tensor& x, const Tensor& weight, const Tensor* bias, const Conv2dParams& p,
+                    Tensor& y);
+void conv2d_backward(const Tensor& dy, const Tensor& x, const Tensor& weight, const Conv2dParams& p,
+                     Tensor* dx, Tensor* dweight, Tensor* dbias);
+}  // namespace ref
+
+namespace cpu {
+void conv2d_forward(const Tensor& x, const Tensor& weight, const Tensor* bias, const Conv2dParams& p,
+                    Tensor& y);
+void conv2d_backward(const Tensor& dy, const Tensor& x, const Tensor& weight, const Conv2dParams& p,
+                     Tensor* dx, Tensor* dweight, Tensor* dbias);
+}  // namespace cpu
+
+}  // namespace resnet::ops

@@ -1,0 +1,111 @@
+#include "resnet/core/memory.h"
+
+#include <sys/mman.h>
+
+#include <cstdlib>
+#include <map>
+#include <mutex>
+#include <new>
+#include <vector>
+
+#include "resnet/core/check.h"
+
+namespace resnet {
+namespace {
+
+constexpr size_t kAlignment = 64;
+constexpr size_t kHugePage = size_t{2} << 20;
+
+// Rounds a request to the block size actually kept in the pool: small blocks to 64 bytes, big ones to
+// whole huge pages, so that nearby sizes share a free list.
+size_t block_size_for(size_t bytes) {
+  if (bytes == 0) bytes = 1;
+  if (bytes >= kHugePage) return (bytes + kHugePage - 1) / kHugePage * kHugePage;
+  return (bytes + kAlignment - 1) / kAlignment * kAlignment;
+}
+
+class Pool {
+ public:
+  void* acquire(size_t block) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    auto it = free_.find(block);
+    void* p = nullptr;
+    if (it != free_.end() && !it->second.empty()) {
+      p = it->second.back();
+      it->second.pop_back();
+      stats_.bytes_cached -= block;
+      ++stats_.pool_hits;
+    } else {
+      const size_t align = block >= kHugePage ? kHugePage : kAlignment;
+      p = std::aligned_alloc(align, block);
+      if (!p) throw std::bad_alloc();
+      if (block >= kHugePage) madvise(p, block, MADV_HUGEPAGE);
+      ++stats_.system_allocations;
+    }
+    stats_.bytes_in_use += block;
+    if (stats_.bytes_in_use > stats_.peak_bytes_in_use) stats_.peak_bytes_in_use = stats_.bytes_in_use;
+    return p;
+  }
+
+  void release(void* p, size_t block) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    free_[block].push_back(p);
+    stats_.bytes_in_use -= block;
+    stats_.bytes_cached += block;
+  }
+
+  void release_cached() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    for (auto& [block, list] : free_)
+      for (void* p : list) std::free(p);
+    free_.clear();
+    stats_.bytes_cached = 0;
+  }
+
+  MemoryStats stats() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return stats_;
+  }
+
+ private:
+  std::mutex mutex_;
+  std::map<size_t, std::vector<void*>> free_;
+  MemoryStats stats_;
+};
+
+// Never destroyed: storages released during static destruction must still find their pool.
+Pool& pool() {
+  static Pool* instance = new Pool;
+  return *instance;
+}
+
+}  // namespace
+
+MemoryStats memory_stats() { return pool().stats(); }
+void release_cached_memory() { pool().release_cached(); }
+
+std::shared_ptr<Storage> Storage::allocate(size_t bytes) {
+  std::shared_ptr<Storage> s(new Storage);
+  s->block_bytes_ = block_size_for(bytes);
+  s->data_ = pool().acquire(s->block_bytes_);
+  s->bytes_ = bytes;
+  return s;
+}
+
+std::shared_ptr<Storage> Storage::borrow(void* data, size_t bytes, std::function<void()> on_release) {
+  std::shared_ptr<Storage> s(new Storage);
+  s->data_ = data;
+  s->bytes_ = bytes;
+  s->on_release_ = std::move(on_release);
+  return s;
+}
+
+Storage::~Storage() {
+  if (block_bytes_) {
+    pool().release(data_, block_bytes_);
+  } else if (on_release_) {
+    on_release_();
+  }
+}
+
+}  // namespace resnet
