@@ -275,6 +275,14 @@ std::string Tensor::str() const {
   return os.str();
 }
 
+bool layouts_match(const Tensor& a, const Tensor& b) {
+  return (a.is_contiguous() && b.is_contiguous()) || (a.is_channels_last() && b.is_channels_last());
+}
+
+Layout activation_layout(const Tensor& x) {
+  return x.is_channels_last() ? Layout::channels_last : Layout::contiguous;
+}
+
 bool ensure(Tensor& t, const Shape& shape, DType dtype, Layout layout) {
   if (t.defined() && t.shape() == shape && t.dtype() == dtype &&
       (layout == Layout::contiguous ? t.is_contiguous() : t.is_channels_last()))

@@ -110,6 +110,12 @@ class Tensor {
 // Dense strides of `shape` in `layout`.
 std::array<int64_t, kMaxDims> dense_strides(const Shape& shape, Layout layout);
 
+// A 4-D tensor with C == 1 (or H == W == 1) is both contiguous and channels_last. These resolve the
+// ambiguity: layouts_match is true when both tensors are dense in one common order; activation_layout
+// names the layout an op's output should take after input x (channels_last wins when x is both).
+bool layouts_match(const Tensor& a, const Tensor& b);
+Layout activation_layout(const Tensor& x);
+
 // Re-allocates `t` only when its shape, dtype or layout differ from the requested ones; keeps the
 // buffer otherwise. Modules hold their activations this way so the steady state allocates nothing.
 // Returns true when it allocated.

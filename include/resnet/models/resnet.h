@@ -1,0 +1,48 @@
+// Residual networks built from BasicBlocks, with torchvision's module names:
+//   conv1, bn1, relu, [maxpool], layer1 … layerK (Sequential of blocks), avgpool, fc.
+// The input is converted to channels_last at the edge (module "input_layout", no parameters): every
+// activation after it stays in the layout oneDNN runs fastest here.
+//
+// cifar_resnet(depth) is the paper's CIFAR family (Sec. 4.2): depth = 6n + 2, a 3×3 16-channel stem with no
+// pooling, three stages of n blocks at 16/32/64 channels (stride 2 entering stages 2 and 3), global
+// average pool, fc. ResNet-20/32/44/56/110 have n = 3/5/7/9/18. ShortcutKind::none gives the plain twin.
+#pragma once
+
+#include <memory>
+#include <vector>
+
+#include "resnet/nn/layers.h"
+#include "resnet/nn/residual.h"
+
+namespace resnet::models {
+
+struct ResNetSpec {
+  std::vector<int> blocks_per_stage;  // e.g. {3, 3, 3}
+  std::vector<int64_t> widths;        // channels per stage, e.g. {16, 32, 64}
+  int64_t stem_width = 16;
+  bool imagenet_stem = false;  // true: 7×7 stride-2 conv + 3×3 stride-2 max-pool; false: 3×3 stride-1 conv
+  nn::ShortcutKind shortcut = nn::ShortcutKind::A;
+  int64_t in_channels = 3;
+  int64_t num_classes = 10;
+};
+
+class ResNet : public nn::Module {
+ public:
+  explicit ResNet(const ResNetSpec& spec);
+  const ResNetSpec& spec() const { return spec_; }
+
+ protected:
+  const Tensor& forward_impl(const Tensor& x) override;
+  const Tensor& backward_impl(const Tensor& dy) override;
+
+ private:
+  ResNetSpec spec_;
+  std::vector<nn::Module*> body_order_;  // the registered children, in execution order
+};
+
+// depth = 6n + 2 (20, 32, 44, 56, 110, 1202). Throws UserError for other depths. Not initialised: call
+// nn::init_torchvision (or load weights).
+std::unique_ptr<ResNet> cifar_resnet(int depth, int64_t num_classes = 10, int64_t in_channels = 3,
+                                     nn::ShortcutKind shortcut = nn::ShortcutKind::A);
+
+}  // namespace resnet::models

@@ -1,0 +1,203 @@
+// The layers a residual network is made of. Each wraps one op family: forward and backward side by side,
+// buffers reused across steps (see module.h for the contracts shared by all modules).
+// Activations keep the layout of the module's input; ToLayout changes it at the network's edge.
+#pragma once
+
+#include <cstdint>
+
+#include "resnet/core/rng.h"
+#include "resnet/nn/module.h"
+#include "resnet/ops/backend.h"
+
+namespace resnet::nn {
+
+struct Conv2dOptions {
+  int64_t in_channels = 0, out_channels = 0;
+  int64_t kernel = 3, stride = 1, padding = 0, dilation = 1, groups = 1;
+  bool bias = false;
+};
+
+// weight [out, in/groups, k, k], bias [out] (optional). Parameters start at zero: call an initialiser.
+class Conv2d : public Module {
+ public:
+  explicit Conv2d(const Conv2dOptions& options);
+  Parameter& weight() { return *weight_; }
+  Parameter* bias() { return bias_; }
+  const Conv2dOptions& options() const { return options_; }
+  const ops::Conv2dParams& params() const { return params_; }
+
+ protected:
+  const Tensor& forward_impl(const Tensor& x) override;
+  const Tensor& backward_impl(const Tensor& dy) override;
+
+ private:
+  Conv2dOptions options_;
+  ops::Conv2dParams params_;
+  Parameter* weight_;
+  Parameter* bias_ = nullptr;
+  Tensor x_, y_, dx_;
+};
+
+// weight, bias [C] (absent when affine = false); buffers running_mean, running_var [C] and
+// num_batches_tracked (i64 scalar) as torchvision names them.
+class BatchNorm2d : public Module {
+ public:
+  explicit BatchNorm2d(int64_t channels, double eps = 1e-5, double momentum = 0.1, bool affine = true);
+  Parameter* weight() { return weight_; }
+  Parameter* bias() { return bias_; }
+  Tensor& running_mean() { return *running_mean_; }
+  Tensor& running_var() { return *running_var_; }
+
+ protected:
+  const Tensor& forward_impl(const Tensor& x) override;
+  const Tensor& backward_impl(const Tensor& dy) override;
+
+ private:
+  ops::BatchNormParams params_;
+  Parameter* weight_ = nullptr;
+  Parameter* bias_ = nullptr;
+  Tensor* running_mean_;
+  Tensor* running_var_;
+  Tensor* num_batches_tracked_;
+  bool forward_was_training_ = true;
+  Tensor x_, y_, dx_, save_mean_, save_var_;
+};
+
+class ReLU : public Module {
+ public:
+  ReLU() : Module("ReLU") {}
+
+ protected:
+  const Tensor& forward_impl(const Tensor& x) override;
+  const Tensor& backward_impl(const Tensor& dy) override;
+
+ private:
+  Tensor y_, dx_;
+};
+
+class MaxPool2d : public Module {
+ public:
+  MaxPool2d(int64_t kernel, int64_t stride, int64_t padding = 0);
+
+ protected:
+  const Tensor& forward_impl(const Tensor& x) override;
+  const Tensor& backward_impl(const Tensor& dy) override;
+
+ private:
+  ops::Pool2dParams params_;
+  Shape x_shape_;
+  Tensor y_, dx_, workspace_;
+};
+
+class AvgPool2d : public Module {
+ public:
+  AvgPool2d(int64_t kernel, int64_t stride, int64_t padding = 0, bool count_include_pad = true);
+
+ protected:
+  const Tensor& forward_impl(const Tensor& x) override;
+  const Tensor& backward_impl(const Tensor& dy) override;
+
+ private:
+  ops::Pool2dParams params_;
+  Shape x_shape_;
+  Layout x_layout_ = Layout::contiguous;
+  Tensor y_, dx_;
+};
+
+// [N, C, H, W] -> [N, C]: torchvision's AdaptiveAvgPool2d(1) followed by flatten.
+class GlobalAvgPool : public Module {
+ public:
+  GlobalAvgPool() : Module("GlobalAvgPool") {}
+
+ protected:
+  const Tensor& forward_impl(const Tensor& x) override;
+  const Tensor& backward_impl(const Tensor& dy) override;
+
+ private:
+  Shape x_shape_;
+  Layout x_layout_ = Layout::contiguous;
+  Tensor y_, dx_;
+};
+
+// [N, C, H, W] (any layout) -> [N, C*H*W] in PyTorch's order.
+class Flatten : public Module {
+ public:
+  Flatten() : Module("Flatten") {}
+
+ protected:
+  const Tensor& forward_impl(const Tensor& x) override;
+  const Tensor& backward_impl(const Tensor& dy) override;
+
+ private:
+  Shape x_shape_;
+  Layout x_layout_ = Layout::contiguous;
+  Tensor y_, dx_;
+};
+
+// weight [out, in], bias [out].
+class Linear : public Module {
+ public:
+  Linear(int64_t in_features, int64_t out_features, bool bias = true);
+  Parameter& weight() { return *weight_; }
+  Parameter* bias() { return bias_; }
+
+ protected:
+  const Tensor& forward_impl(const Tensor& x) override;
+  const Tensor& backward_impl(const Tensor& dy) override;
+
+ private:
+  Parameter* weight_;
+  Parameter* bias_ = nullptr;
+  Tensor x_, y_, dx_;
+};
+
+// Inverted dropout in training mode, identity in eval mode. Each forward draws a fresh mask seed from
+// the module's Rng (seeded at construction), so a run is reproducible from the seed.
+class Dropout : public Module {
+ public:
+  explicit Dropout(double p, uint64_t seed = 0);
+  Rng& rng() { return rng_; }
+
+ protected:
+  const Tensor& forward_impl(const Tensor& x) override;
+  const Tensor& backward_impl(const Tensor& dy) override;
+
+ private:
+  double p_;
+  Rng rng_;
+  bool forward_was_training_ = true;
+  Tensor y_, dx_, mask_;
+};
+
+// The paper's option-A shortcut (ops/shortcut.h): subsample by `stride`, zero-pad channels to `out_channels`.
+class ShortcutA : public Module {
+ public:
+  ShortcutA(int64_t out_channels, int64_t stride);
+
+ protected:
+  const Tensor& forward_impl(const Tensor& x) override;
+  const Tensor& backward_impl(const Tensor& dy) override;
+
+ private:
+  int64_t out_channels_, stride_;
+  Shape x_shape_;
+  Layout x_layout_ = Layout::contiguous;
+  Tensor y_, dx_;
+};
+
+// Converts activations to `layout` (forward) and gradients back to the input's layout (backward).
+class ToLayout : public Module {
+ public:
+  explicit ToLayout(Layout layout) : Module("ToLayout"), layout_(layout) {}
+
+ protected:
+  const Tensor& forward_impl(const Tensor& x) override;
+  const Tensor& backward_impl(const Tensor& dy) override;
+
+ private:
+  Layout layout_;
+  Layout x_layout_ = Layout::contiguous;
+  Tensor y_, dx_;
+};
+
+}  // namespace resnet::nn

@@ -1,0 +1,207 @@
+#include "resnet/io/safetensors.h"
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <nlohmann/json.hpp>
+
+#include "resnet/io/atomic_file.h"
+
+namespace resnet::io {
+namespace {
+
+[[noreturn]] void bad_file(const std::string& path, const std::string& problem) {
+  throw UserError("'" + path + "' is not a valid safetensors file: " + problem +
+                  " (the file may be truncated or corrupt: re-export or re-download it)");
+}
+
+struct DTypeName {
+  const char* name;
+  DType dtype;
+};
+constexpr DTypeName kDTypes[] = {{"F32", DType::f32}, {"F64", DType::f64}, {"BF16", DType::bf16},
+                                 {"I8", DType::s8},   {"U8", DType::u8},   {"I32", DType::s32},
+                                 {"I64", DType::i64}};
+
+float f16_to_f32(uint16_t h) {
+  const uint32_t sign = static_cast<uint32_t>(h & 0x8000) << 16;
+  uint32_t exp = (h >> 10) & 0x1f, mant = h & 0x3ff, bits;
+  if (exp == 0) {
+    if (mant == 0) {
+      bits = sign;
+    } else {  // subnormal: normalise
+      exp = 127 - 15 + 1;
+      while (!(mant & 0x400)) {
+        mant <<= 1;
+        --exp;
+      }
+      bits = sign | (exp << 23) | ((mant & 0x3ff) << 13);
+    }
+  } else if (exp == 31) {
+    bits = sign | 0x7f800000u | (mant << 13);
+  } else {
+    bits = sign | ((exp - 15 + 127) << 23) | (mant << 13);
+  }
+  float f;
+  std::memcpy(&f, &bits, 4);
+  return f;
+}
+
+}  // namespace
+
+const Tensor* TensorFile::find(const std::string& name) const {
+  for (const auto& [n, t] : tensors)
+    if (n == name) return &t;
+  return nullptr;
+}
+
+const Tensor& TensorFile::at(const std::string& name) const {
+  if (const Tensor* t = find(name)) return *t;
+  throw UserError("'" + path + "' has no tensor named '" + name + "' (" + std::to_string(tensors.size()) +
+                  " tensors in the file)");
+}
+
+TensorFile load_safetensors(const std::string& path) {
+  const int fd = open(path.c_str(), O_RDONLY);
+  if (fd < 0) throw UserError("cannot open '" + path + "': " + std::strerror(errno));
+  struct stat st {};
+  if (fstat(fd, &st) != 0) {
+    close(fd);
+    throw UserError("cannot stat '" + path + "': " + std::strerror(errno));
+  }
+  const size_t file_size = static_cast<size_t>(st.st_size);
+  if (file_size < 8) {
+    close(fd);
+    bad_file(path, "only " + std::to_string(file_size) + " bytes, shorter than the 8-byte header length");
+  }
+  void* map = mmap(nullptr, file_size, PROT_READ, MAP_PRIVATE, fd, 0);
+  close(fd);
+  if (map == MAP_FAILED) throw UserError("cannot map '" + path + "': " + std::strerror(errno));
+  auto mapping = Storage::borrow(map, file_size, [map, file_size] { munmap(map, file_size); });
+  const char* base = static_cast<const char*>(map);
+
+  uint64_t header_len = 0;
+  std::memcpy(&header_len, base, 8);  // little-endian on every machine we target
+  if (header_len > file_size - 8)
+    bad_file(path, "header length " + std::to_string(header_len) + " exceeds the file size " +
+                       std::to_string(file_size));
+  nlohmann::json header;
+  try {
+    header = nlohmann::json::parse(base + 8, base + 8 + header_len);
+  } catch (const std::exception& e) {
+    bad_file(path, std::string("header is not valid JSON: ") + e.what());
+  }
+  if (!header.is_object()) bad_file(path, "header is not a JSON object");
+  const size_t data_start = 8 + header_len;
+  const size_t data_size = file_size - data_start;
+
+  TensorFile file;
+  file.path = path;
+  struct Range {
+    size_t begin, end;
+    std::string name;
+  };
+  std::vector<Range> ranges;
+  for (auto& [name, entry] : header.items()) {
+    if (name == "__metadata__") {
+      if (!entry.is_object()) bad_file(path, "__metadata__ is not an object");
+      for (auto& [k, v] : entry.items()) {
+        if (!v.is_string()) bad_file(path, "metadata value of '" + k + "' is not a string");
+        file.metadata[k] = v.get<std::string>();
+      }
+      continue;
+    }
+    try {
+      const std::string dtype_str = entry.at("dtype").get<std::string>();
+      const auto shape_json = entry.at("shape");
+      const auto offsets = entry.at("data_offsets");
+      if (!shape_json.is_array() || shape_json.size() > kMaxDims) bad_file(path, "tensor '" + name + "' has a bad shape");
+      Shape shape;
+      for (const auto& d : shape_json) {
+        if (!d.is_number_integer() || d.get<int64_t>() < 0) bad_file(path, "tensor '" + name + "' has a bad shape");
+        shape.push_back(d.get<int64_t>());
+      }
+      if (!offsets.is_array() || offsets.size() != 2) bad_file(path, "tensor '" + name + "' has bad data_offsets");
+      const size_t begin = offsets[0].get<size_t>(), end = offsets[1].get<size_t>();
+      if (begin > end || end > data_size)
+        bad_file(path, "tensor '" + name + "' data [" + std::to_string(begin) + ", " + std::to_string(end) +
+                           ") lies outside the " + std::to_string(data_size) + "-byte data section");
+      const bool is_f16 = dtype_str == "F16";
+      const auto* known = std::find_if(std::begin(kDTypes), std::end(kDTypes),
+                                       [&](const DTypeName& d) { return dtype_str == d.name; });
+      if (!is_f16 && known == std::end(kDTypes))
+        bad_file(path, "tensor '" + name + "' has unsupported dtype " + dtype_str);
+      const size_t elem = is_f16 ? 2 : dtype_size(known->dtype);
+      if (end - begin != static_cast<size_t>(shape.numel()) * elem)
+        bad_file(path, "tensor '" + name + "' has " + std::to_string(end - begin) + " bytes but its shape " +
+                           shape.str() + " and dtype " + dtype_str + " need " +
+                           std::to_string(shape.numel() * elem));
+      ranges.push_back({begin, end, name});
+      Tensor t;
+      const size_t offset = data_start + begin;
+      if (is_f16) {
+        t = Tensor::empty(shape, DType::f32);
+        const char* src = base + offset;
+        float* dst = t.data<float>();
+        for (int64_t i = 0; i < shape.numel(); ++i) {
+          uint16_t h;
+          std::memcpy(&h, src + 2 * i, 2);
+          dst[i] = f16_to_f32(h);
+        }
+      } else if (offset % dtype_size(known->dtype) == 0) {
+        t = Tensor::from_storage(mapping, offset, shape, known->dtype);
+      } else {  // misaligned in the file: copy out
+        t = Tensor::empty(shape, known->dtype);
+        std::memcpy(t.raw(), base + offset, t.nbytes());
+      }
+      file.tensors.emplace_back(name, std::move(t));
+    } catch (const nlohmann::json::exception& e) {
+      bad_file(path, "entry '" + name + "' is malformed: " + e.what());
+    }
+  }
+  std::sort(ranges.begin(), ranges.end(), [](const Range& a, const Range& b) { return a.begin < b.begin; });
+  for (size_t i = 1; i < ranges.size(); ++i)
+    if (ranges[i].begin < ranges[i - 1].end)
+      bad_file(path, "tensors '" + ranges[i - 1].name + "' and '" + ranges[i].name + "' overlap");
+  std::sort(file.tensors.begin(), file.tensors.end(), [&](const auto& a, const auto& b) {
+    auto pos = [&](const std::string& n) {
+      return std::find_if(ranges.begin(), ranges.end(), [&](const Range& r) { return r.name == n; })->begin;
+    };
+    return pos(a.first) < pos(b.first);
+  });
+  return file;
+}
+
+void save_safetensors(const std::string& path, const std::vector<std::pair<std::string, Tensor>>& tensors,
+                      const std::map<std::string, std::string>& metadata) {
+  nlohmann::ordered_json header = nlohmann::ordered_json::object();
+  if (!metadata.empty()) header["__metadata__"] = metadata;
+  size_t offset = 0;
+  for (const auto& [name, t] : tensors) {
+    const auto* known = std::find_if(std::begin(kDTypes), std::end(kDTypes),
+                                     [&](const DTypeName& d) { return d.dtype == t.dtype(); });
+    RESNET_CHECK(known != std::end(kDTypes)) << "no safetensors dtype for " << dtype_name(t.dtype());
+    nlohmann::ordered_json shape = nlohmann::ordered_json::array();
+    for (int64_t d : t.shape()) shape.push_back(d);
+    header[name] = {{"dtype", known->name}, {"shape", shape}, {"data_offsets", {offset, offset + t.nbytes()}}};
+    offset += t.nbytes();
+  }
+  std::string json = header.dump();
+  json.append((8 - json.size() % 8) % 8, ' ');  // keep the data section 8-byte aligned
+  const uint64_t len = json.size();
+  write_file_atomically(path, [&](const ByteSink& sink) {
+    sink(&len, 8);
+    sink(json.data(), json.size());
+    for (const auto& [name, t] : tensors) {
+      const Tensor dense = t.is_contiguous() ? t : t.clone(Layout::contiguous);
+      sink(dense.raw(), dense.nbytes());
+    }
+  });
+}
+
+}  // namespace resnet::io

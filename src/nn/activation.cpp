@@ -1,0 +1,38 @@
+#include "resnet/nn/layers.h"
+
+namespace resnet::nn {
+
+const Tensor& ReLU::forward_impl(const Tensor& x) {
+  ensure(y_, x.shape(), DType::f32, activation_layout(x));
+  ops().relu_forward(x, y_);
+  return y_;
+}
+
+const Tensor& ReLU::backward_impl(const Tensor& dy) {
+  ensure(dx_, y_.shape(), DType::f32, activation_layout(y_));
+  ops().relu_backward(dy, y_, dx_);
+  return dx_;
+}
+
+Dropout::Dropout(double p, uint64_t seed) : Module("Dropout"), p_(p), rng_(seed) {
+  RESNET_CHECK(p >= 0 && p < 1) << "dropout probability " << p << " must be in [0, 1)";
+}
+
+const Tensor& Dropout::forward_impl(const Tensor& x) {
+  forward_was_training_ = is_training();
+  if (!forward_was_training_ || p_ == 0) return x;
+  const Layout layout = activation_layout(x);
+  ensure(y_, x.shape(), DType::f32, layout);
+  ensure(mask_, x.shape(), DType::u8, layout);
+  ops().dropout_forward(x, p_, rng_.next_u64(), y_, mask_);
+  return y_;
+}
+
+const Tensor& Dropout::backward_impl(const Tensor& dy) {
+  if (!forward_was_training_ || p_ == 0) return dy;
+  ensure(dx_, dy.shape(), DType::f32, activation_layout(mask_));
+  ops().dropout_backward(dy, mask_, p_, dx_);
+  return dx_;
+}
+
+}  // namespace resnet::nn

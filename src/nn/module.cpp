@@ -1,0 +1,137 @@
+#include "resnet/nn/module.h"
+
+#include <algorithm>
+
+namespace resnet::nn {
+
+const Tensor& Parameter::grad() const {
+  static const Tensor kUndefined;
+  return has_grad_ ? grad_ : kUndefined;
+}
+
+Tensor& Parameter::grad_target() {
+  if (!grad_.defined()) grad_ = Tensor::empty(value_.shape(), value_.dtype());
+  if (!has_grad_) return grad_;
+  ensure(scratch_, value_.shape(), value_.dtype());
+  return scratch_;
+}
+
+void Parameter::accumulate() {
+  if (has_grad_) {
+    float* g = grad_.data<float>();
+    const float* s = scratch_.data<float>();
+    const int64_t n = grad_.numel();
+    for (int64_t i = 0; i < n; ++i) g[i] += s[i];
+  }
+  has_grad_ = true;
+}
+
+void Parameter::rebind(Tensor value, Tensor grad) {
+  RESNET_CHECK(value.shape() == value_.shape() && grad.shape() == value_.shape())
+      << "rebind " << name_ << " " << value_.shape() << " to " << value.shape();
+  value.copy_from(value_);
+  if (has_grad_) grad.copy_from(grad_);
+  value_ = std::move(value);
+  grad_ = std::move(grad);
+}
+
+const Tensor& Module::forward(const Tensor& x) {
+  const Tensor& y = forward_impl(x);
+  for (auto& [id, hook] : forward_hooks_) hook(*this, y);
+  return y;
+}
+
+const Tensor& Module::backward(const Tensor& dy) {
+  for (auto& [id, hook] : backward_hooks_) hook(*this, dy);
+  return backward_impl(dy);
+}
+
+void Module::train(bool on) {
+  training_ = on;
+  for (auto& [name, child] : children_) child->train(on);
+  on_mode_change();
+}
+
+void Module::set_backend(ops::Backend backend) {
+  backend_ = backend;
+  for (auto& [name, child] : children_) child->set_backend(backend);
+  on_mode_change();
+}
+
+std::vector<std::pair<std::string, Parameter*>> Module::named_parameters() {
+  std::vector<std::pair<std::string, Parameter*>> out;
+  for (auto& p : parameters_) out.emplace_back(p->name(), p.get());
+  for (auto& [name, child] : children_)
+    for (auto& [sub, p] : child->named_parameters()) out.emplace_back(name + "." + sub, p);
+  return out;
+}
+
+std::vector<std::pair<std::string, Tensor*>> Module::named_buffers() {
+  std::vector<std::pair<std::string, Tensor*>> out;
+  for (auto& [name, b] : buffers_) out.emplace_back(name, b.get());
+  for (auto& [name, child] : children_)
+    for (auto& [sub, b] : child->named_buffers()) out.emplace_back(name + "." + sub, b);
+  return out;
+}
+
+std::vector<std::pair<std::string, Module*>> Module::named_modules() {
+  std::vector<std::pair<std::string, Module*>> out{{"", this}};
+  for (auto& [name, child] : children_)
+    for (auto& [sub, m] : child->named_modules()) out.emplace_back(sub.empty() ? name : name + "." + sub, m);
+  return out;
+}
+
+Module* Module::find_module(const std::string& dotted_name) {
+  for (auto& [name, m] : named_modules())
+    if (name == dotted_name) return m;
+  return nullptr;
+}
+
+void Module::zero_grad() {
+  for (auto& [name, p] : named_parameters()) p->zero_grad();
+}
+
+int64_t Module::num_parameters() {
+  int64_t n = 0;
+  for (auto& [name, p] : named_parameters()) n += p->value().numel();
+  return n;
+}
+
+int Module::add_forward_hook(ForwardHook hook) {
+  forward_hooks_.emplace_back(next_hook_id_, std::move(hook));
+  return next_hook_id_++;
+}
+
+int Module::add_backward_hook(BackwardHook hook) {
+  backward_hooks_.emplace_back(next_hook_id_, std::move(hook));
+  return next_hook_id_++;
+}
+
+void Module::remove_hook(int id) {
+  std::erase_if(forward_hooks_, [id](const auto& h) { return h.first == id; });
+  std::erase_if(backward_hooks_, [id](const auto& h) { return h.first == id; });
+}
+
+Parameter& Module::register_parameter(const std::string& name, Tensor value) {
+  parameters_.push_back(std::make_unique<Parameter>(name, std::move(value)));
+  return *parameters_.back();
+}
+
+Tensor& Module::register_buffer(const std::string& name, Tensor value) {
+  buffers_.emplace_back(name, std::make_unique<Tensor>(std::move(value)));
+  return *buffers_.back().second;
+}
+
+const Tensor& Sequential::forward_impl(const Tensor& x) {
+  const Tensor* h = &x;
+  for (Module* m : layers_) h = &m->forward(*h);
+  return *h;
+}
+
+const Tensor& Sequential::backward_impl(const Tensor& dy) {
+  const Tensor* g = &dy;
+  for (auto it = layers_.rbegin(); it != layers_.rend(); ++it) g = &(*it)->backward(*g);
+  return *g;
+}
+
+}  // namespace resnet::nn
