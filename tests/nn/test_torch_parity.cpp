@@ -228,8 +228,9 @@ TEST_P(TorchResNet20, LogitsLossGradientsAndTwoSgdSteps) {
   for (auto& [name, p] : model->named_parameters())
     EXPECT_LE(max_rel_error(p->value(), fx.at("after." + name)), 1e-5) << name << " after two steps";
   for (auto& [name, b] : model->named_buffers())
-    if (name.find("num_batches_tracked") == std::string::npos)
+    if (name.find("num_batches_tracked") == std::string::npos) {
       EXPECT_LE(max_rel_error(*b, fx.at("after." + name)), 1e-5) << name << " after two steps";
+    }
   model->eval();
   EXPECT_LE(max_rel_error(model->forward(x), fx.at("after.eval_logits")), 1e-4);
 }
