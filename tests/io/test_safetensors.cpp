@@ -1,0 +1,83 @@
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+
+#include "resnet/io/safetensors.h"
+#include "test_util.h"
+
+using namespace resnet;
+
+namespace {
+
+std::string temp_path(const std::string& name) {
+  return (std::filesystem::temp_directory_path() / ("resnet_test_" + std::to_string(getpid()) + "_" + name)).string();
+}
+
+void write_bytes(const std::string& path, const std::string& bytes) {
+  std::ofstream(path, std::ios::binary) << bytes;
+}
+
+std::string header_file(const std::string& json, size_t data_bytes) {
+  std::string s(8, '\0');
+  const uint64_t n = json.size();
+  std::memcpy(s.data(), &n, 8);
+  return s + json + std::string(data_bytes, '\0');
+}
+
+TEST(Safetensors, RoundTripKeepsNamesShapesTypesAndMetadata) {
+  Rng rng(1);
+  const Tensor a = resnet::testing::random_tensor({3, 4}, rng);
+  const Tensor b = resnet::testing::random_tensor({2, 3, 4, 5}, rng).clone(Layout::channels_last);
+  Tensor c = Tensor::empty(Shape{}, DType::i64);
+  c.data<int64_t>()[0] = 42;
+  const std::string path = temp_path("rt.safetensors");
+  io::save_safetensors(path, {{"a", a}, {"layer.b", b}, {"n", c}}, {{"model", "test"}});
+  const io::TensorFile f = io::load_safetensors(path);
+  ASSERT_EQ(f.tensors.size(), 3u);
+  EXPECT_EQ(f.tensors[1].first, "layer.b");
+  EXPECT_EQ(f.metadata.at("model"), "test");
+  EXPECT_LE(resnet::testing::max_rel_error(f.at("a"), a), 0.0);
+  EXPECT_LE(resnet::testing::max_rel_error(f.at("layer.b"), b), 0.0);
+  EXPECT_EQ(f.at("n").data<int64_t>()[0], 42);
+  EXPECT_THROW(f.at("missing"), UserError);
+  std::remove(path.c_str());
+}
+
+TEST(Safetensors, CorruptFilesGetClearErrorsNamingTheFile) {
+  const std::string path = temp_path("bad.safetensors");
+  auto expect_error = [&](const std::string& bytes, const std::string& needle) {
+    write_bytes(path, bytes);
+    try {
+      io::load_safetensors(path);
+      ADD_FAILURE() << "no error for " << needle;
+    } catch (const UserError& e) {
+      const std::string msg = e.what();
+      EXPECT_NE(msg.find(path), std::string::npos) << msg;
+      EXPECT_NE(msg.find(needle), std::string::npos) << msg;
+    }
+  };
+  expect_error("abc", "shorter than");
+  expect_error(header_file("{}", 0).substr(0, 7) + std::string(1, '\x7f'), "header length");
+  expect_error(header_file("{not json", 0), "not valid JSON");
+  expect_error(header_file(R"({"w":{"dtype":"F32","shape":[4],"data_offsets":[0,16]}})", 8), "outside");
+  expect_error(header_file(R"({"w":{"dtype":"F32","shape":[3],"data_offsets":[0,16]}})", 16), "need 12");
+  expect_error(header_file(R"({"w":{"dtype":"Q7","shape":[4],"data_offsets":[0,4]}})", 4), "unsupported dtype");
+  expect_error(header_file(R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[2],"data_offsets":[4,12]}})", 12),
+               "overlap");
+  std::remove(path.c_str());
+  EXPECT_THROW(io::load_safetensors(temp_path("does_not_exist")), UserError);
+}
+
+TEST(Safetensors, SaveIsAtomicAndLeavesNoTemporaryFiles) {
+  const std::string path = temp_path("atomic.safetensors");
+  io::save_safetensors(path, {{"x", Tensor::full({4}, 1.0)}});
+  io::save_safetensors(path, {{"x", Tensor::full({4}, 2.0)}});
+  EXPECT_EQ(io::load_safetensors(path).at("x").get_flat(0), 2.0);
+  for (const auto& e : std::filesystem::directory_iterator(std::filesystem::path(path).parent_path()))
+    EXPECT_EQ(e.path().string().find(path + ".tmp"), std::string::npos) << e.path();
+  std::remove(path.c_str());
+}
+
+}  // namespace
