@@ -19,7 +19,8 @@ inline int64_t name_salt(const std::string& name) {
 // Fills `t` (contiguous f32) by the role its torchvision-style name implies.
 inline void fill_by_name(const std::string& name, const Tensor& t) {
   const std::string leaf = name.substr(name.rfind('.') + 1);
-  const bool is_bn = ("." + name).find(".bn") != std::string::npos || name.find(".downsample.1.") != std::string::npos;
+  const bool is_bn =
+      ("." + name).find(".bn") != std::string::npos || name.find(".downsample.1.") != std::string::npos;
   const Shape& s = t.shape();
   const double salt = 0.11 * static_cast<double>(name_salt(name));
   for (int64_t i = 0; i < t.numel(); ++i) {

@@ -25,7 +25,9 @@ inline Tensor random_tensor(const Shape& shape, Rng& rng, DType dtype = DType::f
 }
 
 // Fills with a recognisable junk value (NaN by default) to prove an op overwrites its output.
-inline void fill_junk(const Tensor& t, double value = std::nan("")) { t.fill(value); }
+inline void fill_junk(const Tensor& t, double value = std::nan("")) {
+  t.fill(value);
+}
 
 inline double max_abs(const Tensor& t) {
   double m = 0;
@@ -47,9 +49,9 @@ inline double max_rel_error(const Tensor& a, const Tensor& b, double floor = 1e-
 }
 
 // EXPECT that a matches the reference b to `tol` of b's largest magnitude.
-#define EXPECT_CLOSE(a, b, tol)                                                                          \
-  do {                                                                                                   \
-    const double err_ = ::resnet::testing::max_rel_error((a), (b));                                      \
+#define EXPECT_CLOSE(a, b, tol)                                                                              \
+  do {                                                                                                       \
+    const double err_ = ::resnet::testing::max_rel_error((a), (b));                                          \
     EXPECT_LE(err_, (tol)) << #a << " vs " << #b << ": max |diff| / max |ref| = " << err_ << " > " << (tol); \
   } while (0)
 

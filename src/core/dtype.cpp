@@ -7,7 +7,8 @@ namespace resnet {
 uint16_t f32_to_bf16(float x) {
   uint32_t bits;
   std::memcpy(&bits, &x, 4);
-  if ((bits & 0x7f800000u) == 0x7f800000u && (bits & 0x007fffffu)) return static_cast<uint16_t>((bits >> 16) | 0x40);
+  if ((bits & 0x7f800000u) == 0x7f800000u && (bits & 0x007fffffu))
+    return static_cast<uint16_t>((bits >> 16) | 0x40);
   const uint32_t rounding = 0x7fffu + ((bits >> 16) & 1u);  // round half to even
   return static_cast<uint16_t>((bits + rounding) >> 16);
 }

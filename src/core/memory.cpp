@@ -81,8 +81,12 @@ Pool& pool() {
 
 }  // namespace
 
-MemoryStats memory_stats() { return pool().stats(); }
-void release_cached_memory() { pool().release_cached(); }
+MemoryStats memory_stats() {
+  return pool().stats();
+}
+void release_cached_memory() {
+  pool().release_cached();
+}
 
 std::shared_ptr<Storage> Storage::allocate(size_t bytes) {
   std::shared_ptr<Storage> s(new Storage);

@@ -48,8 +48,8 @@ Tensor Tensor::full(const Shape& shape, double value, DType dtype, Layout layout
 Tensor Tensor::from_storage(std::shared_ptr<Storage> storage, size_t byte_offset, const Shape& shape,
                             DType dtype, Layout layout) {
   RESNET_CHECK(storage != nullptr);
-  RESNET_CHECK(byte_offset % dtype_size(dtype) == 0) << "offset " << byte_offset << " not aligned to "
-                                                     << dtype_name(dtype);
+  RESNET_CHECK(byte_offset % dtype_size(dtype) == 0)
+      << "offset " << byte_offset << " not aligned to " << dtype_name(dtype);
   RESNET_CHECK(byte_offset + shape.numel() * dtype_size(dtype) <= storage->bytes())
       << "view of " << shape << " at byte " << byte_offset << " overruns a storage of " << storage->bytes();
   Tensor t;
@@ -93,7 +93,8 @@ int64_t Tensor::offset_of(std::initializer_list<int64_t> index) const {
   int64_t off = 0;
   int d = 0;
   for (int64_t i : index) {
-    RESNET_CHECK(i >= 0 && i < shape_[d]) << "index " << i << " out of range for dim " << d << " of " << shape_;
+    RESNET_CHECK(i >= 0 && i < shape_[d])
+        << "index " << i << " out of range for dim " << d << " of " << shape_;
     off += i * strides_[d++];
   }
   return off;
@@ -114,26 +115,47 @@ int64_t strided_offset(const Tensor& t, int64_t flat) {
 
 double load(const void* base, DType dt, int64_t off) {
   switch (dt) {
-    case DType::f32: return static_cast<const float*>(base)[off];
-    case DType::f64: return static_cast<const double*>(base)[off];
-    case DType::bf16: return bf16_to_f32(static_cast<const uint16_t*>(base)[off]);
-    case DType::s8: return static_cast<const int8_t*>(base)[off];
-    case DType::u8: return static_cast<const uint8_t*>(base)[off];
-    case DType::s32: return static_cast<const int32_t*>(base)[off];
-    case DType::i64: return static_cast<double>(static_cast<const int64_t*>(base)[off]);
+    case DType::f32:
+      return static_cast<const float*>(base)[off];
+    case DType::f64:
+      return static_cast<const double*>(base)[off];
+    case DType::bf16:
+      return bf16_to_f32(static_cast<const uint16_t*>(base)[off]);
+    case DType::s8:
+      return static_cast<const int8_t*>(base)[off];
+    case DType::u8:
+      return static_cast<const uint8_t*>(base)[off];
+    case DType::s32:
+      return static_cast<const int32_t*>(base)[off];
+    case DType::i64:
+      return static_cast<double>(static_cast<const int64_t*>(base)[off]);
   }
   return 0;
 }
 
 void store(void* base, DType dt, int64_t off, double v) {
   switch (dt) {
-    case DType::f32: static_cast<float*>(base)[off] = static_cast<float>(v); break;
-    case DType::f64: static_cast<double*>(base)[off] = v; break;
-    case DType::bf16: static_cast<uint16_t*>(base)[off] = f32_to_bf16(static_cast<float>(v)); break;
-    case DType::s8: static_cast<int8_t*>(base)[off] = static_cast<int8_t>(v); break;
-    case DType::u8: static_cast<uint8_t*>(base)[off] = static_cast<uint8_t>(v); break;
-    case DType::s32: static_cast<int32_t*>(base)[off] = static_cast<int32_t>(v); break;
-    case DType::i64: static_cast<int64_t*>(base)[off] = static_cast<int64_t>(v); break;
+    case DType::f32:
+      static_cast<float*>(base)[off] = static_cast<float>(v);
+      break;
+    case DType::f64:
+      static_cast<double*>(base)[off] = v;
+      break;
+    case DType::bf16:
+      static_cast<uint16_t*>(base)[off] = f32_to_bf16(static_cast<float>(v));
+      break;
+    case DType::s8:
+      static_cast<int8_t*>(base)[off] = static_cast<int8_t>(v);
+      break;
+    case DType::u8:
+      static_cast<uint8_t*>(base)[off] = static_cast<uint8_t>(v);
+      break;
+    case DType::s32:
+      static_cast<int32_t*>(base)[off] = static_cast<int32_t>(v);
+      break;
+    case DType::i64:
+      static_cast<int64_t*>(base)[off] = static_cast<int64_t>(v);
+      break;
   }
 }
 
@@ -150,8 +172,10 @@ void strided_copy(const Tensor& dst, const Tensor& src) {
       for (int64_t c = 0; c < C; ++c)
         for (int64_t h = 0; h < H; ++h)
           for (int64_t w = 0; w < W; ++w) {
-            const int64_t od = i * dst.strides()[0] + c * dst.strides()[1] + h * dst.strides()[2] + w * dst.strides()[3];
-            const int64_t os = i * src.strides()[0] + c * src.strides()[1] + h * src.strides()[2] + w * src.strides()[3];
+            const int64_t od =
+                i * dst.strides()[0] + c * dst.strides()[1] + h * dst.strides()[2] + w * dst.strides()[3];
+            const int64_t os =
+                i * src.strides()[0] + c * src.strides()[1] + h * src.strides()[2] + w * src.strides()[3];
             std::memcpy(d + od * kSize, s + os * kSize, kSize);
           }
     return;
@@ -162,8 +186,12 @@ void strided_copy(const Tensor& dst, const Tensor& src) {
 
 }  // namespace
 
-double Tensor::get_flat(int64_t i) const { return load(raw(), dtype_, strided_offset(*this, i)); }
-void Tensor::set_flat(int64_t i, double v) const { store(raw(), dtype_, strided_offset(*this, i), v); }
+double Tensor::get_flat(int64_t i) const {
+  return load(raw(), dtype_, strided_offset(*this, i));
+}
+void Tensor::set_flat(int64_t i, double v) const {
+  store(raw(), dtype_, strided_offset(*this, i), v);
+}
 
 Tensor Tensor::view(const Shape& shape) const {
   RESNET_CHECK(is_contiguous()) << "view() needs a contiguous tensor, got " << str();
@@ -199,8 +227,8 @@ Tensor Tensor::select(int64_t index) const {
 
 void Tensor::copy_from(const Tensor& src) const {
   RESNET_CHECK(src.shape() == shape_) << "copy " << src.shape() << " into " << shape_;
-  RESNET_CHECK(src.dtype() == dtype_) << "copy " << dtype_name(src.dtype()) << " into " << dtype_name(dtype_)
-                                      << " (use to(dtype))";
+  RESNET_CHECK(src.dtype() == dtype_)
+      << "copy " << dtype_name(src.dtype()) << " into " << dtype_name(dtype_) << " (use to(dtype))";
   if (numel() == 0) return;
   const bool same_dense = (is_contiguous() && src.is_contiguous()) ||
                           (is_channels_last() && src.is_channels_last() && ndim() == 4);
@@ -209,10 +237,18 @@ void Tensor::copy_from(const Tensor& src) const {
     return;
   }
   switch (dtype_size(dtype_)) {
-    case 1: strided_copy<1>(*this, src); break;
-    case 2: strided_copy<2>(*this, src); break;
-    case 4: strided_copy<4>(*this, src); break;
-    case 8: strided_copy<8>(*this, src); break;
+    case 1:
+      strided_copy<1>(*this, src);
+      break;
+    case 2:
+      strided_copy<2>(*this, src);
+      break;
+    case 4:
+      strided_copy<4>(*this, src);
+      break;
+    case 8:
+      strided_copy<8>(*this, src);
+      break;
   }
 }
 
@@ -229,7 +265,8 @@ Tensor Tensor::to(Layout layout) const {
 
 Tensor Tensor::to(DType dtype) const {
   if (dtype == dtype_) return *this;
-  Tensor t = empty(shape_, dtype, is_channels_last() && !is_contiguous() ? Layout::channels_last : Layout::contiguous);
+  Tensor t = empty(shape_, dtype,
+                   is_channels_last() && !is_contiguous() ? Layout::channels_last : Layout::contiguous);
   const int64_t n = numel();
   for (int64_t i = 0; i < n; ++i) t.set_flat(i, get_flat(i));
   return t;

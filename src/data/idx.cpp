@@ -47,7 +47,9 @@ Tensor read_idx_u8(const std::string& path) {
   const std::vector<unsigned char> b = read_maybe_gzipped(path);
   if (b.size() < 4 || b[0] != 0 || b[1] != 0)
     throw UserError("'" + path + "' is not an IDX file (bad magic number)");
-  if (b[2] != 0x08) throw UserError("'" + path + "' holds IDX type " + std::to_string(b[2]) + "; only u8 (0x08) is supported");
+  if (b[2] != 0x08)
+    throw UserError("'" + path + "' holds IDX type " + std::to_string(b[2]) +
+                    "; only u8 (0x08) is supported");
   const int ndim = b[3];
   if (ndim < 1 || ndim > 4 || b.size() < 4 + 4 * static_cast<size_t>(ndim))
     throw UserError("'" + path + "' has a bad IDX header (" + std::to_string(ndim) + " dimensions)");
@@ -63,13 +65,15 @@ Tensor read_idx_u8(const std::string& path) {
 }
 
 ImageSet load_idx_split(const std::string& dir, const std::string& split) {
-  if (split != "train" && split != "test") throw UserError("unknown split '" + split + "': use train or test");
+  if (split != "train" && split != "test")
+    throw UserError("unknown split '" + split + "': use train or test");
   const std::string prefix = split == "train" ? "train" : "t10k";
   const std::string images_path = first_existing(dir, prefix + "-images-idx3-ubyte");
   const std::string labels_path = first_existing(dir, prefix + "-labels-idx1-ubyte");
   Tensor images = read_idx_u8(images_path);
   Tensor labels = read_idx_u8(labels_path);
-  if (images.ndim() != 3) throw UserError("'" + images_path + "' should hold [N, H, W] images, has " + images.shape().str());
+  if (images.ndim() != 3)
+    throw UserError("'" + images_path + "' should hold [N, H, W] images, has " + images.shape().str());
   if (labels.ndim() != 1 || labels.size(0) != images.size(0))
     throw UserError("'" + labels_path + "' has " + labels.shape().str() + " labels for " +
                     std::to_string(images.size(0)) + " images in '" + images_path + "'");

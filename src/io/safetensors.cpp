@@ -120,13 +120,16 @@ TensorFile load_safetensors(const std::string& path) {
       const std::string dtype_str = entry.at("dtype").get<std::string>();
       const auto shape_json = entry.at("shape");
       const auto offsets = entry.at("data_offsets");
-      if (!shape_json.is_array() || shape_json.size() > kMaxDims) bad_file(path, "tensor '" + name + "' has a bad shape");
+      if (!shape_json.is_array() || shape_json.size() > kMaxDims)
+        bad_file(path, "tensor '" + name + "' has a bad shape");
       Shape shape;
       for (const auto& d : shape_json) {
-        if (!d.is_number_integer() || d.get<int64_t>() < 0) bad_file(path, "tensor '" + name + "' has a bad shape");
+        if (!d.is_number_integer() || d.get<int64_t>() < 0)
+          bad_file(path, "tensor '" + name + "' has a bad shape");
         shape.push_back(d.get<int64_t>());
       }
-      if (!offsets.is_array() || offsets.size() != 2) bad_file(path, "tensor '" + name + "' has bad data_offsets");
+      if (!offsets.is_array() || offsets.size() != 2)
+        bad_file(path, "tensor '" + name + "' has bad data_offsets");
       const size_t begin = offsets[0].get<size_t>(), end = offsets[1].get<size_t>();
       if (begin > end || end > data_size)
         bad_file(path, "tensor '" + name + "' data [" + std::to_string(begin) + ", " + std::to_string(end) +
@@ -188,7 +191,8 @@ void save_safetensors(const std::string& path, const std::vector<std::pair<std::
     RESNET_CHECK(known != std::end(kDTypes)) << "no safetensors dtype for " << dtype_name(t.dtype());
     nlohmann::ordered_json shape = nlohmann::ordered_json::array();
     for (int64_t d : t.shape()) shape.push_back(d);
-    header[name] = {{"dtype", known->name}, {"shape", shape}, {"data_offsets", {offset, offset + t.nbytes()}}};
+    header[name] = {
+        {"dtype", known->name}, {"shape", shape}, {"data_offsets", {offset, offset + t.nbytes()}}};
     offset += t.nbytes();
   }
   std::string json = header.dump();

@@ -11,13 +11,19 @@ ResNet::ResNet(const ResNetSpec& spec) : Module("ResNet"), spec_(spec) {
   std::vector<std::pair<std::string, std::unique_ptr<nn::Module>>> parts;
   parts.emplace_back("input_layout", std::make_unique<nn::ToLayout>(Layout::channels_last));
   if (spec.imagenet_stem) {
-    parts.emplace_back("conv1", std::make_unique<nn::Conv2d>(nn::Conv2dOptions{
-                                    .in_channels = spec.in_channels, .out_channels = spec.stem_width,
-                                    .kernel = 7, .stride = 2, .padding = 3}));
+    parts.emplace_back("conv1",
+                       std::make_unique<nn::Conv2d>(nn::Conv2dOptions{.in_channels = spec.in_channels,
+                                                                      .out_channels = spec.stem_width,
+                                                                      .kernel = 7,
+                                                                      .stride = 2,
+                                                                      .padding = 3}));
   } else {
-    parts.emplace_back("conv1", std::make_unique<nn::Conv2d>(nn::Conv2dOptions{
-                                    .in_channels = spec.in_channels, .out_channels = spec.stem_width,
-                                    .kernel = 3, .stride = 1, .padding = 1}));
+    parts.emplace_back("conv1",
+                       std::make_unique<nn::Conv2d>(nn::Conv2dOptions{.in_channels = spec.in_channels,
+                                                                      .out_channels = spec.stem_width,
+                                                                      .kernel = 3,
+                                                                      .stride = 1,
+                                                                      .padding = 1}));
   }
   parts.emplace_back("bn1", std::make_unique<nn::BatchNorm2d>(spec.stem_width));
   parts.emplace_back("relu", std::make_unique<nn::ReLU>());
@@ -54,7 +60,8 @@ const Tensor& ResNet::backward_impl(const Tensor& dy) {
   return *g;
 }
 
-std::unique_ptr<ResNet> cifar_resnet(int depth, int64_t num_classes, int64_t in_channels, nn::ShortcutKind shortcut) {
+std::unique_ptr<ResNet> cifar_resnet(int depth, int64_t num_classes, int64_t in_channels,
+                                     nn::ShortcutKind shortcut) {
   if (depth < 8 || (depth - 2) % 6 != 0)
     throw UserError("CIFAR ResNet depth " + std::to_string(depth) +
                     " is not 6n+2: use 20, 32, 44, 56, 110 or 1202 (or any 6n+2 >= 8)");

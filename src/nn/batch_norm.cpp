@@ -25,7 +25,8 @@ const Tensor& BatchNorm2d::forward_impl(const Tensor& x) {
     const Shape stat{x.size(1)};
     ensure(save_mean_, stat);
     ensure(save_var_, stat);
-    ops().batch_norm_forward_training(x, w, b, *running_mean_, *running_var_, params_, y_, save_mean_, save_var_);
+    ops().batch_norm_forward_training(x, w, b, *running_mean_, *running_var_, params_, y_, save_mean_,
+                                      save_var_);
     ++num_batches_tracked_->data<int64_t>()[0];
   } else {
     ops().batch_norm_forward_inference(x, w, b, *running_mean_, *running_var_, params_, y_);
@@ -41,7 +42,8 @@ const Tensor& BatchNorm2d::backward_impl(const Tensor& dy) {
   if (forward_was_training_) {
     ops().batch_norm_backward_training(dy, x_, w, save_mean_, save_var_, params_, &dx_, dweight, dbias);
   } else {
-    ops().batch_norm_backward_inference(dy, x_, w, *running_mean_, *running_var_, params_, &dx_, dweight, dbias);
+    ops().batch_norm_backward_inference(dy, x_, w, *running_mean_, *running_var_, params_, &dx_, dweight,
+                                        dbias);
   }
   if (dweight) weight_->accumulate();
   if (dbias) bias_->accumulate();

@@ -8,7 +8,8 @@ CrossEntropyLoss::CrossEntropyLoss(double label_smoothing, Tensor class_weights)
 }
 
 ops::CrossEntropyParams CrossEntropyLoss::params() const {
-  return {.label_smoothing = label_smoothing_, .class_weights = class_weights_.defined() ? &class_weights_ : nullptr};
+  return {.label_smoothing = label_smoothing_,
+          .class_weights = class_weights_.defined() ? &class_weights_ : nullptr};
 }
 
 double CrossEntropyLoss::forward(const Tensor& logits, const Tensor& targets) {

@@ -4,14 +4,18 @@ namespace resnet::nn {
 
 BasicBlock::BasicBlock(int64_t in_channels, int64_t out_channels, int64_t stride, ShortcutKind shortcut)
     : Module("BasicBlock"), plain_(shortcut == ShortcutKind::none) {
-  conv1_ = &register_module("conv1", std::make_unique<Conv2d>(Conv2dOptions{
-                                         .in_channels = in_channels, .out_channels = out_channels,
-                                         .kernel = 3, .stride = stride, .padding = 1}));
+  conv1_ = &register_module("conv1", std::make_unique<Conv2d>(Conv2dOptions{.in_channels = in_channels,
+                                                                            .out_channels = out_channels,
+                                                                            .kernel = 3,
+                                                                            .stride = stride,
+                                                                            .padding = 1}));
   bn1_ = &register_module("bn1", std::make_unique<BatchNorm2d>(out_channels));
   relu1_ = &register_module("relu1", std::make_unique<ReLU>());
-  conv2_ = &register_module("conv2", std::make_unique<Conv2d>(Conv2dOptions{
-                                         .in_channels = out_channels, .out_channels = out_channels,
-                                         .kernel = 3, .stride = 1, .padding = 1}));
+  conv2_ = &register_module("conv2", std::make_unique<Conv2d>(Conv2dOptions{.in_channels = out_channels,
+                                                                            .out_channels = out_channels,
+                                                                            .kernel = 3,
+                                                                            .stride = 1,
+                                                                            .padding = 1}));
   bn2_ = &register_module("bn2", std::make_unique<BatchNorm2d>(out_channels));
   const bool reshapes = stride != 1 || in_channels != out_channels;
   if (reshapes && shortcut == ShortcutKind::A) {

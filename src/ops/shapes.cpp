@@ -6,12 +6,12 @@
 namespace resnet::ops {
 
 Shape conv2d_output_shape(const Shape& x, const Shape& w, const Conv2dParams& p) {
-  RESNET_CHECK(x.ndim() == 4 && w.ndim() == 4) << "conv2d wants x [N,C,H,W] and weight [O,C/g,kH,kW], got x "
-                                               << x << ", weight " << w;
+  RESNET_CHECK(x.ndim() == 4 && w.ndim() == 4)
+      << "conv2d wants x [N,C,H,W] and weight [O,C/g,kH,kW], got x " << x << ", weight " << w;
   RESNET_CHECK(p.groups >= 1 && x[1] % p.groups == 0 && w[0] % p.groups == 0)
       << "channels " << x[1] << " -> " << w[0] << " not divisible by groups " << p.groups;
-  RESNET_CHECK(w[1] * p.groups == x[1]) << "weight " << w << " expects " << w[1] * p.groups
-                                        << " input channels, x has " << x[1];
+  RESNET_CHECK(w[1] * p.groups == x[1])
+      << "weight " << w << " expects " << w[1] * p.groups << " input channels, x has " << x[1];
   Shape y{x[0], w[0], 0, 0};
   for (int i = 0; i < 2; ++i) {
     RESNET_CHECK(p.stride[i] >= 1 && p.dilation[i] >= 1 && p.padding[i] >= 0) << "bad conv2d params";
@@ -28,8 +28,8 @@ Shape pool2d_output_shape(const Shape& x, const Pool2dParams& p) {
   Shape y{x[0], x[1], 0, 0};
   for (int i = 0; i < 2; ++i) {
     RESNET_CHECK(p.kernel[i] >= 1 && p.stride[i] >= 1 && p.padding[i] >= 0 && 2 * p.padding[i] <= p.kernel[i])
-        << "bad pool params: kernel " << p.kernel[i] << ", stride " << p.stride[i] << ", padding " << p.padding[i]
-        << " (padding must be at most half the kernel)";
+        << "bad pool params: kernel " << p.kernel[i] << ", stride " << p.stride[i] << ", padding "
+        << p.padding[i] << " (padding must be at most half the kernel)";
     const int64_t padded = x[2 + i] + 2 * p.padding[i];
     RESNET_CHECK(padded >= p.kernel[i]) << "kernel " << p.kernel[i] << " larger than padded input " << padded;
     y[2 + i] = (padded - p.kernel[i]) / p.stride[i] + 1;

@@ -25,8 +25,9 @@ void Sgd::step() {
   for (size_t i = 0; i < parameters_.size(); ++i) {
     nn::Parameter& p = *parameters_[i];
     if (!p.has_grad() || !p.requires_grad) continue;
-    const float decay =
-        (options_.decay_norm_and_bias || !p.is_norm_or_bias) ? static_cast<float>(options_.weight_decay) : 0.f;
+    const float decay = (options_.decay_norm_and_bias || !p.is_norm_or_bias)
+                            ? static_cast<float>(options_.weight_decay)
+                            : 0.f;
     float* w = p.value().data<float>();
     const float* g = p.grad().data<float>();
     const int64_t n = p.value().numel();

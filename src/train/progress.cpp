@@ -13,7 +13,8 @@ std::string format_duration(double seconds) {
     std::snprintf(buf, sizeof buf, "%lld:%02lld:%02lld", static_cast<long long>(s / 3600),
                   static_cast<long long>(s / 60 % 60), static_cast<long long>(s % 60));
   } else {
-    std::snprintf(buf, sizeof buf, "%lld:%02lld", static_cast<long long>(s / 60), static_cast<long long>(s % 60));
+    std::snprintf(buf, sizeof buf, "%lld:%02lld", static_cast<long long>(s / 60),
+                  static_cast<long long>(s % 60));
   }
   return buf;
 }
@@ -36,7 +37,9 @@ void ProgressBar::update(int64_t done, const std::string& status) {
   draw(done, status, false);
 }
 
-void ProgressBar::finish(const std::string& status) { draw(total_, status, true); }
+void ProgressBar::finish(const std::string& status) {
+  draw(total_, status, true);
+}
 
 void ProgressBar::draw(int64_t done, const std::string& status, bool final) {
   const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
@@ -45,8 +48,9 @@ void ProgressBar::draw(int64_t done, const std::string& status, bool final) {
   const int filled = static_cast<int>(fraction * kWidth);
   std::string bar(filled, '#');
   bar.append(kWidth - filled, '.');
-  std::string timing = final ? "in " + format_duration(elapsed)
-                             : (done > 0 ? "ETA " + format_duration(elapsed * (1 - fraction) / fraction) : "");
+  std::string timing = final
+                           ? "in " + format_duration(elapsed)
+                           : (done > 0 ? "ETA " + format_duration(elapsed * (1 - fraction) / fraction) : "");
   std::fprintf(stderr, "%s%s [%s] %lld/%lld  %s  %s%s", tty_ ? "\r\033[2K" : "", label_.c_str(), bar.c_str(),
                static_cast<long long>(done), static_cast<long long>(total_), status.c_str(), timing.c_str(),
                (final || !tty_) ? "\n" : "");

@@ -12,7 +12,8 @@ using namespace resnet;
 namespace {
 
 std::string temp_path(const std::string& name) {
-  return (std::filesystem::temp_directory_path() / ("resnet_test_" + std::to_string(getpid()) + "_" + name)).string();
+  return (std::filesystem::temp_directory_path() / ("resnet_test_" + std::to_string(getpid()) + "_" + name))
+      .string();
 }
 
 void write_bytes(const std::string& path, const std::string& bytes) {
@@ -63,9 +64,13 @@ TEST(Safetensors, CorruptFilesGetClearErrorsNamingTheFile) {
   expect_error(header_file("{not json", 0), "not valid JSON");
   expect_error(header_file(R"({"w":{"dtype":"F32","shape":[4],"data_offsets":[0,16]}})", 8), "outside");
   expect_error(header_file(R"({"w":{"dtype":"F32","shape":[3],"data_offsets":[0,16]}})", 16), "need 12");
-  expect_error(header_file(R"({"w":{"dtype":"Q7","shape":[4],"data_offsets":[0,4]}})", 4), "unsupported dtype");
-  expect_error(header_file(R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[2],"data_offsets":[4,12]}})", 12),
-               "overlap");
+  expect_error(header_file(R"({"w":{"dtype":"Q7","shape":[4],"data_offsets":[0,4]}})", 4),
+               "unsupported dtype");
+  expect_error(
+      header_file(
+          R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[2],"data_offsets":[4,12]}})",
+          12),
+      "overlap");
   std::remove(path.c_str());
   EXPECT_THROW(io::load_safetensors(temp_path("does_not_exist")), UserError);
 }

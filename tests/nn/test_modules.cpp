@@ -78,7 +78,8 @@ TEST(Modules, HooksSeeActivationsAndTheirGradients) {
     seen_out = y.shape();
     activation = y.clone();
   });
-  const int b = layer3->add_backward_hook([&](const nn::Module&, const Tensor& dy) { seen_grad = dy.shape(); });
+  const int b =
+      layer3->add_backward_hook([&](const nn::Module&, const Tensor& dy) { seen_grad = dy.shape(); });
   const Tensor x = resnet::testing::fill_input({3, 1, 12, 12});
   step_once(*model, x, resnet::testing::fill_targets(3, 10));
   EXPECT_EQ(seen_out, (Shape{3, 64, 3, 3}));
@@ -199,7 +200,8 @@ TEST(Determinism, SameSeedSameThreadsBitIdenticalTraining) {
     optim::Sgd sgd(params, {.lr = 0.05, .momentum = 0.9});
     for (int s = 0; s < 3; ++s) {
       model->zero_grad();
-      step_once(*model, resnet::testing::fill_input({16, 1, 12, 12}, 0.1 * s), resnet::testing::fill_targets(16, 10));
+      step_once(*model, resnet::testing::fill_input({16, 1, 12, 12}, 0.1 * s),
+                resnet::testing::fill_targets(16, 10));
       sgd.step();
     }
     std::vector<float> out;

@@ -166,11 +166,12 @@ TEST_P(TorchOps, CrossEntropy) {
     double smoothing;
     bool weighted;
   };
-  for (const Case& c : {Case{"ce_plain", 0, false}, Case{"ce_smooth", 0.1, false}, Case{"ce_weighted", 0, true},
-                        Case{"ce_both", 0.2, true}}) {
+  for (const Case& c : {Case{"ce_plain", 0, false}, Case{"ce_smooth", 0.1, false},
+                        Case{"ce_weighted", 0, true}, Case{"ce_both", 0.2, true}}) {
     SCOPED_TRACE(c.tag);
     const std::string tag = c.tag;
-    const ops::CrossEntropyParams p{.label_smoothing = c.smoothing, .class_weights = c.weighted ? &cw : nullptr};
+    const ops::CrossEntropyParams p{.label_smoothing = c.smoothing,
+                                    .class_weights = c.weighted ? &cw : nullptr};
     const double loss = ops().softmax_cross_entropy_forward(logits, t, p);
     const double expected = fx(tag + ".loss").data<double>()[0];
     EXPECT_NEAR(loss, expected, 1e-6 * std::abs(expected));
@@ -220,8 +221,8 @@ TEST_P(TorchResNet20, LogitsLossGradientsAndTwoSgdSteps) {
         EXPECT_LE(err, 1e-4) << "gradient of " << name;
         if (err > worst) worst = err, worst_name = name;
       }
-      std::printf("[ ResNet-20 %s ] worst gradient error %.2e (%s)\n", ops::backend_name(GetParam()).data(), worst,
-                  worst_name.c_str());
+      std::printf("[ ResNet-20 %s ] worst gradient error %.2e (%s)\n", ops::backend_name(GetParam()).data(),
+                  worst, worst_name.c_str());
     }
     sgd.step();
   }

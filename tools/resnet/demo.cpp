@@ -102,9 +102,11 @@ void run_demo(const DemoOptions& o) {
   std::fprintf(stderr, "Loading Fashion-MNIST from %s\n", o.data_dir.c_str());
   data::ImageSet train_set = data::load_idx_split(o.data_dir, "train");
   const data::ImageSet test_set = data::load_idx_split(o.data_dir, "test");
-  const int64_t n_train = o.train_limit > 0 ? std::min(o.train_limit, train_set.images.size(0)) : train_set.images.size(0);
+  const int64_t n_train =
+      o.train_limit > 0 ? std::min(o.train_limit, train_set.images.size(0)) : train_set.images.size(0);
   if (o.batch < 2 || o.batch > n_train)
-    throw UserError("--batch-size " + std::to_string(o.batch) + " must be in [2, " + std::to_string(n_train) + "]");
+    throw UserError("--batch-size " + std::to_string(o.batch) + " must be in [2, " + std::to_string(n_train) +
+                    "]");
 
   auto model = models::cifar_resnet(o.depth, 10, 1);
   model->set_backend(backend);
@@ -112,13 +114,16 @@ void run_demo(const DemoOptions& o) {
   nn::init_torchvision(*model, rng);
   std::vector<nn::Parameter*> params;
   for (auto& [name, p] : model->named_parameters()) params.push_back(p);
-  optim::Sgd sgd(params, {.lr = o.lr, .momentum = 0.9, .weight_decay = 5e-4, .nesterov = true,
-                          .decay_norm_and_bias = false});
+  optim::Sgd sgd(
+      params,
+      {.lr = o.lr, .momentum = 0.9, .weight_decay = 5e-4, .nesterov = true, .decay_norm_and_bias = false});
   nn::CrossEntropyLoss loss_fn(0.1);
   loss_fn.set_backend(backend);
-  std::fprintf(stderr, "ResNet-%d (%lld parameters), %lld training images, batch %lld, %d epoch(s), %d threads, %s backend\n",
-               o.depth, static_cast<long long>(model->num_parameters()), static_cast<long long>(n_train),
-               static_cast<long long>(o.batch), o.epochs, num_threads(), o.backend.c_str());
+  std::fprintf(
+      stderr,
+      "ResNet-%d (%lld parameters), %lld training images, batch %lld, %d epoch(s), %d threads, %s backend\n",
+      o.depth, static_cast<long long>(model->num_parameters()), static_cast<long long>(n_train),
+      static_cast<long long>(o.batch), o.epochs, num_threads(), o.backend.c_str());
 
   const int64_t steps_per_epoch = n_train / o.batch;
   const int64_t total_steps = steps_per_epoch * o.epochs;
@@ -134,24 +139,29 @@ void run_demo(const DemoOptions& o) {
     for (size_t i = order.size() - 1; i > 0; --i) std::swap(order[i], order[rng.below(i + 1)]);
     double loss_sum = 0;
     int64_t correct = 0, seen = 0;
-    train::ProgressBar bar("epoch " + std::to_string(epoch) + "/" + std::to_string(o.epochs), steps_per_epoch);
+    train::ProgressBar bar("epoch " + std::to_string(epoch) + "/" + std::to_string(o.epochs),
+                           steps_per_epoch);
     const auto epoch_start = std::chrono::steady_clock::now();
     for (int64_t s = 0; s < steps_per_epoch; ++s, ++step) {
       // Linear warm-up for the first 10 % of steps, then cosine decay to zero.
-      const double lr = step < warmup ? o.lr * (step + 1) / warmup
-                                      : 0.5 * o.lr * (1 + std::cos(M_PI * (step - warmup) / (total_steps - warmup)));
+      const double lr = step < warmup
+                            ? o.lr * (step + 1) / warmup
+                            : 0.5 * o.lr * (1 + std::cos(M_PI * (step - warmup) / (total_steps - warmup)));
       sgd.set_lr(lr);
       make_batch(train_set, order, static_cast<size_t>(s * o.batch), batch, labels, true, rng);
       model->zero_grad();
       const Tensor& logits = model->forward(batch);
       const double loss = loss_fn.forward(logits, labels);
-      if (!std::isfinite(loss)) throw UserError("the loss became " + std::to_string(loss) + " at step " + std::to_string(step) + ": lower --lr");
+      if (!std::isfinite(loss))
+        throw UserError("the loss became " + std::to_string(loss) + " at step " + std::to_string(step) +
+                        ": lower --lr");
       correct += count_correct(logits, labels, o.batch);
       model->backward(loss_fn.backward());
       sgd.step();
       loss_sum += loss;
       seen += o.batch;
-      const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - epoch_start).count();
+      const double secs =
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - epoch_start).count();
       char status[128];
       std::snprintf(status, sizeof status, "loss %.3f  acc %.1f%%  %.0f img/s", loss_sum / (s + 1),
                     100.0 * correct / seen, seen / secs);
@@ -170,7 +180,8 @@ void run_demo(const DemoOptions& o) {
   for (auto& [name, p] : model->named_parameters()) tensors.emplace_back(name, p->value());
   for (auto& [name, b] : model->named_buffers()) tensors.emplace_back(name, *b);
   const std::string weights = o.out + "/weights.safetensors";
-  io::save_safetensors(weights, tensors, {{"model", "resnet" + std::to_string(o.depth)}, {"dataset", "fashion-mnist"}});
+  io::save_safetensors(weights, tensors,
+                       {{"model", "resnet" + std::to_string(o.depth)}, {"dataset", "fashion-mnist"}});
 
   // Predict: the first 8 test images, with the softmax probability of the chosen class.
   std::printf("\nPredictions on the first test images:\n");
@@ -201,15 +212,22 @@ void run_demo(const DemoOptions& o) {
 
 void add_demo_command(CLI::App& app) {
   auto options = std::make_shared<DemoOptions>();
-  auto* cmd = app.add_subcommand("demo", "Train a ResNet on Fashion-MNIST, evaluate it and predict a few images");
+  auto* cmd =
+      app.add_subcommand("demo", "Train a ResNet on Fashion-MNIST, evaluate it and predict a few images");
   cmd->add_option("--depth", options->depth, "CIFAR ResNet depth, 6n+2")->capture_default_str();
-  cmd->add_option("--epochs", options->epochs, "Passes over the training set")->capture_default_str()->check(CLI::PositiveNumber);
+  cmd->add_option("--epochs", options->epochs, "Passes over the training set")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
   cmd->add_option("--batch-size", options->batch, "Images per step")->capture_default_str();
-  cmd->add_option("--lr", options->lr, "Peak learning rate (warm-up then cosine)")->capture_default_str()->check(CLI::PositiveNumber);
-  cmd->add_option("--train-limit", options->train_limit, "Use only this many training images (0 = all)")->capture_default_str();
+  cmd->add_option("--lr", options->lr, "Peak learning rate (warm-up then cosine)")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  cmd->add_option("--train-limit", options->train_limit, "Use only this many training images (0 = all)")
+      ->capture_default_str();
   cmd->add_option("--seed", options->seed, "Random seed")->capture_default_str();
   cmd->add_option("--threads", options->threads, "Threads (0 = all cores)")->capture_default_str();
-  cmd->add_option("--backend", options->backend, "cpu (oneDNN) or ref (reference loops, slow)")->capture_default_str();
+  cmd->add_option("--backend", options->backend, "cpu (oneDNN) or ref (reference loops, slow)")
+      ->capture_default_str();
   cmd->add_option("--data", options->data_dir, "Directory of the IDX files")->capture_default_str();
   cmd->add_option("--out", options->out, "Output directory")->capture_default_str();
   cmd->callback([options] { run_demo(*options); });

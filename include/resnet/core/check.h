@@ -56,4 +56,5 @@ class CheckFailure {
   } else                   \
     ::resnet::detail::CheckFailure(__FILE__, __LINE__, #cond)
 
-#define RESNET_CHECK_EQ(a, b) RESNET_CHECK((a) == (b)) << #a << " = " << (a) << ", " << #b << " = " << (b) << " "
+#define RESNET_CHECK_EQ(a, b) \
+  RESNET_CHECK((a) == (b)) << #a << " = " << (a) << ", " << #b << " = " << (b) << " "

@@ -13,26 +13,40 @@ enum class DType : uint8_t { f32, f64, bf16, s8, u8, s32, i64 };
 
 constexpr size_t dtype_size(DType t) {
   switch (t) {
-    case DType::f32: return 4;
-    case DType::f64: return 8;
-    case DType::bf16: return 2;
-    case DType::s8: return 1;
-    case DType::u8: return 1;
-    case DType::s32: return 4;
-    case DType::i64: return 8;
+    case DType::f32:
+      return 4;
+    case DType::f64:
+      return 8;
+    case DType::bf16:
+      return 2;
+    case DType::s8:
+      return 1;
+    case DType::u8:
+      return 1;
+    case DType::s32:
+      return 4;
+    case DType::i64:
+      return 8;
   }
   return 0;
 }
 
 constexpr std::string_view dtype_name(DType t) {
   switch (t) {
-    case DType::f32: return "f32";
-    case DType::f64: return "f64";
-    case DType::bf16: return "bf16";
-    case DType::s8: return "s8";
-    case DType::u8: return "u8";
-    case DType::s32: return "s32";
-    case DType::i64: return "i64";
+    case DType::f32:
+      return "f32";
+    case DType::f64:
+      return "f64";
+    case DType::bf16:
+      return "bf16";
+    case DType::s8:
+      return "s8";
+    case DType::u8:
+      return "u8";
+    case DType::s32:
+      return "s32";
+    case DType::i64:
+      return "i64";
   }
   return "?";
 }
@@ -41,17 +55,29 @@ constexpr std::string_view dtype_name(DType t) {
 template <class T>
 constexpr DType dtype_of();
 template <>
-constexpr DType dtype_of<float>() { return DType::f32; }
+constexpr DType dtype_of<float>() {
+  return DType::f32;
+}
 template <>
-constexpr DType dtype_of<double>() { return DType::f64; }
+constexpr DType dtype_of<double>() {
+  return DType::f64;
+}
 template <>
-constexpr DType dtype_of<int8_t>() { return DType::s8; }
+constexpr DType dtype_of<int8_t>() {
+  return DType::s8;
+}
 template <>
-constexpr DType dtype_of<uint8_t>() { return DType::u8; }
+constexpr DType dtype_of<uint8_t>() {
+  return DType::u8;
+}
 template <>
-constexpr DType dtype_of<int32_t>() { return DType::s32; }
+constexpr DType dtype_of<int32_t>() {
+  return DType::s32;
+}
 template <>
-constexpr DType dtype_of<int64_t>() { return DType::i64; }
+constexpr DType dtype_of<int64_t>() {
+  return DType::i64;
+}
 
 // bf16 <-> f32, round-to-nearest-even (NaN stays NaN).
 uint16_t f32_to_bf16(float x);

@@ -19,11 +19,11 @@ class Rng {
   void reseed(uint64_t seed);
 
   uint64_t next_u64();
-  double uniform();                                        // [0, 1), 53 random bits
+  double uniform();  // [0, 1), 53 random bits
   double uniform(double lo, double hi) { return lo + (hi - lo) * uniform(); }
-  double normal();                                         // mean 0, std 1 (Box–Muller; deterministic)
+  double normal();  // mean 0, std 1 (Box–Muller; deterministic)
   double normal(double mean, double std) { return mean + std * normal(); }
-  uint64_t below(uint64_t n);                              // uniform integer in [0, n), unbiased
+  uint64_t below(uint64_t n);  // uniform integer in [0, n), unbiased
 
   using State = std::array<uint64_t, 4>;
   State state() const { return s_; }

@@ -1,7 +1,8 @@
 // Tensor: a typed, strided view of a Storage.
 //
 // Contracts
-//  - Logical shape is always in PyTorch order: activations are [N, C, H, W], conv weights [O, I/groups, kH, kW],
+//  - Logical shape is always in PyTorch order: activations are [N, C, H, W], conv weights [O, I/groups, kH,
+//  kW],
 //    linear weights [out, in]. Memory order is given by the strides; two orders are produced by this library:
 //      Layout::contiguous    row-major in logical order (NCHW for 4-D);
 //      Layout::channels_last NHWC in memory for 4-D tensors (the layout oneDNN's fast kernels use here).
@@ -62,8 +63,8 @@ class Tensor {
   void* raw() const { return static_cast<char*>(storage_->data()) + offset_ * dtype_size(dtype_); }
   template <class T>
   T* data() const {
-    RESNET_CHECK(dtype_ == dtype_of<T>()) << "tensor is " << dtype_name(dtype_) << ", asked for "
-                                          << dtype_name(dtype_of<T>());
+    RESNET_CHECK(dtype_ == dtype_of<T>())
+        << "tensor is " << dtype_name(dtype_) << ", asked for " << dtype_name(dtype_of<T>());
     return static_cast<T*>(raw());
   }
   uint16_t* data_bf16() const {
@@ -89,10 +90,11 @@ class Tensor {
 
   // Copies.
   Tensor clone(Layout layout) const;  // dense copy in the given layout
-  Tensor clone() const { return clone(is_channels_last() && !is_contiguous() ? Layout::channels_last
-                                                                               : Layout::contiguous); }
-  Tensor to(Layout layout) const;     // this if already in `layout`, else a copy
-  Tensor to(DType dtype) const;       // converted copy (same layout); this if already of that type
+  Tensor clone() const {
+    return clone(is_channels_last() && !is_contiguous() ? Layout::channels_last : Layout::contiguous);
+  }
+  Tensor to(Layout layout) const;           // this if already in `layout`, else a copy
+  Tensor to(DType dtype) const;             // converted copy (same layout); this if already of that type
   void copy_from(const Tensor& src) const;  // same shape and dtype, any strides on either side
   void fill(double value) const;
   void zero() const;

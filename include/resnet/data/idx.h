@@ -10,8 +10,8 @@
 namespace resnet::data {
 
 inline constexpr const char* kFashionMnistDir = "/usr/share/datasets/fashion-mnist";
-inline constexpr const char* kFashionMnistClasses[10] = {"T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
-                                                         "Sandal",      "Shirt",   "Sneaker",  "Bag",   "Ankle boot"};
+inline constexpr const char* kFashionMnistClasses[10] = {
+    "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"};
 
 // Reads a u8 IDX file (gzip or not): images [N, H, W] or labels [N], dtype u8. Throws UserError naming
 // the file and the fault (missing, truncated, wrong magic, sizes that do not match the file).

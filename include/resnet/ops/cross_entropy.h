@@ -19,13 +19,15 @@ struct CrossEntropyParams {
 };
 
 namespace ref {
-double softmax_cross_entropy_forward(const Tensor& logits, const Tensor& targets, const CrossEntropyParams& p);
+double softmax_cross_entropy_forward(const Tensor& logits, const Tensor& targets,
+                                     const CrossEntropyParams& p);
 void softmax_cross_entropy_backward(const Tensor& logits, const Tensor& targets, const CrossEntropyParams& p,
                                     double dloss, Tensor& dlogits);
 }  // namespace ref
 
 namespace cpu {
-double softmax_cross_entropy_forward(const Tensor& logits, const Tensor& targets, const CrossEntropyParams& p);
+double softmax_cross_entropy_forward(const Tensor& logits, const Tensor& targets,
+                                     const CrossEntropyParams& p);
 void softmax_cross_entropy_backward(const Tensor& logits, const Tensor& targets, const CrossEntropyParams& p,
                                     double dloss, Tensor& dlogits);
 }  // namespace cpu

@@ -1,7 +1,8 @@
 // Fully connected layer: y = x · weightᵀ + bias (PyTorch's Linear), and flatten.
 //
-// Shapes:  x, dx [N, in]; weight, dweight [out, in]; bias, dbias [out] or null; y, dy [N, out]; all contiguous.
-// flatten: x [N, C, H, W] in any dense layout -> y [N, C*H*W] contiguous, in PyTorch's (C, H, W) order;
+// Shapes:  x, dx [N, in]; weight, dweight [out, in]; bias, dbias [out] or null; y, dy [N, out]; all
+// contiguous. flatten: x [N, C, H, W] in any dense layout -> y [N, C*H*W] contiguous, in PyTorch's (C, H, W)
+// order;
 //          flatten_backward maps dy back into dx's shape and layout.
 // Backward outputs are overwritten; pass null to skip one.
 // Types:   ref: f32 or f64; cpu: f32.

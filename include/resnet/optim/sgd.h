@@ -1,7 +1,7 @@
 // Stochastic gradient descent with momentum, PyTorch's torch.optim.SGD update:
-//   g = grad + weight_decay · p                       (decay skipped on BN/bias params if decay_norm_and_bias=false)
-//   b = g on the first step, else momentum · b + (1 - dampening) · g
-//   p -= lr · (nesterov ? g + momentum · b : b)
+//   g = grad + weight_decay · p                       (decay skipped on BN/bias params if
+//   decay_norm_and_bias=false) b = g on the first step, else momentum · b + (1 - dampening) · g p -= lr ·
+//   (nesterov ? g + momentum · b : b)
 // Parameters without a gradient this step (has_grad() false) are left untouched, as PyTorch skips grad=None.
 // Momentum buffers live in one block allocated at construction: step() allocates nothing.
 #pragma once

@@ -1,6 +1,6 @@
-// A progress bar for long work: "train 1/3 [#######.....]  412/469  loss 0.512  acc 81.2%  905 img/s  ETA 0:07".
-// On a terminal it redraws one line (at most 10 times a second); when stderr is not a terminal (CI, logs)
-// it prints a plain line every 10 % instead, so logs stay readable.
+// A progress bar for long work: "train 1/3 [#######.....]  412/469  loss 0.512  acc 81.2%  905 img/s  ETA
+// 0:07". On a terminal it redraws one line (at most 10 times a second); when stderr is not a terminal (CI,
+// logs) it prints a plain line every 10 % instead, so logs stay readable.
 #pragma once
 
 #include <chrono>
