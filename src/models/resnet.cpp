@@ -33,8 +33,14 @@ ResNet::ResNet(const ResNetSpec& spec) : Module("ResNet"), spec_(spec) {
     auto stage = std::make_unique<nn::Sequential>();
     for (int b = 0; b < spec.blocks_per_stage[s]; ++b) {
       const int64_t stride = (s > 0 && b == 0) ? 2 : 1;
-      stage->add(std::make_unique<nn::BasicBlock>(channels, spec.widths[s], stride, spec.shortcut));
-      channels = spec.widths[s];
+      if (spec.block == BlockKind::basic) {
+        stage->add(std::make_unique<nn::BasicBlock>(channels, spec.widths[s], stride, spec.shortcut));
+        channels = spec.widths[s] * nn::BasicBlock::kExpansion;
+      } else {
+        stage->add(std::make_unique<nn::Bottleneck>(channels, spec.widths[s], stride, spec.shortcut,
+                                                    spec.groups, spec.width_per_group, spec.stride_in_1x1));
+        channels = spec.widths[s] * nn::Bottleneck::kExpansion;
+      }
     }
     parts.emplace_back("layer" + std::to_string(s + 1), std::move(stage));
   }
@@ -58,6 +64,47 @@ const Tensor& ResNet::backward_impl(const Tensor& dy) {
   const Tensor* g = &dy;
   for (auto it = body_order_.rbegin(); it != body_order_.rend(); ++it) g = &(*it)->backward(*g);
   return *g;
+}
+
+std::unique_ptr<ResNet> torchvision_resnet(const std::string& name, int64_t num_classes,
+                                           int64_t in_channels) {
+  struct Arch {
+    const char* name;
+    BlockKind block;
+    std::vector<int> blocks;
+    int64_t groups, width_per_group;
+  };
+  const Arch archs[] = {
+      {"resnet18", BlockKind::basic, {2, 2, 2, 2}, 1, 64},
+      {"resnet34", BlockKind::basic, {3, 4, 6, 3}, 1, 64},
+      {"resnet50", BlockKind::bottleneck, {3, 4, 6, 3}, 1, 64},
+      {"resnet101", BlockKind::bottleneck, {3, 4, 23, 3}, 1, 64},
+      {"resnet152", BlockKind::bottleneck, {3, 8, 36, 3}, 1, 64},
+      {"resnext50_32x4d", BlockKind::bottleneck, {3, 4, 6, 3}, 32, 4},
+      {"resnext101_32x8d", BlockKind::bottleneck, {3, 4, 23, 3}, 32, 8},
+      {"resnext101_64x4d", BlockKind::bottleneck, {3, 4, 23, 3}, 64, 4},
+      {"wide_resnet50_2", BlockKind::bottleneck, {3, 4, 6, 3}, 1, 128},
+      {"wide_resnet101_2", BlockKind::bottleneck, {3, 4, 23, 3}, 1, 128},
+  };
+  std::string names;
+  for (const Arch& a : archs) {
+    if (name == a.name) {
+      ResNetSpec spec;
+      spec.block = a.block;
+      spec.blocks_per_stage = a.blocks;
+      spec.widths = {64, 128, 256, 512};
+      spec.groups = a.groups;
+      spec.width_per_group = a.width_per_group;
+      spec.stem_width = 64;
+      spec.imagenet_stem = true;
+      spec.shortcut = nn::ShortcutKind::B;
+      spec.in_channels = in_channels;
+      spec.num_classes = num_classes;
+      return std::make_unique<ResNet>(spec);
+    }
+    names += std::string(names.empty() ? "" : ", ") + a.name;
+  }
+  throw UserError("unknown model '" + name + "': choose one of " + names);
 }
 
 std::unique_ptr<ResNet> cifar_resnet(int depth, int64_t num_classes, int64_t in_channels,

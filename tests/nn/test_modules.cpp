@@ -213,3 +213,20 @@ TEST(Determinism, SameSeedSameThreadsBitIdenticalTraining) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST(Models, TorchvisionParameterCounts) {
+  // torchvision 0.14: sum(p.numel() for p in model.parameters()) at 1000 classes.
+  const std::pair<const char*, int64_t> expected[] = {
+      {"resnet18", 11689512},          {"resnet34", 21797672},         {"resnet50", 25557032},
+      {"resnet101", 44549160},         {"resnet152", 60192808},        {"resnext50_32x4d", 25028904},
+      {"resnext101_32x8d", 88791336},  {"resnext101_64x4d", 83455272}, {"wide_resnet50_2", 68883240},
+      {"wide_resnet101_2", 126886696},
+  };
+  for (const auto& [name, count] : expected)
+    EXPECT_EQ(models::torchvision_resnet(name)->num_parameters(), count) << name;
+  EXPECT_THROW(models::torchvision_resnet("resnet19"), UserError);
+}
+
+}  // namespace

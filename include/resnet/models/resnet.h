@@ -1,4 +1,4 @@
-// Residual networks built from BasicBlocks, with torchvision's module names:
+// Residual networks built from BasicBlocks or Bottlenecks, with torchvision's module names:
 //   conv1, bn1, relu, [maxpool], layer1 … layerK (Sequential of blocks), avgpool, fc.
 // The input is converted to channels_last at the edge (module "input_layout", no parameters): every
 // activation after it stays in the layout oneDNN runs fastest here.
@@ -9,6 +9,7 @@
 #pragma once
 
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "resnet/nn/layers.h"
@@ -16,9 +17,15 @@
 
 namespace resnet::models {
 
+enum class BlockKind { basic, bottleneck };
+
 struct ResNetSpec {
+  BlockKind block = BlockKind::basic;
   std::vector<int> blocks_per_stage;  // e.g. {3, 3, 3}
-  std::vector<int64_t> widths;        // channels per stage, e.g. {16, 32, 64}
+  std::vector<int64_t> widths;        // "planes" per stage, e.g. {16, 32, 64}; a bottleneck outputs 4×
+  int64_t groups = 1;                 // bottleneck 3×3 groups (ResNeXt)
+  int64_t width_per_group = 64;       // bottleneck width factor (ResNeXt, Wide ResNet)
+  bool stride_in_1x1 = false;         // bottleneck stride on the first 1×1 (the paper's Caffe placement)
   int64_t stem_width = 16;
   bool imagenet_stem = false;  // true: 7×7 stride-2 conv + 3×3 stride-2 max-pool; false: 3×3 stride-1 conv
   nn::ShortcutKind shortcut = nn::ShortcutKind::A;
@@ -39,6 +46,12 @@ class ResNet : public nn::Module {
   ResNetSpec spec_;
   std::vector<nn::Module*> body_order_;  // the registered children, in execution order
 };
+
+// torchvision's ImageNet builders by name: resnet18, resnet34, resnet50, resnet101, resnet152,
+// resnext50_32x4d, resnext101_32x8d, resnext101_64x4d, wide_resnet50_2, wide_resnet101_2.
+// Throws UserError listing the names for an unknown one.
+std::unique_ptr<ResNet> torchvision_resnet(const std::string& name, int64_t num_classes = 1000,
+                                           int64_t in_channels = 3);
 
 // depth = 6n + 2 (20, 32, 44, 56, 110, 1202). Throws UserError for other depths. Not initialised: call
 // nn::init_torchvision (or load weights).
