@@ -6,7 +6,7 @@
 //    rounding stays below ~1e-6 relative; 1e-5 leaves room for differing summation orders.
 //  - ResNet-20: loss 1e-5 relative, every gradient 1e-4 (the bar: 20 layers of f32 rounding,
 //    amplified by batch-norm's division by the batch standard deviation); the parameter update of two
-//    SGD-momentum steps max(1e-4, 10 × PyTorch-f32's own error) (see below); the parameters themselves
+//    SGD-momentum steps max(1e-4 ref / 1e-3 cpu, 10 × PyTorch-f32's own error) (see below); the parameters themselves
 //    1e-4; BN running statistics 1e-5 (means and variances of activations, no backward pass).
 //  The fixtures are float64 results rounded to f32: we are measured against the truth.
 #include <gtest/gtest.h>
@@ -229,10 +229,13 @@ TEST_P(TorchResNet20, LogitsLossGradientsAndTwoSgdSteps) {
     sgd.step();
   }
   // The two steps' total update, ours vs the float64 truth. The second step's gradients cancel in some
-  // tensors, so f32 cannot reach 1e-4 there: PyTorch's own f32 run errs up to ~1e-4 on the update (and
-  // 2.4e-4 on the step-1 gradients). Each update may err by max(1e-4, 10 × PyTorch f32's error on that
-  // tensor), both measured against the same truth: an order of magnitude of f32 noise, while a wrong
-  // momentum or decay term errs by 1e-2 to 1 (and tests/nn/test_modules.cpp checks the rule exactly).
+  // tensors (PyTorch's own f32 run errs by up to 2.4e-4 on them), so which tensor's update suffers from
+  // f32 rounding is luck. Each update may err by max(floor, 10 × PyTorch f32's error on that tensor),
+  // both against the same truth; the floor is 1e-4 for ref (double accumulation: measured 0.56 of its
+  // tolerance) and 1e-3 for cpu (f32 accumulation in oneDNN: swapping either conv or BN alone to ref
+  // gives ~3e-4 on layer2.0's update). A wrong momentum or decay term errs by 1e-2 to 1, and
+  // tests/nn/test_modules.cpp checks the update rule exactly.
+  const double update_floor = GetParam() == ops::Backend::ref ? 1e-4 : 1e-3;
   double worst_update = 0;
   for (auto& [name, p] : model->named_parameters()) {
     Tensor initial = Tensor::empty(p->value().shape());
@@ -244,12 +247,13 @@ TEST_P(TorchResNet20, LogitsLossGradientsAndTwoSgdSteps) {
     }
     const double err = max_rel_error(ours, theirs);
     const double torch_f32 = fx.at("torch_f32_update_error." + name).data<double>()[0];
-    worst_update = std::max(worst_update, err / std::max(1e-4, torch_f32));
-    EXPECT_LE(err, std::max(1e-4, 10 * torch_f32))
+    const double tol = std::max(update_floor, 10 * torch_f32);
+    worst_update = std::max(worst_update, err / tol);
+    EXPECT_LE(err, tol)
         << name << ": update over two SGD steps (PyTorch f32 achieves " << torch_f32 << ")";
     EXPECT_LE(max_rel_error(p->value(), fx.at("after." + name)), 1e-4) << name << " after two steps";
   }
-  std::printf("[ ResNet-20 %s ] worst two-step update error / max(1e-4, PyTorch f32's) = %.2f\n", ops::backend_name(GetParam()).data(),
+  std::printf("[ ResNet-20 %s ] worst two-step update error / its tolerance = %.2f\n", ops::backend_name(GetParam()).data(),
               worst_update);
   for (auto& [name, b] : model->named_buffers())
     if (name.find("num_batches_tracked") == std::string::npos) {

@@ -1,0 +1,251 @@
+// oneDNN convolution: forward, backward data, backward weights (the bias gradient comes from the
+// backward-weights primitive).
+//
+// Activations are bound in the caller's layout (NCHW or NHWC). Weights are left to oneDNN (format any):
+// its AVX-512 kernels want a blocked layout, so each call reorders our OIHW weights into the primitive's
+// format (a cached reorder into a cached buffer) and the blocked diff_weights back into the caller's OIHW
+// tensor. When oneDNN picks plain OIHW the reorders vanish and the caller's buffers are used directly.
+#include "resnet/ops/conv2d.h"
+#include "ops/cpu/dnnl_context.h"
+
+namespace resnet::ops::cpu {
+namespace {
+
+using dnnl::memory;
+using Tag = memory::format_tag;
+constexpr auto kF32 = memory::data_type::f32;
+
+// Everything oneDNN needs to describe one convolution, built from our shapes and parameters.
+struct ConvDescs {
+  memory::desc src, dst;
+  memory::desc user_weights;  // our [O, I/g, kH, kW] buffer: oihw, or goihw with groups split off
+  memory::desc any_weights;   // same dims, format left to the primitive
+  memory::desc bias;          // [O], or empty without bias
+  memory::dims strides, dilates, padding_l, padding_r;
+};
+
+ConvDescs make_descs(const Shape& x, const Shape& w, const Shape& y, const Conv2dParams& p, Layout layout,
+                     bool with_bias) {
+  ConvDescs d;
+  d.src = dense_desc(x, layout);
+  d.dst = dense_desc(y, layout);
+  const int64_t g = p.groups;
+  const memory::dims weight_dims =
+      g == 1 ? memory::dims{w[0], w[1], w[2], w[3]} : memory::dims{g, w[0] / g, w[1], w[2], w[3]};
+  d.user_weights = memory::desc(weight_dims, kF32, g == 1 ? Tag::oihw : Tag::goihw);
+  d.any_weights = memory::desc(weight_dims, kF32, Tag::any);
+  if (with_bias) d.bias = memory::desc({w[0]}, kF32, Tag::a);
+  d.strides = {p.stride[0], p.stride[1]};
+  d.dilates = {p.dilation[0] - 1, p.dilation[1] - 1};  // oneDNN counts the gaps: 0 = dense kernel
+  d.padding_l = {p.padding[0], p.padding[1]};
+  // Symmetric padding; oneDNN checks the output size with the same floor formula as ours.
+  d.padding_r = d.padding_l;
+  return d;
+}
+
+dnnl::convolution_forward::primitive_desc forward_pd(const ConvDescs& d, bool with_bias) {
+  const dnnl::convolution_forward::desc desc(
+      dnnl::prop_kind::forward_training, dnnl::algorithm::convolution_direct, d.src, d.any_weights,
+      with_bias ? d.bias : memory::desc(), d.dst, d.strides, d.dilates, d.padding_l, d.padding_r);
+  return dnnl::convolution_forward::primitive_desc(desc, user_scratchpad_attr(), engine());
+}
+
+CacheKey conv_key(int kind, const Shape& x, const Shape& w, const Conv2dParams& p, Layout layout) {
+  CacheKey key(kind);
+  key.add(x).add(w).add(layout).add(p.groups);
+  for (int i = 0; i < 2; ++i) key.add(p.stride[i]).add(p.padding[i]).add(p.dilation[i]);
+  return key;
+}
+
+struct ForwardEntry : CachedEntry {
+  dnnl::convolution_forward conv;
+  memory src, dst, bias;
+  FormatBridge weights;
+  OwnedMemory scratchpad;
+  ExecArgs args;
+};
+
+struct BackwardEntry : CachedEntry {
+  memory diff_dst;  // shared by both primitives (same descriptor)
+
+  bool has_data = false;
+  dnnl::convolution_backward_data data;
+  memory diff_src;
+  FormatBridge data_weights;
+  OwnedMemory data_scratchpad;
+  ExecArgs data_args;
+
+  bool has_weights = false;
+  bool has_diff_weights_output = false;  // false: diff_weights go to `diff_weights_sink`
+  dnnl::convolution_backward_weights weights;
+  memory src, diff_bias;
+  FormatBridge diff_weights;
+  OwnedMemory diff_weights_sink;
+  OwnedMemory weights_scratchpad;
+  ExecArgs weights_args;
+};
+
+PrimitiveCache<ForwardEntry>& forward_cache() {
+  static PrimitiveCache<ForwardEntry> cache;
+  return cache;
+}
+PrimitiveCache<BackwardEntry>& backward_cache() {
+  static PrimitiveCache<BackwardEntry> cache;
+  return cache;
+}
+
+std::unique_ptr<ForwardEntry> make_forward_entry(const ConvDescs& d, bool with_bias) {
+  auto e = std::make_unique<ForwardEntry>();
+  const auto pd = forward_pd(d, with_bias);
+  e->conv = create_primitive<dnnl::convolution_forward>(pd);
+  e->src = unbound_memory(d.src);
+  e->dst = unbound_memory(d.dst);
+  e->weights = FormatBridge(d.user_weights, pd.weights_desc(), FormatBridge::Direction::to_primitive);
+  e->scratchpad = owned_scratchpad(pd);
+  e->args.add(DNNL_ARG_SRC, e->src);
+  e->args.add(DNNL_ARG_WEIGHTS, e->weights.primitive_memory());
+  e->args.add(DNNL_ARG_DST, e->dst);
+  if (with_bias) {
+    e->bias = unbound_memory(d.bias);
+    e->args.add(DNNL_ARG_BIAS, e->bias);
+  }
+  e->args.add(DNNL_ARG_SCRATCHPAD, e->scratchpad.memory);
+  return e;
+}
+
+std::unique_ptr<BackwardEntry> make_backward_entry(const ConvDescs& d, bool want_dx, bool want_dweight,
+                                                   bool want_dbias) {
+  auto e = std::make_unique<BackwardEntry>();
+  e->diff_dst = unbound_memory(d.dst);
+  const auto hint = forward_pd(d, want_dbias);
+
+  if (want_dx) {
+    e->has_data = true;
+    const dnnl::convolution_backward_data::desc desc(dnnl::algorithm::convolution_direct, d.src,
+                                                     d.any_weights, d.dst, d.strides, d.dilates, d.padding_l,
+                                                     d.padding_r);
+    const dnnl::convolution_backward_data::primitive_desc pd(desc, user_scratchpad_attr(), engine(), hint);
+    e->data = create_primitive<dnnl::convolution_backward_data>(pd);
+    e->diff_src = unbound_memory(d.src);
+    e->data_weights = FormatBridge(d.user_weights, pd.weights_desc(), FormatBridge::Direction::to_primitive);
+    e->data_scratchpad = owned_scratchpad(pd);
+    e->data_args.add(DNNL_ARG_DIFF_DST, e->diff_dst);
+    e->data_args.add(DNNL_ARG_WEIGHTS, e->data_weights.primitive_memory());
+    e->data_args.add(DNNL_ARG_DIFF_SRC, e->diff_src);
+    e->data_args.add(DNNL_ARG_SCRATCHPAD, e->data_scratchpad.memory);
+  }
+
+  if (want_dweight || want_dbias) {
+    e->has_weights = true;
+    const dnnl::convolution_backward_weights::desc desc(
+        dnnl::algorithm::convolution_direct, d.src, d.any_weights, want_dbias ? d.bias : memory::desc(),
+        d.dst, d.strides, d.dilates, d.padding_l, d.padding_r);
+    const dnnl::convolution_backward_weights::primitive_desc pd(desc, user_scratchpad_attr(), engine(), hint);
+    e->weights = create_primitive<dnnl::convolution_backward_weights>(pd);
+    e->src = unbound_memory(d.src);
+    e->weights_scratchpad = owned_scratchpad(pd);
+    e->weights_args.add(DNNL_ARG_SRC, e->src);
+    e->weights_args.add(DNNL_ARG_DIFF_DST, e->diff_dst);
+    e->has_diff_weights_output = want_dweight;
+    if (want_dweight) {
+      e->diff_weights =
+          FormatBridge(d.user_weights, pd.diff_weights_desc(), FormatBridge::Direction::from_primitive);
+      e->weights_args.add(DNNL_ARG_DIFF_WEIGHTS, e->diff_weights.primitive_memory());
+    } else {
+      // Only the bias gradient is wanted; the primitive still writes diff_weights somewhere.
+      e->diff_weights_sink = owned_memory(pd.diff_weights_desc());
+      e->weights_args.add(DNNL_ARG_DIFF_WEIGHTS, e->diff_weights_sink.memory);
+    }
+    if (want_dbias) {
+      e->diff_bias = unbound_memory(d.bias);
+      e->weights_args.add(DNNL_ARG_DIFF_BIAS, e->diff_bias);
+    }
+    e->weights_args.add(DNNL_ARG_SCRATCHPAD, e->weights_scratchpad.memory);
+  }
+  return e;
+}
+
+void check_weight(const char* op, const Tensor& weight, const Conv2dParams& p) {
+  check_f32(weight, op, "weight");
+  RESNET_CHECK(weight.ndim() == 4 && weight.is_contiguous())
+      << op << ": weight must be a contiguous [O, C/groups, kH, kW] tensor, got " << weight.str();
+}
+
+}  // namespace
+
+void conv2d_forward(const Tensor& x, const Tensor& weight, const Tensor* bias, const Conv2dParams& p,
+                    Tensor& y) {
+  constexpr const char* op = "cpu::conv2d_forward";
+  check_f32(x, op, "x");
+  check_f32(y, op, "y");
+  check_weight(op, weight, p);
+  const Shape y_shape = conv2d_output_shape(x.shape(), weight.shape(), p);
+  check_shape(y, y_shape, op, "y");
+  if (bias) {
+    check_f32(*bias, op, "bias");
+    check_shape(*bias, Shape{weight.size(0)}, op, "bias");
+  }
+  const Layout layout = common_layout(op, {&x, &y});
+
+  const CacheKey key = conv_key(kConvForward, x.shape(), weight.shape(), p, layout).add(bias != nullptr);
+  ForwardEntry& e = forward_cache().find_or_create(key, [&] {
+    return make_forward_entry(make_descs(x.shape(), weight.shape(), y_shape, p, layout, bias != nullptr),
+                              bias != nullptr);
+  });
+  std::lock_guard<std::mutex> lock(e.mutex);
+  bind(e.src, x);
+  bind(e.dst, y);
+  if (bias) bind(e.bias, *bias);
+  e.weights.bind_user(weight.raw());
+  e.weights.run();
+  e.args.execute(e.conv);
+}
+
+void conv2d_backward(const Tensor& dy, const Tensor& x, const Tensor& weight, const Conv2dParams& p,
+                     Tensor* dx, Tensor* dweight, Tensor* dbias) {
+  constexpr const char* op = "cpu::conv2d_backward";
+  check_f32(dy, op, "dy");
+  check_f32(x, op, "x");
+  check_weight(op, weight, p);
+  const Shape y_shape = conv2d_output_shape(x.shape(), weight.shape(), p);
+  check_shape(dy, y_shape, op, "dy");
+  if (dx) {
+    check_f32(*dx, op, "dx");
+    check_shape(*dx, x.shape(), op, "dx");
+  }
+  if (dweight) {
+    check_f32(*dweight, op, "dweight");
+    check_shape(*dweight, weight.shape(), op, "dweight");
+    RESNET_CHECK(dweight->is_contiguous()) << op << ": dweight must be contiguous, got " << dweight->str();
+  }
+  if (dbias) {
+    check_f32(*dbias, op, "dbias");
+    check_shape(*dbias, Shape{weight.size(0)}, op, "dbias");
+  }
+  if (!dx && !dweight && !dbias) return;
+  const Layout layout = dx ? common_layout(op, {&x, &dy, dx}) : common_layout(op, {&x, &dy});
+
+  CacheKey key = conv_key(kConvBackward, x.shape(), weight.shape(), p, layout);
+  key.add(dx != nullptr).add(dweight != nullptr).add(dbias != nullptr);
+  BackwardEntry& e = backward_cache().find_or_create(key, [&] {
+    return make_backward_entry(make_descs(x.shape(), weight.shape(), y_shape, p, layout, dbias != nullptr),
+                               dx != nullptr, dweight != nullptr, dbias != nullptr);
+  });
+  std::lock_guard<std::mutex> lock(e.mutex);
+  bind(e.diff_dst, dy);
+  if (e.has_data) {
+    bind(e.diff_src, *dx);
+    e.data_weights.bind_user(weight.raw());
+    e.data_weights.run();
+    e.data_args.execute(e.data);
+  }
+  if (e.has_weights) {
+    bind(e.src, x);
+    if (dbias) bind(e.diff_bias, *dbias);
+    if (e.has_diff_weights_output) e.diff_weights.bind_user(dweight->raw());
+    e.weights_args.execute(e.weights);
+    if (e.has_diff_weights_output) e.diff_weights.run();
+  }
+}
+
+}  // namespace resnet::ops::cpu
