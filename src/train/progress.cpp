@@ -25,6 +25,7 @@ ProgressBar::ProgressBar(std::string label, int64_t total)
 }
 
 void ProgressBar::update(int64_t done, const std::string& status) {
+  if (done >= total_) return;  // the last state is drawn by finish()
   const auto now = std::chrono::steady_clock::now();
   if (tty_) {
     if (now - last_draw_ < std::chrono::milliseconds(100)) return;

@@ -23,7 +23,7 @@ namespace {
 
 struct DemoOptions {
   int depth = 20;
-  int epochs = 1;
+  int epochs = 3;
   int64_t batch = 128;
   double lr = 0.2;
   int64_t train_limit = 0;
