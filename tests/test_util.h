@@ -7,6 +7,7 @@
 #include <cmath>
 
 #include "resnet/core/rng.h"
+#include "resnet/ops/backend.h"
 #include "resnet/core/tensor.h"
 
 namespace resnet::testing {
@@ -56,3 +57,8 @@ inline double max_rel_error(const Tensor& a, const Tensor& b, double floor = 1e-
   } while (0)
 
 }  // namespace resnet::testing
+
+namespace resnet::ops {
+// Names parameterised tests' backends "ref"/"cpu" in test listings instead of raw bytes.
+inline void PrintTo(Backend backend, std::ostream* os) { *os << backend_name(backend); }
+}  // namespace resnet::ops
