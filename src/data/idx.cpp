@@ -13,7 +13,8 @@ std::vector<unsigned char> read_maybe_gzipped(const std::string& path) {
     throw UserError("'" + path + "' does not exist" +
                     (path.find("fashion-mnist") != std::string::npos
                          ? " (install Fashion-MNIST with: apt-get install dataset-fashion-mnist)"
-                         : ""));
+                         : " (point --data at a directory holding MNIST-style IDX files: "
+                           "{train,t10k}-{images-idx3,labels-idx1}-ubyte[.gz])"));
   gzFile f = gzopen(path.c_str(), "rb");  // reads plain files transparently too
   if (!f) throw UserError("cannot open '" + path + "'");
   std::vector<unsigned char> bytes;
