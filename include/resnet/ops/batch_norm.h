@@ -6,7 +6,7 @@
 // Training forward: mean and biased variance over (N, H, W) normalise x; save_mean/save_var receive them
 //          for backward; running stats are updated in place as PyTorch does:
 //          running = (1 - momentum) * running + momentum * batch_stat, using the *unbiased* variance
-//          (times m/(m-1), m = N*H*W) for running_var.
+//          (times m/(m-1), m = N*H*W) for running_var. Training needs m > 1 (CHECKed, as PyTorch does).
 // Inference forward: normalises with running_mean/running_var.
 // Backward of the training forward uses save_mean/save_var (the batch statistics); backward of the
 //          inference forward treats the running statistics as constants (needed for gradients w.r.t. the

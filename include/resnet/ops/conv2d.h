@@ -2,8 +2,9 @@
 //
 // Shapes:  x [N, C, H, W]   weight [O, C/groups, kH, kW] (contiguous)   bias [O] or null   y [N, O, Ho, Wo]
 //          Ho = (H + 2*pad_h - dil_h*(kH-1) - 1) / stride_h + 1  (floor), likewise Wo.
-// Layouts: x, y, dy, dx dense, contiguous (NCHW) or channels_last (NHWC); the cpu backend needs x and y
-//          (dy and dx) in one layout. Caller allocates every output with the right shape.
+// Layouts: x, y, dy, dx dense, contiguous (NCHW) or channels_last (NHWC); the cpu backend needs all four in
+//          one layout (the weights gradient reads x with dy), and runs ~9× faster on channels_last at CIFAR
+//          widths (NCHW falls back to oneDNN's gemm kernels). Caller allocates every output.
 // Backward outputs (dx, dweight, dbias) are overwritten, never accumulated; pass null to skip one.
 // Types:   ref: f32 or f64 (all tensors one type, accumulation in double); cpu: f32.
 #pragma once

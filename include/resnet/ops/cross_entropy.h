@@ -1,7 +1,7 @@
 // Softmax cross-entropy with PyTorch's semantics (F.cross_entropy, reduction='mean').
 //
 // Shapes:  logits, dlogits [N, K] contiguous; targets [N] i64 with values in [0, K) (CHECKed);
-//          class_weights [K] or null.
+//          class_weights [K] or null, of the logits' dtype.
 // Loss:    with q_i = (1 - ε)·onehot(t_i) + ε/K and weights w (1 when null):
 //            loss = [ (1-ε) Σ_i w_{t_i} (-log p_{i,t_i}) + (ε/K) Σ_i Σ_k w_k (-log p_{i,k}) ] / Σ_i w_{t_i}
 //          which is PyTorch's formula for label_smoothing with weights.

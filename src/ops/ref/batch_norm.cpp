@@ -68,7 +68,7 @@ void forward_training(const Tensor& xt, const Tensor* weight, const Tensor* bias
                        m;
     sm(c) = static_cast<T>(mean);
     sv(c) = static_cast<T>(var);
-    const double unbiased = m > 1 ? var * m / (m - 1) : var;
+    const double unbiased = var * m / (m - 1);
     rm(c) = static_cast<T>((1 - p.momentum) * double(rm(c)) + p.momentum * mean);
     rv(c) = static_cast<T>((1 - p.momentum) * double(rv(c)) + p.momentum * unbiased);
   }
@@ -140,6 +140,8 @@ void batch_norm_forward_training(const Tensor& x, const Tensor* weight, const Te
   check_same(op, "save_mean", save_mean, x, c);
   check_same(op, "save_var", save_var, x, c);
   check_same(op, "y", y, x, x.shape());
+  RESNET_CHECK(x.size(0) * x.size(2) * x.size(3) > 1)
+      << op << ": training needs more than one value per channel, got x " << x.shape();
   RESNET_REF_DISPATCH(
       op, x, forward_training<T>(x, weight, bias, running_mean, running_var, p, y, save_mean, save_var));
 }
