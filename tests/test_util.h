@@ -7,8 +7,8 @@
 #include <cmath>
 
 #include "resnet/core/rng.h"
-#include "resnet/ops/backend.h"
 #include "resnet/core/tensor.h"
+#include "resnet/ops/backend.h"
 
 namespace resnet::testing {
 
@@ -60,5 +60,7 @@ inline double max_rel_error(const Tensor& a, const Tensor& b, double floor = 1e-
 
 namespace resnet::ops {
 // Names parameterised tests' backends "ref"/"cpu" in test listings instead of raw bytes.
-inline void PrintTo(Backend backend, std::ostream* os) { *os << backend_name(backend); }
+inline void PrintTo(Backend backend, std::ostream* os) {
+  *os << backend_name(backend);
+}
 }  // namespace resnet::ops

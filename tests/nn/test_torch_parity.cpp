@@ -6,8 +6,8 @@
 //    rounding stays below ~1e-6 relative; 1e-5 leaves room for differing summation orders.
 //  - ResNet-20: loss 1e-5 relative, every gradient 1e-4 (the bar: 20 layers of f32 rounding,
 //    amplified by batch-norm's division by the batch standard deviation); the parameter update of two
-//    SGD-momentum steps max(1e-4 ref / 1e-3 cpu, 10 × PyTorch-f32's own error) (see below); the parameters themselves
-//    1e-4; BN running statistics 1e-5 (means and variances of activations, no backward pass).
+//    SGD-momentum steps max(1e-4 ref / 1e-3 cpu, 10 × PyTorch-f32's own error) (see below); the parameters
+//    themselves 1e-4; BN running statistics 1e-5 (means and variances of activations, no backward pass).
 //  The fixtures are float64 results rounded to f32: we are measured against the truth.
 #include <gtest/gtest.h>
 
@@ -249,12 +249,11 @@ TEST_P(TorchResNet20, LogitsLossGradientsAndTwoSgdSteps) {
     const double torch_f32 = fx.at("torch_f32_update_error." + name).data<double>()[0];
     const double tol = std::max(update_floor, 10 * torch_f32);
     worst_update = std::max(worst_update, err / tol);
-    EXPECT_LE(err, tol)
-        << name << ": update over two SGD steps (PyTorch f32 achieves " << torch_f32 << ")";
+    EXPECT_LE(err, tol) << name << ": update over two SGD steps (PyTorch f32 achieves " << torch_f32 << ")";
     EXPECT_LE(max_rel_error(p->value(), fx.at("after." + name)), 1e-4) << name << " after two steps";
   }
-  std::printf("[ ResNet-20 %s ] worst two-step update error / its tolerance = %.2f\n", ops::backend_name(GetParam()).data(),
-              worst_update);
+  std::printf("[ ResNet-20 %s ] worst two-step update error / its tolerance = %.2f\n",
+              ops::backend_name(GetParam()).data(), worst_update);
   for (auto& [name, b] : model->named_buffers())
     if (name.find("num_batches_tracked") == std::string::npos) {
       EXPECT_LE(max_rel_error(*b, fx.at("after." + name)), 1e-5) << name << " after two steps";

@@ -39,15 +39,6 @@ struct BackwardEntry : CachedEntry {
   ExecArgs args;
 };
 
-PrimitiveCache<ForwardEntry>& forward_cache() {
-  static PrimitiveCache<ForwardEntry> cache;
-  return cache;
-}
-PrimitiveCache<BackwardEntry>& backward_cache() {
-  static PrimitiveCache<BackwardEntry> cache;
-  return cache;
-}
-
 Flags affine_flags(bool with_scale, bool with_shift) {
   Flags f = Flags::none;
   if (with_scale) f = f | Flags::use_scale;
@@ -176,7 +167,7 @@ void forward(const char* op, bool training, const Tensor& x, const Tensor* weigh
       bn_key(training ? kBatchNormForwardTraining : kBatchNormForwardInference, x.shape(), layout, p.eps)
           .add(weight != nullptr)
           .add(bias != nullptr);
-  ForwardEntry& e = forward_cache().find_or_create(key, [&] {
+  ForwardEntry& e = cache<ForwardEntry>().find_or_create(key, [&] {
     return make_forward_entry(dense_desc(x.shape(), layout), channels, p.eps, !training, weight != nullptr,
                               bias != nullptr);
   });
@@ -219,7 +210,7 @@ void backward(const char* op, bool global_stats, const Tensor& dy, const Tensor&
                            .add(request.want_dx)
                            .add(request.want_dweight)
                            .add(request.want_dbias);
-  BackwardEntry& e = backward_cache().find_or_create(
+  BackwardEntry& e = cache<BackwardEntry>().find_or_create(
       key, [&] { return make_backward_entry(dense_desc(x.shape(), layout), channels, p.eps, request); });
   std::lock_guard<std::mutex> lock(e.mutex);
   bind(e.src, x);

@@ -85,15 +85,6 @@ struct BackwardEntry : CachedEntry {
   ExecArgs weights_args;
 };
 
-PrimitiveCache<ForwardEntry>& forward_cache() {
-  static PrimitiveCache<ForwardEntry> cache;
-  return cache;
-}
-PrimitiveCache<BackwardEntry>& backward_cache() {
-  static PrimitiveCache<BackwardEntry> cache;
-  return cache;
-}
-
 std::unique_ptr<ForwardEntry> make_forward_entry(const ConvDescs& d, bool with_bias) {
   auto e = std::make_unique<ForwardEntry>();
   const auto pd = forward_pd(d, with_bias);
@@ -188,7 +179,7 @@ void conv2d_forward(const Tensor& x, const Tensor& weight, const Tensor* bias, c
   const Layout layout = common_layout(op, {&x, &y});
 
   const CacheKey key = conv_key(kConvForward, x.shape(), weight.shape(), p, layout).add(bias != nullptr);
-  ForwardEntry& e = forward_cache().find_or_create(key, [&] {
+  ForwardEntry& e = cache<ForwardEntry>().find_or_create(key, [&] {
     return make_forward_entry(make_descs(x.shape(), weight.shape(), y_shape, p, layout, bias != nullptr),
                               bias != nullptr);
   });
@@ -227,7 +218,7 @@ void conv2d_backward(const Tensor& dy, const Tensor& x, const Tensor& weight, co
 
   CacheKey key = conv_key(kConvBackward, x.shape(), weight.shape(), p, layout);
   key.add(dx != nullptr).add(dweight != nullptr).add(dbias != nullptr);
-  BackwardEntry& e = backward_cache().find_or_create(key, [&] {
+  BackwardEntry& e = cache<BackwardEntry>().find_or_create(key, [&] {
     return make_backward_entry(make_descs(x.shape(), weight.shape(), y_shape, p, layout, dbias != nullptr),
                                dx != nullptr, dweight != nullptr, dbias != nullptr);
   });

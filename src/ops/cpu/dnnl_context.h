@@ -172,6 +172,13 @@ class PrimitiveCache {
   std::unordered_map<CacheKey, std::unique_ptr<Entry>, CacheKeyHash> entries_;
 };
 
+// The one cache of each entry type (a function-local static per type, created on first use).
+template <class Entry>
+PrimitiveCache<Entry>& cache() {
+  static PrimitiveCache<Entry> instance;
+  return instance;
+}
+
 // Op kinds for cache keys (one enum so keys of different ops never collide).
 enum OpKind : int {
   kConvForward = 1,

@@ -32,12 +32,6 @@ struct AddEntry : CachedEntry {
   ExecArgs args;
 };
 
-template <class Entry>
-PrimitiveCache<Entry>& cache() {
-  static PrimitiveCache<Entry> instance;
-  return instance;
-}
-
 // relu_use_dst_for_bwd: the backward reads the forward output y (dx = dy where y > 0), so the module keeps
 // y rather than x and ReLU can run in place.
 dnnl::eltwise_forward::primitive_desc relu_forward_pd(const memory::desc& data) {

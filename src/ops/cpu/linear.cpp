@@ -67,12 +67,6 @@ struct ReorderEntry : CachedEntry {
   ExecArgs args;
 };
 
-template <class Entry>
-PrimitiveCache<Entry>& cache() {
-  static PrimitiveCache<Entry> instance;
-  return instance;
-}
-
 std::unique_ptr<ForwardEntry> make_forward_entry(int64_t batch, int64_t in, int64_t out, bool with_bias) {
   auto e = std::make_unique<ForwardEntry>();
   const memory::desc src({batch, in}, kF32, Tag::ab);

@@ -23,15 +23,6 @@ struct BackwardEntry : CachedEntry {
   ExecArgs args;
 };
 
-PrimitiveCache<ForwardEntry>& forward_cache() {
-  static PrimitiveCache<ForwardEntry> cache;
-  return cache;
-}
-PrimitiveCache<BackwardEntry>& backward_cache() {
-  static PrimitiveCache<BackwardEntry> cache;
-  return cache;
-}
-
 // One pooling configuration in oneDNN's terms.
 struct PoolDescs {
   dnnl::algorithm algorithm;
@@ -139,7 +130,7 @@ void pool_forward(const char* op, dnnl::algorithm algorithm, const Tensor& x, co
   check_pair(op, x, "x", y, "y", p);
   const Layout layout = common_layout(op, {&x, &y});
   const CacheKey key = pool_key(kPoolForward, algorithm, x.shape(), layout, p);
-  ForwardEntry& e = forward_cache().find_or_create(
+  ForwardEntry& e = cache<ForwardEntry>().find_or_create(
       key, [&] { return make_forward_entry(make_descs(algorithm, x.shape(), y.shape(), p, layout)); });
   std::lock_guard<std::mutex> lock(e.mutex);
   bind(e.src, x);
@@ -156,7 +147,7 @@ void pool_backward(const char* op, dnnl::algorithm algorithm, const Tensor& dy, 
   check_pair(op, dx, "dx", dy, "dy", p);
   const Layout layout = common_layout(op, {&dx, &dy});
   const CacheKey key = pool_key(kPoolBackward, algorithm, dx.shape(), layout, p);
-  BackwardEntry& e = backward_cache().find_or_create(
+  BackwardEntry& e = cache<BackwardEntry>().find_or_create(
       key, [&] { return make_backward_entry(make_descs(algorithm, dx.shape(), dy.shape(), p, layout)); });
   if (workspace) {
     RESNET_CHECK(workspace->defined() && workspace->dtype() == DType::u8 &&
@@ -198,7 +189,7 @@ void global_avg_pool_forward(const Tensor& x, Tensor& y) {
   RESNET_CHECK(y.is_contiguous()) << op << ": y must be contiguous, got " << y.str();
   const Layout layout = common_layout(op, {&x});
   const CacheKey key = CacheKey(kGlobalAvgPoolForward).add(x.shape()).add(layout);
-  ForwardEntry& e = forward_cache().find_or_create(
+  ForwardEntry& e = cache<ForwardEntry>().find_or_create(
       key, [&] { return make_forward_entry(global_descs(x.shape(), layout)); });
   std::lock_guard<std::mutex> lock(e.mutex);
   bind(e.src, x);
@@ -215,7 +206,7 @@ void global_avg_pool_backward(const Tensor& dy, Tensor& dx) {
   RESNET_CHECK(dy.is_contiguous()) << op << ": dy must be contiguous, got " << dy.str();
   const Layout layout = common_layout(op, {&dx});
   const CacheKey key = CacheKey(kGlobalAvgPoolBackward).add(dx.shape()).add(layout);
-  BackwardEntry& e = backward_cache().find_or_create(
+  BackwardEntry& e = cache<BackwardEntry>().find_or_create(
       key, [&] { return make_backward_entry(global_descs(dx.shape(), layout)); });
   std::lock_guard<std::mutex> lock(e.mutex);
   bind(e.diff_dst, dy);
