@@ -7,5 +7,6 @@ namespace resnet::cli {
 
 void add_demo_command(CLI::App& app);
 void add_info_command(CLI::App& app);
+void add_model_commands(CLI::App& app);  // models, forward
 
 }  // namespace resnet::cli

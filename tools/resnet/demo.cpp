@@ -12,6 +12,7 @@
 #include "resnet/core/parallel.h"
 #include "resnet/data/idx.h"
 #include "resnet/io/safetensors.h"
+#include "resnet/io/state_dict.h"
 #include "resnet/models/resnet.h"
 #include "resnet/nn/init.h"
 #include "resnet/nn/loss.h"
@@ -176,11 +177,8 @@ void run_demo(const DemoOptions& o) {
   const double accuracy = evaluate(*model, test_set, rng);
 
   std::filesystem::create_directories(o.out);
-  std::vector<std::pair<std::string, Tensor>> tensors;
-  for (auto& [name, p] : model->named_parameters()) tensors.emplace_back(name, p->value());
-  for (auto& [name, b] : model->named_buffers()) tensors.emplace_back(name, *b);
   const std::string weights = o.out + "/weights.safetensors";
-  io::save_safetensors(weights, tensors,
+  io::save_safetensors(weights, io::state_dict(*model),
                        {{"model", "resnet" + std::to_string(o.depth)}, {"dataset", "fashion-mnist"}});
 
   // Predict: the first 8 test images, with the softmax probability of the chosen class.
