@@ -29,6 +29,8 @@ inline void fill_by_name(const std::string& name, const Tensor& t) {
       v *= 2.0 / std::sqrt(static_cast<double>(s[1] * s[2] * s[3]));
     } else if (leaf == "weight" && s.ndim() == 2) {
       v /= std::sqrt(static_cast<double>(s[1]));
+    } else if (leaf == "weight" && name.ends_with("bn3.weight")) {
+      v = 0.05 + 0.02 * v;  // a bottleneck's last BN: keeps deep eval-mode stacks bounded
     } else if (leaf == "weight" && is_bn) {
       v = 1.0 + 0.2 * v;
     } else if (leaf == "bias" || leaf == "running_mean") {
