@@ -34,3 +34,23 @@ INSTANTIATE_TEST_SUITE_P(Builders, TorchvisionParity,
                          [](const auto& info) { return std::string(info.param); });
 
 }  // namespace
+
+#include "resnet/models/summary.h"
+
+namespace {
+
+TEST(Summary, MacsAndParametersMatchPublishedFigures) {
+  // torchvision's model tables: ResNet-18 1.81 GFLOPS, ResNet-50 4.09 (they count MACs); the paper's
+  // CIFAR ResNet-20 is 40.55 M MACs (ANCHORS.md: 81.1 MFLOP).
+  const auto r50 = models::summarize(*models::create_model("resnet50"), {3, 224, 224});
+  EXPECT_NEAR(r50.macs / 1e9, 4.09, 0.01);
+  EXPECT_EQ(r50.parameters, 25557032);
+  const auto r18 = models::summarize(*models::create_model("resnet18"), {3, 224, 224});
+  EXPECT_NEAR(r18.macs / 1e9, 1.81, 0.01);
+  const auto r20 = models::summarize(*models::create_model("resnet20"), {3, 32, 32});
+  EXPECT_NEAR(r20.macs / 1e6, 40.55, 0.1);
+  EXPECT_EQ(r20.layers.back().name, "fc");
+  EXPECT_EQ(r20.layers.back().output, (Shape{1, 10}));
+}
+
+}  // namespace

@@ -1,5 +1,6 @@
 // `resnet models` (the zoo) and `resnet forward` (eval-mode forward of a tensor file: the door for users who
 // preprocess elsewhere, and for parity checks).
+#include <algorithm>
 #include <cstdio>
 #include <memory>
 
@@ -8,9 +9,61 @@
 #include "resnet/io/safetensors.h"
 #include "resnet/io/state_dict.h"
 #include "resnet/models/registry.h"
+#include "resnet/models/summary.h"
 
 namespace resnet::cli {
 namespace {
+
+// "3x224x224" -> [3, 224, 224].
+Shape parse_chw(const std::string& text) {
+  Shape s;
+  size_t start = 0;
+  while (start <= text.size()) {
+    const size_t end = std::min(text.find('x', start), text.size());
+    try {
+      s.push_back(std::stoll(text.substr(start, end - start)));
+    } catch (const std::exception&) {
+      throw UserError("--input '" + text + "' is not CxHxW (e.g. 3x224x224)");
+    }
+    start = end + 1;
+  }
+  if (s.ndim() != 3) throw UserError("--input '" + text + "' is not CxHxW (e.g. 3x224x224)");
+  return s;
+}
+
+std::string human(double v) {
+  char buf[32];
+  if (v >= 1e9)
+    std::snprintf(buf, sizeof buf, "%.2fG", v / 1e9);
+  else if (v >= 1e6)
+    std::snprintf(buf, sizeof buf, "%.2fM", v / 1e6);
+  else if (v >= 1e3)
+    std::snprintf(buf, sizeof buf, "%.1fk", v / 1e3);
+  else
+    std::snprintf(buf, sizeof buf, "%.0f", v);
+  return buf;
+}
+
+struct SummaryOptions {
+  std::string model, input;
+  int64_t classes = 0, in_channels = 0;
+};
+
+void run_summary(const SummaryOptions& o) {
+  auto model = models::create_model(o.model, o.classes, o.in_channels);
+  const auto& info = *std::find_if(models::registered_models().begin(), models::registered_models().end(),
+                                   [&](const models::ModelInfo& m) { return m.name == o.model; });
+  const int64_t channels = o.in_channels > 0 ? o.in_channels : 3;
+  const Shape input =
+      o.input.empty() ? Shape{channels, info.default_size, info.default_size} : parse_chw(o.input);
+  const models::Summary s = models::summarize(*model, input);
+  std::printf("%-28s %-12s %-20s %12s %12s\n", "layer", "type", "output", "parameters", "MACs");
+  for (const auto& l : s.layers)
+    std::printf("%-28s %-12s %-20s %12lld %12s\n", l.name.c_str(), l.type.c_str(), l.output.str().c_str(),
+                static_cast<long long>(l.parameters), human(static_cast<double>(l.macs)).c_str());
+  std::printf("total: %lld parameters, %s MACs per image at %s\n", static_cast<long long>(s.parameters),
+              human(static_cast<double>(s.macs)).c_str(), input.str().c_str());
+}
 
 struct ForwardOptions {
   std::string model, weights, input, output;
@@ -39,12 +92,24 @@ void run_forward(const ForwardOptions& o) {
 void add_model_commands(CLI::App& app) {
   auto* list = app.add_subcommand("models", "List every model the zoo builds, with its parameter count");
   list->callback([] {
-    std::printf("%-18s %12s  %s\n", "name", "parameters", "description");
+    std::printf("%-18s %12s %10s %9s  %s\n", "name", "parameters", "MACs", "input", "description");
     for (const auto& m : models::registered_models()) {
-      const int64_t n = models::create_model(m.name)->num_parameters();
-      std::printf("%-18s %12lld  %s\n", m.name.c_str(), static_cast<long long>(n), m.description.c_str());
+      auto model = models::create_model(m.name);
+      const models::Summary s = models::summarize(*model, {3, m.default_size, m.default_size});
+      std::printf("%-18s %12lld %10s %5lld²  %s\n", m.name.c_str(), static_cast<long long>(s.parameters),
+                  human(static_cast<double>(s.macs)).c_str(), static_cast<long long>(m.default_size),
+                  m.description.c_str());
     }
   });
+
+  auto so = std::make_shared<SummaryOptions>();
+  auto* summary =
+      app.add_subcommand("summary", "Layer-by-layer output shapes, parameters and MACs of a model");
+  summary->add_option("--model", so->model, "Model name (see `resnet models`)")->required();
+  summary->add_option("--input", so->input, "Input CxHxW (default: 3 x the model's design size)");
+  summary->add_option("--classes", so->classes, "Number of classes (default: the model's)");
+  summary->add_option("--in-channels", so->in_channels, "Input channels (default 3)");
+  summary->callback([so] { run_summary(*so); });
 
   auto o = std::make_shared<ForwardOptions>();
   auto* fwd = app.add_subcommand("forward", "Eval-mode forward of the tensor 'input' in a safetensors file");
