@@ -19,8 +19,12 @@ inline int64_t name_salt(const std::string& name) {
 // Fills `t` (contiguous f32) by the role its torchvision-style name implies.
 inline void fill_by_name(const std::string& name, const Tensor& t) {
   const std::string leaf = name.substr(name.rfind('.') + 1);
-  const bool is_bn =
-      ("." + name).find(".bn") != std::string::npos || name.find(".downsample.1.") != std::string::npos;
+  // A BN parameter: some module on the path is named bn* or *_bn, or it is a projection's BN.
+  bool is_bn = name.find(".downsample.1.") != std::string::npos;
+  for (size_t start = 0, dot; (dot = name.find('.', start)) != std::string::npos; start = dot + 1) {
+    const std::string module = name.substr(start, dot - start);
+    is_bn = is_bn || module.starts_with("bn") || module.ends_with("_bn");
+  }
   const Shape& s = t.shape();
   const double salt = 0.11 * static_cast<double>(name_salt(name));
   for (int64_t i = 0; i < t.numel(); ++i) {

@@ -1,6 +1,7 @@
 #include "resnet/models/registry.h"
 
 #include <algorithm>
+#include <functional>
 
 namespace resnet::models {
 namespace {
@@ -26,44 +27,83 @@ size_t edit_distance(const std::string& a, const std::string& b) {
   return row[b.size()];
 }
 
+struct Entry {
+  ModelInfo info;
+  std::function<std::unique_ptr<ResNet>(int64_t classes, int64_t channels)> build;
+};
+
+const std::vector<Entry>& entries() {
+  static const std::vector<Entry> table = [] {
+    std::vector<Entry> t;
+    for (int d : kCifarDepths)
+      t.push_back({{"resnet" + std::to_string(d),
+                    "CIFAR ResNet-" + std::to_string(d) + " (He et al. 2015, option A)", 10, 32},
+                   [d](int64_t k, int64_t c) { return cifar_resnet(d, k, c); }});
+    for (int d : kPlainDepths)
+      t.push_back(
+          {{"plain" + std::to_string(d),
+            "CIFAR plain-" + std::to_string(d) + ": ResNet-" + std::to_string(d) + " without shortcuts", 10,
+            32},
+           [d](int64_t k, int64_t c) { return cifar_resnet(d, k, c, nn::ShortcutKind::none); }});
+    for (const char* name : kTorchvision)
+      t.push_back({{name, std::string("torchvision ") + name, 1000, 224},
+                   [name](int64_t k, int64_t c) { return torchvision_resnet(name, k, c); }});
+    for (int d : {18, 34})
+      t.push_back(
+          {{"plain" + std::to_string(d),
+            "ImageNet plain-" + std::to_string(d) + ": resnet" + std::to_string(d) + " without shortcuts",
+            1000, 224},
+           [d](int64_t k, int64_t c) {
+             ResNetSpec spec;
+             spec.blocks_per_stage = d == 18 ? std::vector<int>{2, 2, 2, 2} : std::vector<int>{3, 4, 6, 3};
+             spec.widths = {64, 128, 256, 512};
+             spec.stem_width = 64;
+             spec.imagenet_stem = true;
+             spec.shortcut = nn::ShortcutKind::none;
+             spec.num_classes = k;
+             spec.in_channels = c;
+             return std::make_unique<ResNet>(spec);
+           }});
+    for (int d : {18, 34, 110, 164})
+      t.push_back({{"preact_resnet" + std::to_string(d),
+                    "pre-activation ResNet-" + std::to_string(d) + " (He et al. 2016), 3×3 stem", 10, 32},
+                   [d](int64_t k, int64_t c) { return preact_resnet(d, k, c); }});
+    for (auto [d, w] : {std::pair{16, 4}, {16, 8}, {28, 10}, {40, 4}})
+      t.push_back(
+          {{"wrn_" + std::to_string(d) + "_" + std::to_string(w),
+            "Wide ResNet WRN-" + std::to_string(d) + "-" + std::to_string(w) + " (Zagoruyko 2016)", 10, 32},
+           [d, w](int64_t k, int64_t c) { return wide_resnet(d, w, 0.0, k, c); }});
+    return t;
+  }();
+  return table;
+}
+
 }  // namespace
 
 const std::vector<ModelInfo>& registered_models() {
   static const std::vector<ModelInfo> models = [] {
     std::vector<ModelInfo> m;
-    for (int d : kCifarDepths)
-      m.push_back({"resnet" + std::to_string(d),
-                   "CIFAR ResNet-" + std::to_string(d) + " (He et al. 2015, option A)", 10, 32});
-    for (int d : kPlainDepths)
-      m.push_back(
-          {"plain" + std::to_string(d),
-           "CIFAR plain-" + std::to_string(d) + ": ResNet-" + std::to_string(d) + " without shortcuts", 10,
-           32});
-    for (const char* name : kTorchvision) m.push_back({name, std::string("torchvision ") + name, 1000, 224});
+    for (const Entry& e : entries()) m.push_back(e.info);
     return m;
   }();
   return models;
 }
 
 std::unique_ptr<ResNet> create_model(const std::string& name, int64_t num_classes, int64_t in_channels) {
-  const auto& models = registered_models();
+  const auto& table = entries();
   const auto it =
-      std::find_if(models.begin(), models.end(), [&](const ModelInfo& m) { return m.name == name; });
-  if (it == models.end()) {
+      std::find_if(table.begin(), table.end(), [&](const Entry& e) { return e.info.name == name; });
+  if (it == table.end()) {
     std::vector<std::pair<size_t, std::string>> ranked;
-    for (const ModelInfo& m : models) ranked.emplace_back(edit_distance(name, m.name), m.name);
+    for (const Entry& e : table) ranked.emplace_back(edit_distance(name, e.info.name), e.info.name);
     std::sort(ranked.begin(), ranked.end());
     std::string close;
     for (size_t i = 0; i < 3 && i < ranked.size(); ++i) close += (i ? ", " : "") + ranked[i].second;
     throw UserError("unknown model '" + name + "': did you mean " + close + "? (`resnet models` lists all " +
-                    std::to_string(models.size()) + ")");
+                    std::to_string(table.size()) + ")");
   }
-  const int64_t classes = num_classes > 0 ? num_classes : it->default_classes;
-  const int64_t channels = in_channels > 0 ? in_channels : 3;
-  if (name.rfind("plain", 0) == 0)
-    return cifar_resnet(std::stoi(name.substr(5)), classes, channels, nn::ShortcutKind::none);
-  if (it->default_classes == 10) return cifar_resnet(std::stoi(name.substr(6)), classes, channels);
-  return torchvision_resnet(name, classes, channels);
+  return it->build(num_classes > 0 ? num_classes : it->info.default_classes,
+                   in_channels > 0 ? in_channels : 3);
 }
 
 }  // namespace resnet::models

@@ -25,24 +25,44 @@ ResNet::ResNet(const ResNetSpec& spec) : Module("ResNet"), spec_(spec) {
                                                                       .stride = 1,
                                                                       .padding = 1}));
   }
-  parts.emplace_back("bn1", std::make_unique<nn::BatchNorm2d>(spec.stem_width));
-  parts.emplace_back("relu", std::make_unique<nn::ReLU>());
+  const bool preact = spec.block == BlockKind::preact_basic || spec.block == BlockKind::preact_bottleneck;
+  if (!preact) {
+    parts.emplace_back("bn1", std::make_unique<nn::BatchNorm2d>(spec.stem_width));
+    parts.emplace_back("relu", std::make_unique<nn::ReLU>());
+  }
   if (spec.imagenet_stem) parts.emplace_back("maxpool", std::make_unique<nn::MaxPool2d>(3, 2, 1));
   int64_t channels = spec.stem_width;
   for (size_t s = 0; s < spec.blocks_per_stage.size(); ++s) {
     auto stage = std::make_unique<nn::Sequential>();
     for (int b = 0; b < spec.blocks_per_stage[s]; ++b) {
       const int64_t stride = (s > 0 && b == 0) ? 2 : 1;
-      if (spec.block == BlockKind::basic) {
-        stage->add(std::make_unique<nn::BasicBlock>(channels, spec.widths[s], stride, spec.shortcut));
-        channels = spec.widths[s] * nn::BasicBlock::kExpansion;
-      } else {
-        stage->add(std::make_unique<nn::Bottleneck>(channels, spec.widths[s], stride, spec.shortcut,
-                                                    spec.groups, spec.width_per_group, spec.stride_in_1x1));
-        channels = spec.widths[s] * nn::Bottleneck::kExpansion;
+      const int64_t planes = spec.widths[s];
+      switch (spec.block) {
+        case BlockKind::basic:
+          stage->add(std::make_unique<nn::BasicBlock>(channels, planes, stride, spec.shortcut));
+          channels = planes * nn::BasicBlock::kExpansion;
+          break;
+        case BlockKind::bottleneck:
+          stage->add(std::make_unique<nn::Bottleneck>(channels, planes, stride, spec.shortcut, spec.groups,
+                                                      spec.width_per_group, spec.stride_in_1x1));
+          channels = planes * nn::Bottleneck::kExpansion;
+          break;
+        case BlockKind::preact_basic:
+          // Each dropout gets its own seed so that masks differ between blocks.
+          stage->add(std::make_unique<nn::PreActBlock>(channels, planes, stride, spec.dropout, s * 1000 + b));
+          channels = planes * nn::PreActBlock::kExpansion;
+          break;
+        case BlockKind::preact_bottleneck:
+          stage->add(std::make_unique<nn::PreActBottleneck>(channels, planes, stride));
+          channels = planes * nn::PreActBottleneck::kExpansion;
+          break;
       }
     }
     parts.emplace_back("layer" + std::to_string(s + 1), std::move(stage));
+  }
+  if (preact) {
+    parts.emplace_back("final_bn", std::make_unique<nn::BatchNorm2d>(channels));
+    parts.emplace_back("final_relu", std::make_unique<nn::ReLU>());
   }
   parts.emplace_back("avgpool", std::make_unique<nn::GlobalAvgPool>());
   parts.emplace_back("fc", std::make_unique<nn::Linear>(channels, spec.num_classes));
@@ -118,6 +138,51 @@ std::unique_ptr<ResNet> cifar_resnet(int depth, int64_t num_classes, int64_t in_
   spec.widths = {16, 32, 64};
   spec.stem_width = 16;
   spec.shortcut = shortcut;
+  spec.in_channels = in_channels;
+  spec.num_classes = num_classes;
+  return std::make_unique<ResNet>(spec);
+}
+
+std::unique_ptr<ResNet> preact_resnet(int depth, int64_t num_classes, int64_t in_channels) {
+  ResNetSpec spec;
+  spec.in_channels = in_channels;
+  spec.num_classes = num_classes;
+  spec.shortcut = nn::ShortcutKind::B;
+  if (depth == 18 || depth == 34) {
+    spec.block = BlockKind::preact_basic;
+    spec.blocks_per_stage = depth == 18 ? std::vector<int>{2, 2, 2, 2} : std::vector<int>{3, 4, 6, 3};
+    spec.widths = {64, 128, 256, 512};
+    spec.stem_width = 64;
+  } else if (depth >= 8 && (depth - 2) % 6 == 0 && depth != 164) {
+    spec.block = BlockKind::preact_basic;
+    const int n = (depth - 2) / 6;
+    spec.blocks_per_stage = {n, n, n};
+    spec.widths = {16, 32, 64};
+  } else if (depth >= 11 && (depth - 2) % 9 == 0) {
+    spec.block = BlockKind::preact_bottleneck;
+    const int n = (depth - 2) / 9;
+    spec.blocks_per_stage = {n, n, n};
+    spec.widths = {16, 32, 64};
+  } else {
+    throw UserError("pre-activation ResNet depth " + std::to_string(depth) +
+                    " is not 18, 34, 6n+2 (basic, e.g. 110) or 9n+2 (bottleneck, e.g. 164)");
+  }
+  return std::make_unique<ResNet>(spec);
+}
+
+std::unique_ptr<ResNet> wide_resnet(int depth, int widen, double dropout, int64_t num_classes,
+                                    int64_t in_channels) {
+  if (depth < 10 || (depth - 4) % 6 != 0 || widen < 1)
+    throw UserError("WRN-" + std::to_string(depth) + "-" + std::to_string(widen) +
+                    ": depth must be 6n+4 (16, 22, 28, 40, …) and the widening factor at least 1");
+  ResNetSpec spec;
+  const int n = (depth - 4) / 6;
+  spec.block = BlockKind::preact_basic;
+  spec.blocks_per_stage = {n, n, n};
+  spec.widths = {16 * widen, 32 * widen, 64 * widen};
+  spec.stem_width = 16;
+  spec.shortcut = nn::ShortcutKind::B;
+  spec.dropout = dropout;
   spec.in_channels = in_channels;
   spec.num_classes = num_classes;
   return std::make_unique<ResNet>(spec);

@@ -38,7 +38,8 @@ void init_torchvision(Module& root, Rng& rng, bool zero_init_residual) {
   }
   if (zero_init_residual)
     for (auto& [name, m] : root.named_modules())
-      if (auto* block = dynamic_cast<ResidualBlock*>(m)) block->last_norm().weight()->value().zero();
+      if (auto* block = dynamic_cast<ResidualBlock*>(m); block && block->last_norm())
+        block->last_norm()->weight()->value().zero();
 }
 
 }  // namespace resnet::nn

@@ -17,46 +17,67 @@ std::unique_ptr<Conv2d> conv(int64_t in, int64_t out, int64_t kernel, int64_t st
 ResidualBlock::ResidualBlock(std::string type_name, ShortcutKind shortcut)
     : Module(std::move(type_name)), shortcut_(shortcut) {}
 
-void ResidualBlock::add_shortcut(int64_t in_channels, int64_t out_channels, int64_t stride) {
+void ResidualBlock::add_shortcut(int64_t in_channels, int64_t out_channels, int64_t stride,
+                                 bool projection_norm) {
   const bool reshapes = stride != 1 || in_channels != out_channels;
   if (reshapes && shortcut_ == ShortcutKind::A) {
     downsample_ = &register_module("downsample", std::make_unique<ShortcutA>(out_channels, stride));
   } else if (reshapes && shortcut_ == ShortcutKind::B) {
     auto projection = std::make_unique<Sequential>();
     projection->add(conv(in_channels, out_channels, 1, stride));
-    projection->add(std::make_unique<BatchNorm2d>(out_channels));
+    if (projection_norm) projection->add(std::make_unique<BatchNorm2d>(out_channels));
     downsample_ = &register_module("downsample", std::move(projection));
   }
 }
 
 const Tensor& ResidualBlock::forward_impl(const Tensor& x) {
   const Tensor* h = &x;
-  for (Module* m : branch_) h = &m->forward(*h);
+  const Tensor* tap = &x;
+  for (size_t i = 0; i < branch_.size(); ++i) {
+    h = &branch_[i]->forward(*h);
+    if (static_cast<int>(i) == projection_tap_) tap = h;
+  }
   const Tensor& branch = *h;
   const Layout layout = activation_layout(branch);
-  ensure(out_, branch.shape(), DType::f32, layout);
   if (shortcut_ == ShortcutKind::none) {
+    if (!post_activation_) return branch;
+    ensure(out_, branch.shape(), DType::f32, layout);
     ops().relu_forward(branch, out_);
     return out_;
   }
-  const Tensor& identity = downsample_ ? downsample_->forward(x) : x;
+  const Tensor& identity = downsample_ ? downsample_->forward(*tap) : x;
   ensure(sum_, branch.shape(), DType::f32, layout);
   ops().add_forward(branch, identity, sum_);
+  if (!post_activation_) return sum_;
+  ensure(out_, branch.shape(), DType::f32, layout);
   ops().relu_forward(sum_, out_);
   return out_;
 }
 
 const Tensor& ResidualBlock::backward_impl(const Tensor& dy) {
-  ensure(dsum_, out_.shape(), DType::f32, activation_layout(out_));
-  ops().relu_backward(dy, out_, dsum_);
+  const Tensor* dsum = &dy;
+  if (post_activation_) {
+    ensure(dsum_, out_.shape(), DType::f32, activation_layout(out_));
+    ops().relu_backward(dy, out_, dsum_);
+    dsum = &dsum_;
+  }
   // The residual sum passes dsum unchanged to both the branch and the shortcut.
-  const Tensor* g = &dsum_;
-  for (auto it = branch_.rbegin(); it != branch_.rend(); ++it) g = &(*it)->backward(*g);
-  const Tensor& dx_branch = *g;
-  if (shortcut_ == ShortcutKind::none) return dx_branch;
-  const Tensor& dx_shortcut = downsample_ ? downsample_->backward(dsum_) : dsum_;
-  ensure(dx_, dx_branch.shape(), DType::f32, activation_layout(dx_branch));
-  ops().add_forward(dx_branch, dx_shortcut, dx_);
+  const Tensor* dshortcut = shortcut_ == ShortcutKind::none ? nullptr
+                            : downsample_                   ? &downsample_->backward(*dsum)
+                                                            : dsum;
+  const bool tapped = downsample_ && projection_tap_ >= 0;
+  const Tensor* g = dsum;
+  for (int i = static_cast<int>(branch_.size()) - 1; i >= 0; --i) {
+    g = &branch_[i]->backward(*g);
+    if (tapped && i == projection_tap_ + 1) {  // g is now the gradient w.r.t. the tap's output
+      ensure(dtap_, g->shape(), DType::f32, activation_layout(*g));
+      ops().add_forward(*g, *dshortcut, dtap_);
+      g = &dtap_;
+    }
+  }
+  if (!dshortcut || tapped) return *g;
+  ensure(dx_, g->shape(), DType::f32, activation_layout(*g));
+  ops().add_forward(*g, *dshortcut, dx_);
   return dx_;
 }
 
@@ -86,6 +107,37 @@ Bottleneck::Bottleneck(int64_t in_channels, int64_t planes, int64_t stride, Shor
   last_norm_ = &register_module("bn3", std::make_unique<BatchNorm2d>(out_channels));
   branch_.push_back(last_norm_);
   add_shortcut(in_channels, out_channels, stride);
+}
+
+PreActBlock::PreActBlock(int64_t in_channels, int64_t planes, int64_t stride, double dropout, uint64_t seed)
+    : ResidualBlock("PreActBlock", ShortcutKind::B) {
+  post_activation_ = false;
+  projection_tap_ = 1;  // relu1's output
+  branch_.push_back(&register_module("bn1", std::make_unique<BatchNorm2d>(in_channels)));
+  branch_.push_back(&register_module("relu1", std::make_unique<ReLU>()));
+  branch_.push_back(&register_module("conv1", conv(in_channels, planes, 3, stride)));
+  if (dropout > 0) branch_.push_back(&register_module("dropout", std::make_unique<Dropout>(dropout, seed)));
+  branch_.push_back(&register_module("bn2", std::make_unique<BatchNorm2d>(planes)));
+  branch_.push_back(&register_module("relu2", std::make_unique<ReLU>()));
+  branch_.push_back(&register_module("conv2", conv(planes, planes, 3, 1)));
+  add_shortcut(in_channels, planes, stride, /*projection_norm=*/false);
+}
+
+PreActBottleneck::PreActBottleneck(int64_t in_channels, int64_t planes, int64_t stride)
+    : ResidualBlock("PreActBottleneck", ShortcutKind::B) {
+  post_activation_ = false;
+  projection_tap_ = 1;
+  const int64_t out_channels = planes * kExpansion;
+  branch_.push_back(&register_module("bn1", std::make_unique<BatchNorm2d>(in_channels)));
+  branch_.push_back(&register_module("relu1", std::make_unique<ReLU>()));
+  branch_.push_back(&register_module("conv1", conv(in_channels, planes, 1, 1)));
+  branch_.push_back(&register_module("bn2", std::make_unique<BatchNorm2d>(planes)));
+  branch_.push_back(&register_module("relu2", std::make_unique<ReLU>()));
+  branch_.push_back(&register_module("conv2", conv(planes, planes, 3, stride)));
+  branch_.push_back(&register_module("bn3", std::make_unique<BatchNorm2d>(planes)));
+  branch_.push_back(&register_module("relu3", std::make_unique<ReLU>()));
+  branch_.push_back(&register_module("conv3", conv(planes, out_channels, 1, 1)));
+  add_shortcut(in_channels, out_channels, stride, /*projection_norm=*/false);
 }
 
 }  // namespace resnet::nn

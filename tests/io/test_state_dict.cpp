@@ -78,7 +78,7 @@ TEST(StateDict, MismatchesAreReportedTogetherAndNothingIsChanged) {
 }
 
 TEST(Registry, UnknownNamesSuggestCloseOnes) {
-  EXPECT_EQ(models::registered_models().size(), 21u);
+  EXPECT_EQ(models::registered_models().size(), 31u);
   const std::string msg = error_of([] { models::create_model("resnt50"); });
   EXPECT_NE(msg.find("resnet50"), std::string::npos) << msg;
   EXPECT_EQ(models::create_model("plain20")->find_module("layer2.0.downsample"), nullptr);

@@ -1,6 +1,7 @@
 // Residual networks built from BasicBlocks or Bottlenecks, with torchvision's module names:
 //   conv1, bn1, relu, [maxpool], layer1 … layerK (Sequential of blocks), avgpool, fc.
-// The input is converted to channels_last at the edge (module "input_layout", no parameters): every
+// Pre-activation nets (He et al. 2016) have a bare conv1 stem and end with final_bn → final_relu before the
+// pool. The input is converted to channels_last at the edge (module "input_layout", no parameters): every
 // activation after it stays in the layout oneDNN runs fastest here.
 //
 // cifar_resnet(depth) is the paper's CIFAR family (Sec. 4.2): depth = 6n + 2, a 3×3 16-channel stem with no
@@ -17,7 +18,7 @@
 
 namespace resnet::models {
 
-enum class BlockKind { basic, bottleneck };
+enum class BlockKind { basic, bottleneck, preact_basic, preact_bottleneck };
 
 struct ResNetSpec {
   BlockKind block = BlockKind::basic;
@@ -26,6 +27,7 @@ struct ResNetSpec {
   int64_t groups = 1;                 // bottleneck 3×3 groups (ResNeXt)
   int64_t width_per_group = 64;       // bottleneck width factor (ResNeXt, Wide ResNet)
   bool stride_in_1x1 = false;         // bottleneck stride on the first 1×1 (the paper's Caffe placement)
+  double dropout = 0.0;               // pre-activation basic blocks: dropout between the convs (WRN)
   int64_t stem_width = 16;
   bool imagenet_stem = false;  // true: 7×7 stride-2 conv + 3×3 stride-2 max-pool; false: 3×3 stride-1 conv
   nn::ShortcutKind shortcut = nn::ShortcutKind::A;
@@ -57,5 +59,13 @@ std::unique_ptr<ResNet> torchvision_resnet(const std::string& name, int64_t num_
 // nn::init_torchvision (or load weights).
 std::unique_ptr<ResNet> cifar_resnet(int depth, int64_t num_classes = 10, int64_t in_channels = 3,
                                      nn::ShortcutKind shortcut = nn::ShortcutKind::A);
+
+// Pre-activation ResNets (He et al. 2016). CIFAR: depth 110 (basic, 6n+2) or 164 (bottleneck, 9n+2) at
+// 16/32/64 planes; "ImageNet-width" 18/34 at 64…512 planes with the small-image 3×3 stem (the common CIFAR
+// variant). Wide ResNet WRN-d-k (Zagoruyko & Komodakis 2016): depth = 6n+4, widths 16k/32k/64k, dropout
+// between the convs.
+std::unique_ptr<ResNet> preact_resnet(int depth, int64_t num_classes = 10, int64_t in_channels = 3);
+std::unique_ptr<ResNet> wide_resnet(int depth, int widen, double dropout = 0.0, int64_t num_classes = 10,
+                                    int64_t in_channels = 3);
 
 }  // namespace resnet::models

@@ -21,17 +21,23 @@ namespace resnet::nn {
 
 enum class ShortcutKind { A, B, none };
 
-// The shared mechanism: a branch of modules run in order, a shortcut, the sum and the final ReLU.
+// The shared mechanism: a branch of modules run in order, a shortcut, the sum and (post-activation blocks)
+// the final ReLU. Pre-activation blocks (He et al. 2016) end with the sum, and their projection shortcut
+// reads the branch's pre-activated input (the output of branch_[projection_tap_]) instead of x.
 class ResidualBlock : public Module {
  public:
-  BatchNorm2d& last_norm() { return *last_norm_; }  // zero-initialised with zero_init_residual
+  // The BN whose weight zero_init_residual zeroes (null for pre-activation blocks, which end in a conv).
+  BatchNorm2d* last_norm() { return last_norm_; }
 
  protected:
   ResidualBlock(std::string type_name, ShortcutKind shortcut);
-  // Registers the shortcut for a block mapping in_channels → out_channels at `stride`.
-  void add_shortcut(int64_t in_channels, int64_t out_channels, int64_t stride);
+  // Registers the shortcut for a block mapping in_channels → out_channels at `stride`; option B is a 1×1
+  // conv followed by BN when `projection_norm`, a bare 1×1 conv otherwise (pre-activation nets).
+  void add_shortcut(int64_t in_channels, int64_t out_channels, int64_t stride, bool projection_norm = true);
   std::vector<Module*> branch_;  // in forward order
   BatchNorm2d* last_norm_ = nullptr;
+  bool post_activation_ = true;  // ReLU after the sum
+  int projection_tap_ = -1;      // -1: the projection reads x; k: it reads branch_[k]'s output
 
   const Tensor& forward_impl(const Tensor& x) override;
   const Tensor& backward_impl(const Tensor& dy) override;
@@ -39,7 +45,7 @@ class ResidualBlock : public Module {
  private:
   ShortcutKind shortcut_;
   Module* downsample_ = nullptr;  // null: identity (or no shortcut when plain)
-  Tensor sum_, out_, dsum_, dx_;
+  Tensor sum_, out_, dsum_, dx_, dtap_;
 };
 
 class BasicBlock : public ResidualBlock {
@@ -54,6 +60,22 @@ class Bottleneck : public ResidualBlock {
   // Output channels planes · 4; the 3×3 has planes · width_per_group / 64 · groups channels.
   Bottleneck(int64_t in_channels, int64_t planes, int64_t stride, ShortcutKind shortcut, int64_t groups = 1,
              int64_t width_per_group = 64, bool stride_in_1x1 = false);
+};
+
+// Pre-activation basic block (He et al. 2016; Wide ResNet's block with dropout > 0):
+//   bn1 → relu → conv3x3(stride) → [dropout] → bn2 → relu → conv3x3, plus the shortcut; no ReLU after the
+//   sum.
+class PreActBlock : public ResidualBlock {
+ public:
+  static constexpr int64_t kExpansion = 1;
+  PreActBlock(int64_t in_channels, int64_t planes, int64_t stride, double dropout = 0.0, uint64_t seed = 0);
+};
+
+// Pre-activation bottleneck: bn1 → relu → conv1x1 → bn2 → relu → conv3x3(stride) → bn3 → relu → conv1x1 (×4).
+class PreActBottleneck : public ResidualBlock {
+ public:
+  static constexpr int64_t kExpansion = 4;
+  PreActBottleneck(int64_t in_channels, int64_t planes, int64_t stride);
 };
 
 }  // namespace resnet::nn
