@@ -123,9 +123,16 @@ TensorFile load_safetensors(const std::string& path) {
       if (!shape_json.is_array() || shape_json.size() > kMaxDims)
         bad_file(path, "tensor '" + name + "' has a bad shape");
       Shape shape;
+      // Every dimension and the running element count stay below the file size, so a hostile header
+      // (10 GB shapes, overflowing products) is refused before any arithmetic can wrap.
+      uint64_t elements = 1;
       for (const auto& d : shape_json) {
-        if (!d.is_number_integer() || d.get<int64_t>() < 0)
-          bad_file(path, "tensor '" + name + "' has a bad shape");
+        if (!d.is_number_unsigned() || d.get<uint64_t>() > file_size)
+          bad_file(path, "tensor '" + name + "' has a bad shape " + shape_json.dump());
+        elements *= std::max<uint64_t>(d.get<uint64_t>(), 1);
+        if (elements > file_size)
+          bad_file(path,
+                   "tensor '" + name + "' declares shape " + shape_json.dump() + ", larger than the file");
         shape.push_back(d.get<int64_t>());
       }
       if (!offsets.is_array() || offsets.size() != 2)

@@ -71,6 +71,19 @@ TEST(Safetensors, CorruptFilesGetClearErrorsNamingTheFile) {
           R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[2],"data_offsets":[4,12]}})",
           12),
       "overlap");
+  // Hostile shapes: 10 GB declared, a product that would overflow 64 bits, negative and non-integer dims.
+  expect_error(header_file(R"({"w":{"dtype":"F32","shape":[50000,50000],"data_offsets":[0,16]}})", 16),
+               "bad shape");
+  expect_error(header_file(R"({"w":{"dtype":"F32","shape":[9,9,9],"data_offsets":[0,16]}})", 16),
+               "larger than the file");
+  expect_error(
+      header_file(R"({"w":{"dtype":"F32","shape":[4294967296,4294967296,16],"data_offsets":[0,16]}})", 16),
+      "bad shape");
+  expect_error(header_file(R"({"w":{"dtype":"F32","shape":[-4],"data_offsets":[0,16]}})", 16), "bad shape");
+  expect_error(header_file(R"({"w":{"dtype":"F32","shape":[2.5],"data_offsets":[0,16]}})", 16), "bad shape");
+  expect_error(header_file(R"({"w":{"dtype":"F32","shape":[NaN],"data_offsets":[0,16]}})", 16),
+               "not valid JSON");
+  expect_error(header_file(R"({"w":{"dtype":"F32","shape":[4],"data_offsets":[16,0]}})", 16), "outside");
   std::remove(path.c_str());
   EXPECT_THROW(io::load_safetensors(temp_path("does_not_exist")), UserError);
 }

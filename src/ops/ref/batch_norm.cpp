@@ -2,6 +2,8 @@
 #include "resnet/ops/batch_norm.h"
 
 #include <cmath>
+#include <utility>
+#include <vector>
 
 #include "ops/ref/common.h"
 
@@ -57,6 +59,7 @@ void forward_training(const Tensor& xt, const Tensor* weight, const Tensor* bias
   const View4<T> x(xt);
   const double m = static_cast<double>(xt.size(0) * xt.size(2) * xt.size(3));
   const View1<T> sm(save_mean), sv(save_var), rm(running_mean), rv(running_var);
+  std::vector<std::pair<double, double>> stats(static_cast<size_t>(xt.size(1)));
   for (int64_t c = 0; c < xt.size(1); ++c) {
     const double mean =
         channel_sum(xt, c, [&](auto n, auto ch, auto h, auto w) { return double(x(n, ch, h, w)); }) / m;
@@ -66,14 +69,17 @@ void forward_training(const Tensor& xt, const Tensor* weight, const Tensor* bias
                                      return d * d;
                                    }) /
                        m;
+    stats[c] = {mean, var};
     sm(c) = static_cast<T>(mean);
     sv(c) = static_cast<T>(var);
     const double unbiased = var * m / (m - 1);
     rm(c) = static_cast<T>((1 - p.momentum) * double(rm(c)) + p.momentum * mean);
     rv(c) = static_cast<T>((1 - p.momentum) * double(rv(c)) + p.momentum * unbiased);
   }
+  // Normalise with the double statistics, not the ones rounded into save_mean/save_var: in f32 a rounded
+  // mean of a large-mean, small-variance channel would cost the oracle digits.
   normalise<T>(
-      xt, weight, bias, p.eps, [&](int64_t c) { return std::pair<double, double>(sm(c), sv(c)); }, yt);
+      xt, weight, bias, p.eps, [&](int64_t c) { return stats[c]; }, yt);
 }
 
 template <class T>

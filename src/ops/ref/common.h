@@ -35,8 +35,9 @@ struct View1 {
   T& operator()(int64_t i) const { return data[i * s0]; }
 };
 
-// CHECKs every given tensor has x's floating dtype (f32 or f64) and returns whether it is f64.
+// CHECKs x is defined and of a floating dtype the ref ops compute on (f32 or f64); returns whether f64.
 inline bool is_f64(const char* op, const Tensor& x) {
+  RESNET_CHECK(x.defined()) << op << ": input is undefined";
   RESNET_CHECK(x.dtype() == DType::f32 || x.dtype() == DType::f64)
       << op << ": ref ops compute on f32 or f64, got " << dtype_name(x.dtype());
   return x.dtype() == DType::f64;
@@ -51,7 +52,7 @@ inline void check_same(const char* op, const char* name, const Tensor& t, const 
                                    << shape;
 }
 
-// Calls f.template operator()<float>() or <double>() by x's dtype.
+// Runs `body` with the alias T = float or double, chosen by x's dtype (CHECKed to be one of them).
 #define RESNET_REF_DISPATCH(op, x, body)     \
   do {                                       \
     if (::resnet::ops::ref::is_f64(op, x)) { \

@@ -26,9 +26,7 @@ Checked check(const char* op, const Tensor& logits, const Tensor& targets, const
   }
   RESNET_CHECK(p.label_smoothing >= 0 && p.label_smoothing <= 1)
       << op << ": label smoothing " << p.label_smoothing;
-  if (p.class_weights)
-    RESNET_CHECK(p.class_weights->shape() == Shape{K})
-        << op << ": class weights " << p.class_weights->shape() << " for " << K << " classes";
+  if (p.class_weights) check_same(op, "class_weights", *p.class_weights, logits, Shape{K});
   return {N, K};
 }
 

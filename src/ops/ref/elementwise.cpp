@@ -19,9 +19,10 @@ void relu_forward(const Tensor& x, Tensor& y) {
   const char* op = "ref::relu_forward";
   is_f64(op, x);
   check_same(op, "y", y, x, x.shape());
+  // PyTorch's relu keeps NaN (NaN is not <= 0), so a NaN activation stays visible downstream.
   for_each_index(x, [&](int64_t i) {
     const double v = x.get_flat(i);
-    y.set_flat(i, v > 0 ? v : 0.0);
+    y.set_flat(i, v <= 0 ? 0.0 : v);
   });
 }
 
@@ -30,7 +31,8 @@ void relu_backward(const Tensor& dy, const Tensor& y, Tensor& dx) {
   is_f64(op, y);
   check_same(op, "dy", dy, y, y.shape());
   check_same(op, "dx", dx, y, y.shape());
-  for_each_index(y, [&](int64_t i) { dx.set_flat(i, y.get_flat(i) > 0 ? dy.get_flat(i) : 0.0); });
+  // threshold_backward: dx = (y <= 0) ? 0 : dy, which passes dy through where y is NaN, as PyTorch does.
+  for_each_index(y, [&](int64_t i) { dx.set_flat(i, y.get_flat(i) <= 0 ? 0.0 : dy.get_flat(i)); });
 }
 
 void add_forward(const Tensor& a, const Tensor& b, Tensor& y) {

@@ -67,6 +67,7 @@ void linear_backward(const Tensor& dy, const Tensor& x, const Tensor& weight, Te
   const char* op = "ref::linear_backward";
   RESNET_CHECK(x.ndim() == 2 && weight.ndim() == 2 && x.size(1) == weight.size(1))
       << op << ": x " << x.shape() << " and weight " << weight.shape() << " do not fit [N, in] · [out, in]ᵀ";
+  check_same(op, "weight", weight, x, weight.shape());
   check_same(op, "dy", dy, x, Shape{x.size(0), weight.size(0)});
   if (dx) check_same(op, "dx", *dx, x, x.shape());
   if (dweight) check_same(op, "dweight", *dweight, x, weight.shape());

@@ -1,6 +1,7 @@
 // Reference pooling: windows walked tap by tap, padding handled explicitly.
 #include "resnet/ops/pool.h"
 
+#include <cmath>
 #include <limits>
 #include <vector>
 
@@ -27,8 +28,12 @@ void max_forward(const Tensor& xt, const Pool2dParams& p, const Tensor& yt, cons
                             iw = ow * p.stride[1] - p.padding[1] + kw;
               if (ih < 0 || ih >= H || iw < 0 || iw >= W) continue;
               const double v = x(n, c, ih, iw);
-              if (best_index < 0 || v > best) best = v, best_index = ((n * C + c) * H + ih) * W + iw;
+              // Strictly greater keeps the first maximum on ties; NaN wins, as in PyTorch's kernel.
+              if (best_index < 0 || v > best || std::isnan(v))
+                best = v, best_index = ((n * C + c) * H + ih) * W + iw;
             }
+          RESNET_CHECK(best_index >= 0)
+              << "ref::max_pool2d_forward: window (" << oh << ", " << ow << ") lies entirely in the padding";
           y(n, c, oh, ow) = static_cast<T>(best);
           argmax[((n * C + c) * OH + oh) * OW + ow] = best_index;
         }
@@ -44,8 +49,14 @@ void max_backward(const Tensor& dyt, const Tensor& ws, const Tensor& dxt) {
   for (int64_t n = 0; n < N; ++n)
     for (int64_t c = 0; c < C; ++c)
       for (int64_t oh = 0; oh < OH; ++oh)
-        for (int64_t ow = 0; ow < OW; ++ow)
-          acc[argmax[((n * C + c) * OH + oh) * OW + ow]] += dy(n, c, oh, ow);
+        for (int64_t ow = 0; ow < OW; ++ow) {
+          const int64_t i = argmax[((n * C + c) * OH + oh) * OW + ow];
+          // A winner outside this (n, c) plane means the workspace came from another forward call.
+          RESNET_CHECK(i >= (n * C + c) * H * W && i < (n * C + c + 1) * H * W)
+              << "ref::max_pool2d_backward: workspace index " << i << " does not belong to dx "
+              << dxt.shape();
+          acc[i] += dy(n, c, oh, ow);
+        }
   for (int64_t n = 0; n < N; ++n)
     for (int64_t c = 0; c < C; ++c)
       for (int64_t h = 0; h < H; ++h)
