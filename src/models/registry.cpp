@@ -54,15 +54,7 @@ const std::vector<Entry>& entries() {
             "ImageNet plain-" + std::to_string(d) + ": resnet" + std::to_string(d) + " without shortcuts",
             1000, 224},
            [d](int64_t k, int64_t c) {
-             ResNetSpec spec;
-             spec.blocks_per_stage = d == 18 ? std::vector<int>{2, 2, 2, 2} : std::vector<int>{3, 4, 6, 3};
-             spec.widths = {64, 128, 256, 512};
-             spec.stem_width = 64;
-             spec.imagenet_stem = true;
-             spec.shortcut = nn::ShortcutKind::none;
-             spec.num_classes = k;
-             spec.in_channels = c;
-             return std::make_unique<ResNet>(spec);
+             return torchvision_resnet("resnet" + std::to_string(d), k, c, nn::ShortcutKind::none);
            }});
     for (int d : {18, 34, 110, 164})
       t.push_back({{"preact_resnet" + std::to_string(d),

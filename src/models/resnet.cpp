@@ -86,8 +86,8 @@ const Tensor& ResNet::backward_impl(const Tensor& dy) {
   return *g;
 }
 
-std::unique_ptr<ResNet> torchvision_resnet(const std::string& name, int64_t num_classes,
-                                           int64_t in_channels) {
+std::unique_ptr<ResNet> torchvision_resnet(const std::string& name, int64_t num_classes, int64_t in_channels,
+                                           nn::ShortcutKind shortcut) {
   struct Arch {
     const char* name;
     BlockKind block;
@@ -117,7 +117,7 @@ std::unique_ptr<ResNet> torchvision_resnet(const std::string& name, int64_t num_
       spec.width_per_group = a.width_per_group;
       spec.stem_width = 64;
       spec.imagenet_stem = true;
-      spec.shortcut = nn::ShortcutKind::B;
+      spec.shortcut = shortcut;
       spec.in_channels = in_channels;
       spec.num_classes = num_classes;
       return std::make_unique<ResNet>(spec);

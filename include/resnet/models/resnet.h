@@ -52,8 +52,10 @@ class ResNet : public nn::Module {
 // torchvision's ImageNet builders by name: resnet18, resnet34, resnet50, resnet101, resnet152,
 // resnext50_32x4d, resnext101_32x8d, resnext101_64x4d, wide_resnet50_2, wide_resnet101_2.
 // Throws UserError listing the names for an unknown one.
+// shortcut = none gives the plain twin (plain18/plain34 of the paper's Fig. 4).
 std::unique_ptr<ResNet> torchvision_resnet(const std::string& name, int64_t num_classes = 1000,
-                                           int64_t in_channels = 3);
+                                           int64_t in_channels = 3,
+                                           nn::ShortcutKind shortcut = nn::ShortcutKind::B);
 
 // depth = 6n + 2 (20, 32, 44, 56, 110, 1202). Throws UserError for other depths. Not initialised: call
 // nn::init_torchvision (or load weights).
