@@ -82,8 +82,16 @@ TensorFile load_safetensors(const std::string& path) {
   void* map = mmap(nullptr, file_size, PROT_READ, MAP_PRIVATE, fd, 0);
   close(fd);
   if (map == MAP_FAILED) throw UserError("cannot map '" + path + "': " + std::strerror(errno));
-  auto mapping = Storage::borrow(map, file_size, [map, file_size] { munmap(map, file_size); });
-  const char* base = static_cast<const char*>(map);
+  return parse_safetensors(Storage::borrow(map, file_size, [map, file_size] { munmap(map, file_size); }),
+                           path);
+}
+
+TensorFile parse_safetensors(std::shared_ptr<Storage> bytes, const std::string& path) {
+  const size_t file_size = bytes->bytes();
+  if (file_size < 8)
+    bad_file(path, "only " + std::to_string(file_size) + " bytes, shorter than the 8-byte header length");
+  const std::shared_ptr<Storage>& mapping = bytes;
+  const char* base = static_cast<const char*>(bytes->data());
 
   uint64_t header_len = 0;
   std::memcpy(&header_len, base, 8);  // little-endian on every machine we target
@@ -192,7 +200,8 @@ void save_safetensors(const std::string& path, const std::vector<std::pair<std::
   nlohmann::ordered_json header = nlohmann::ordered_json::object();
   if (!metadata.empty()) header["__metadata__"] = metadata;
   size_t offset = 0;
-  for (const auto& [name, t] : tensors) {
+  for (const auto& [name, tensor] : tensors) {
+    const Tensor& t = tensor;  // a plain reference: clang 14 cannot capture structured bindings
     const auto* known = std::find_if(std::begin(kDTypes), std::end(kDTypes),
                                      [&](const DTypeName& d) { return d.dtype == t.dtype(); });
     RESNET_CHECK(known != std::end(kDTypes)) << "no safetensors dtype for " << dtype_name(t.dtype());

@@ -28,6 +28,9 @@ struct TensorFile {
 };
 
 TensorFile load_safetensors(const std::string& path);
+// The same from bytes already in memory (tensors view `bytes` where alignment allows); `path` only names
+// the source in errors. The fuzz target drives this.
+TensorFile parse_safetensors(std::shared_ptr<Storage> bytes, const std::string& path);
 void save_safetensors(const std::string& path, const std::vector<std::pair<std::string, Tensor>>& tensors,
                       const std::map<std::string, std::string>& metadata = {});
 
