@@ -1,6 +1,7 @@
 #include "resnet/models/registry.h"
 
 #include <algorithm>
+#include <cmath>
 #include <functional>
 
 namespace resnet::models {
@@ -81,7 +82,7 @@ const std::vector<ModelInfo>& registered_models() {
   return models;
 }
 
-std::unique_ptr<ResNet> create_model(const std::string& name, int64_t num_classes, int64_t in_channels) {
+std::unique_ptr<ResNet> create_model(const std::string& name, const ModelOptions& options) {
   const auto& table = entries();
   const auto it =
       std::find_if(table.begin(), table.end(), [&](const Entry& e) { return e.info.name == name; });
@@ -94,8 +95,23 @@ std::unique_ptr<ResNet> create_model(const std::string& name, int64_t num_classe
     throw UserError("unknown model '" + name + "': did you mean " + close + "? (`resnet models` lists all " +
                     std::to_string(table.size()) + ")");
   }
-  return it->build(num_classes > 0 ? num_classes : it->info.default_classes,
-                   in_channels > 0 ? in_channels : 3);
+  auto model = it->build(options.num_classes > 0 ? options.num_classes : it->info.default_classes,
+                         options.in_channels > 0 ? options.in_channels : 3);
+  const bool adjusted =
+      options.imagenet_stem.has_value() || options.width_multiplier != 1.0 || options.stride_in_1x1;
+  if (!adjusted) return model;
+  if (options.width_multiplier <= 0)
+    throw UserError("width multiplier " + std::to_string(options.width_multiplier) + " must be positive");
+  ResNetSpec spec = model->spec();
+  if (options.imagenet_stem) spec.imagenet_stem = *options.imagenet_stem;
+  auto scale = [&](int64_t channels) {
+    return std::max<int64_t>(
+        1, static_cast<int64_t>(std::lround(static_cast<double>(channels) * options.width_multiplier)));
+  };
+  spec.stem_width = scale(spec.stem_width);
+  for (int64_t& w : spec.widths) w = scale(w);
+  spec.stride_in_1x1 = options.stride_in_1x1;
+  return std::make_unique<ResNet>(spec);
 }
 
 }  // namespace resnet::models

@@ -110,3 +110,25 @@ TEST(Cli, ForwardWritesTheLogitsOfTheInputTensor) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST(Registry, OptionsApplyToEveryBuilder) {
+  // resnet18 with the small-image stem (3×3/1, no max-pool) for 1-channel 28×28 images, 10 classes.
+  auto small =
+      models::create_model("resnet18", {.num_classes = 10, .in_channels = 1, .imagenet_stem = false});
+  EXPECT_EQ(small->find_module("maxpool"), nullptr);
+  EXPECT_EQ(small->forward(Tensor::zeros({2, 1, 28, 28})).shape(), (Shape{2, 10}));
+  // resnet20 at half width: stages of 8/16/32 channels, so the classifier sees 32 features.
+  auto half = models::create_model("resnet20", {.width_multiplier = 0.5});
+  EXPECT_EQ(half->spec().widths, (std::vector<int64_t>{8, 16, 32}));
+  EXPECT_EQ(dynamic_cast<nn::Linear*>(half->find_module("fc"))->weight().value().shape(), (Shape{10, 32}));
+  // The paper's stride placement moves the stride to the first 1×1 of a bottleneck.
+  auto caffe = models::create_model("resnet50", {.stride_in_1x1 = true});
+  EXPECT_EQ(dynamic_cast<nn::Conv2d*>(caffe->find_module("layer2.0.conv1"))->options().stride, 2);
+  EXPECT_EQ(dynamic_cast<nn::Conv2d*>(caffe->find_module("layer2.0.conv2"))->options().stride, 1);
+  EXPECT_EQ(caffe->num_parameters(), 25557032);  // same weights, different placement
+  EXPECT_THROW(models::create_model("resnet20", {.width_multiplier = -1}), UserError);
+}
+
+}  // namespace

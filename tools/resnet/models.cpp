@@ -45,12 +45,22 @@ std::string human(double v) {
 }
 
 struct SummaryOptions {
-  std::string model, input;
+  std::string model, input, stem;
   int64_t classes = 0, in_channels = 0;
+  double width = 1.0;
 };
 
+// The builder options shared by the commands that name a model.
+models::ModelOptions model_options(int64_t classes, int64_t in_channels, const std::string& stem,
+                                   double width) {
+  models::ModelOptions o{.num_classes = classes, .in_channels = in_channels, .width_multiplier = width};
+  if (stem == "imagenet") o.imagenet_stem = true;
+  if (stem == "small") o.imagenet_stem = false;
+  return o;
+}
+
 void run_summary(const SummaryOptions& o) {
-  auto model = models::create_model(o.model, o.classes, o.in_channels);
+  auto model = models::create_model(o.model, model_options(o.classes, o.in_channels, o.stem, o.width));
   const auto& info = *std::find_if(models::registered_models().begin(), models::registered_models().end(),
                                    [&](const models::ModelInfo& m) { return m.name == o.model; });
   const int64_t channels = o.in_channels > 0 ? o.in_channels : 3;
@@ -109,6 +119,10 @@ void add_model_commands(CLI::App& app) {
   summary->add_option("--input", so->input, "Input CxHxW (default: 3 x the model's design size)");
   summary->add_option("--classes", so->classes, "Number of classes (default: the model's)");
   summary->add_option("--in-channels", so->in_channels, "Input channels (default 3)");
+  summary
+      ->add_option("--stem", so->stem, "imagenet (7x7/2 + max-pool) or small (3x3/1); default: the model's")
+      ->check(CLI::IsMember({"imagenet", "small"}));
+  summary->add_option("--width", so->width, "Width multiplier for every stage")->check(CLI::PositiveNumber);
   summary->callback([so] { run_summary(*so); });
 
   auto o = std::make_shared<ForwardOptions>();

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -19,9 +20,21 @@ struct ModelInfo {
 
 const std::vector<ModelInfo>& registered_models();
 
-// num_classes / in_channels <= 0 take the model's defaults (10 or 1000 classes; 3 channels). An unknown
-// name throws UserError listing the closest registered names.
-std::unique_ptr<ResNet> create_model(const std::string& name, int64_t num_classes = 0,
-                                     int64_t in_channels = 0);
+// Options every builder takes. Zeros and unset fields keep the named model's own design.
+struct ModelOptions {
+  int64_t num_classes = 0;            // default: 10 (CIFAR-style) or 1000 (ImageNet)
+  int64_t in_channels = 0;            // default 3; 1 for grey images, any N
+  std::optional<bool> imagenet_stem;  // true: 7×7/2 conv + max-pool; false: 3×3/1 conv (small images)
+  double width_multiplier = 1.0;      // scales every stage's and the stem's channels
+  bool stride_in_1x1 = false;         // bottlenecks: stride on the first 1×1 (the paper's Caffe placement)
+};
+
+// An unknown name throws UserError listing the closest registered names. Not initialised: call
+// nn::init_torchvision (zero_init_residual is its option) or load weights.
+std::unique_ptr<ResNet> create_model(const std::string& name, const ModelOptions& options);
+inline std::unique_ptr<ResNet> create_model(const std::string& name, int64_t num_classes = 0,
+                                            int64_t in_channels = 0) {
+  return create_model(name, ModelOptions{.num_classes = num_classes, .in_channels = in_channels});
+}
 
 }  // namespace resnet::models
