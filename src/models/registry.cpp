@@ -97,8 +97,8 @@ std::unique_ptr<ResNet> create_model(const std::string& name, const ModelOptions
   }
   auto model = it->build(options.num_classes > 0 ? options.num_classes : it->info.default_classes,
                          options.in_channels > 0 ? options.in_channels : 3);
-  const bool adjusted =
-      options.imagenet_stem.has_value() || options.width_multiplier != 1.0 || options.stride_in_1x1;
+  const bool adjusted = options.imagenet_stem.has_value() || options.width_multiplier != 1.0 ||
+                        options.stride_in_1x1 || options.shortcut.has_value();
   if (!adjusted) return model;
   if (options.width_multiplier <= 0)
     throw UserError("width multiplier " + std::to_string(options.width_multiplier) + " must be positive");
@@ -111,6 +111,12 @@ std::unique_ptr<ResNet> create_model(const std::string& name, const ModelOptions
   spec.stem_width = scale(spec.stem_width);
   for (int64_t& w : spec.widths) w = scale(w);
   spec.stride_in_1x1 = options.stride_in_1x1;
+  if (options.shortcut) {
+    if (spec.block == BlockKind::preact_basic || spec.block == BlockKind::preact_bottleneck)
+      throw UserError("'" + name +
+                      "' is a pre-activation net: its shortcuts are fixed (identity or projection)");
+    spec.shortcut = *options.shortcut;
+  }
   return std::make_unique<ResNet>(spec);
 }
 

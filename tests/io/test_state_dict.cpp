@@ -109,6 +109,22 @@ TEST(Cli, ForwardWritesTheLogitsOfTheInputTensor) {
   for (const auto& p : {weights, input, output}) std::remove(p.c_str());
 }
 
+TEST(Cli, ForwardOfAnInputWrittenByPythonGivesTorchvisionsLogits) {
+  // tests/fixtures/forward_input.safetensors is written by generate.py's own writer; the weights are the
+  // fixture formula, saved by us; the expected logits are torchvision's (float64) for that input.
+  auto model = models::create_model("resnet18");
+  resnet::testing::fill_module(*model);
+  const std::string weights = temp_path("r18.safetensors"), output = temp_path("r18_out.safetensors");
+  io::save_safetensors(weights, io::state_dict(*model));
+  const std::string cmd = std::string(RESNET_CLI_PATH) + " forward --model resnet18 --weights " + weights +
+                          " --input " RESNET_FIXTURES_DIR "/forward_input.safetensors --output " + output +
+                          " > /dev/null";
+  ASSERT_EQ(std::system(cmd.c_str()), 0) << cmd;
+  const io::TensorFile expected = io::load_safetensors(RESNET_FIXTURES_DIR "/torchvision.safetensors");
+  EXPECT_CLOSE(io::load_safetensors(output).at("output"), expected.at("resnet18.logits"), 1e-4);
+  for (const auto& p : {weights, output}) std::remove(p.c_str());
+}
+
 }  // namespace
 
 namespace {
@@ -129,6 +145,10 @@ TEST(Registry, OptionsApplyToEveryBuilder) {
   EXPECT_EQ(dynamic_cast<nn::Conv2d*>(caffe->find_module("layer2.0.conv2"))->options().stride, 1);
   EXPECT_EQ(caffe->num_parameters(), 25557032);  // same weights, different placement
   EXPECT_THROW(models::create_model("resnet20", {.width_multiplier = -1}), UserError);
+  // The paper's option B on a CIFAR net: 1×1 projections where shapes change.
+  auto option_b = models::create_model("resnet20", {.shortcut = nn::ShortcutKind::B});
+  EXPECT_NE(option_b->find_module("layer2.0.downsample.0"), nullptr);
+  EXPECT_THROW(models::create_model("wrn_16_4", {.shortcut = nn::ShortcutKind::A}), UserError);
 }
 
 }  // namespace
