@@ -52,6 +52,26 @@ float f16_to_f32(uint16_t h) {
   return f;
 }
 
+// f32 -> IEEE half, round to nearest even; overflow to ±inf, NaN kept.
+uint16_t f32_to_f16(float f) {
+  uint32_t x;
+  std::memcpy(&x, &f, 4);
+  const uint16_t sign = static_cast<uint16_t>((x >> 16) & 0x8000);
+  const uint32_t abs = x & 0x7fffffff;
+  if (abs >= 0x7f800000) return sign | (abs > 0x7f800000 ? 0x7e00 : 0x7c00);  // NaN / inf
+  if (abs >= 0x477ff000) return sign | 0x7c00;                                // rounds past 65504
+  if (abs < 0x38800000) {  // subnormal half (or zero): scale the mantissa down with rounding
+    if (abs < 0x33000000) return sign;
+    const uint32_t e = abs >> 23, m = (abs & 0x7fffff) | 0x800000;
+    const uint32_t shift = 126 - e;  // 14 + (112 - e) ... keeps 24-bit mantissa → half subnormal units
+    const uint32_t half = m >> shift, rest = m & ((1u << shift) - 1), mid = 1u << (shift - 1);
+    return sign | static_cast<uint16_t>(half + (rest > mid || (rest == mid && (half & 1))));
+  }
+  const uint32_t rebased = abs - 0x38000000;  // exponent 127 → 15
+  const uint32_t half = rebased >> 13, rest = rebased & 0x1fff;
+  return sign | static_cast<uint16_t>(half + (rest > 0x1000 || (rest == 0x1000 && (half & 1))));
+}
+
 }  // namespace
 
 const Tensor* TensorFile::find(const std::string& name) const {
@@ -196,20 +216,44 @@ TensorFile parse_safetensors(std::shared_ptr<Storage> bytes, const std::string& 
 }
 
 void save_safetensors(const std::string& path, const std::vector<std::pair<std::string, Tensor>>& tensors,
-                      const std::map<std::string, std::string>& metadata) {
+                      const std::map<std::string, std::string>& metadata, FloatStorage float_storage) {
+  // Each tensor as it will be stored: dense, in its stored type.
+  struct Encoded {
+    const char* dtype;
+    Tensor dense;
+    std::vector<uint16_t> halves;  // F16 bits, when converted
+    const void* data() const { return halves.empty() ? dense.raw() : halves.data(); }
+    size_t bytes() const { return halves.empty() ? dense.nbytes() : halves.size() * 2; }
+  };
+  std::vector<Encoded> encoded;
+  for (const auto& [name, tensor] : tensors) {
+    Encoded e{nullptr, tensor.is_contiguous() ? tensor : tensor.clone(Layout::contiguous), {}};
+    if (e.dense.dtype() == DType::f32 && float_storage == FloatStorage::bf16)
+      e.dense = e.dense.to(DType::bf16);
+    if (e.dense.dtype() == DType::f32 && float_storage == FloatStorage::f16) {
+      e.dtype = "F16";
+      const float* src = e.dense.data<float>();
+      e.halves.resize(static_cast<size_t>(e.dense.numel()));
+      for (size_t k = 0; k < e.halves.size(); ++k) e.halves[k] = f32_to_f16(src[k]);
+    } else {
+      const DType dt = e.dense.dtype();
+      const auto* known = std::find_if(std::begin(kDTypes), std::end(kDTypes),
+                                       [dt](const DTypeName& d) { return d.dtype == dt; });
+      RESNET_CHECK(known != std::end(kDTypes)) << "no safetensors dtype for " << dtype_name(dt);
+      e.dtype = known->name;
+    }
+    encoded.push_back(std::move(e));
+  }
   nlohmann::ordered_json header = nlohmann::ordered_json::object();
   if (!metadata.empty()) header["__metadata__"] = metadata;
   size_t offset = 0;
-  for (const auto& [name, tensor] : tensors) {
-    const Tensor& t = tensor;  // a plain reference: clang 14 cannot capture structured bindings
-    const auto* known = std::find_if(std::begin(kDTypes), std::end(kDTypes),
-                                     [&](const DTypeName& d) { return d.dtype == t.dtype(); });
-    RESNET_CHECK(known != std::end(kDTypes)) << "no safetensors dtype for " << dtype_name(t.dtype());
+  for (size_t k = 0; k < encoded.size(); ++k) {
     nlohmann::ordered_json shape = nlohmann::ordered_json::array();
-    for (int64_t d : t.shape()) shape.push_back(d);
-    header[name] = {
-        {"dtype", known->name}, {"shape", shape}, {"data_offsets", {offset, offset + t.nbytes()}}};
-    offset += t.nbytes();
+    for (int64_t d : tensors[k].second.shape()) shape.push_back(d);
+    header[tensors[k].first] = {{"dtype", encoded[k].dtype},
+                                {"shape", shape},
+                                {"data_offsets", {offset, offset + encoded[k].bytes()}}};
+    offset += encoded[k].bytes();
   }
   std::string json = header.dump();
   json.append((8 - json.size() % 8) % 8, ' ');  // keep the data section 8-byte aligned
@@ -217,10 +261,7 @@ void save_safetensors(const std::string& path, const std::vector<std::pair<std::
   write_file_atomically(path, [&](const ByteSink& sink) {
     sink(&len, 8);
     sink(json.data(), json.size());
-    for (const auto& [name, t] : tensors) {
-      const Tensor dense = t.is_contiguous() ? t : t.clone(Layout::contiguous);
-      sink(dense.raw(), dense.nbytes());
-    }
+    for (const Encoded& e : encoded) sink(e.data(), e.bytes());
   });
 }
 

@@ -99,3 +99,50 @@ TEST(Safetensors, SaveIsAtomicAndLeavesNoTemporaryFiles) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST(Safetensors, HalfPrecisionStorageRoundTripsEveryHalfExactly) {
+  // A file holding all 65,536 F16 bit patterns, decoded by the loader to f32...
+  std::string bits(65536 * 2, '\0');
+  for (uint32_t h = 0; h < 65536; ++h) std::memcpy(&bits[2 * h], &h, 2);
+  const std::string json = R"({"h":{"dtype":"F16","shape":[65536],"data_offsets":[0,131072]}})";
+  const std::string raw_path = temp_path("all_halves.safetensors");
+  write_bytes(raw_path, header_file(json, 0) + bits);
+  const Tensor decoded = io::load_safetensors(raw_path).at("h");
+  ASSERT_EQ(decoded.dtype(), DType::f32);
+  EXPECT_EQ(decoded.get_flat(0x3c00), 1.0);
+  EXPECT_EQ(decoded.get_flat(0x7bff), 65504.0);
+  EXPECT_EQ(decoded.get_flat(0x0001), std::ldexp(1.0, -24));  // smallest subnormal
+  // ... and written back as F16: every non-NaN value must come back bit for bit.
+  const std::string half_path = temp_path("halves_again.safetensors");
+  io::save_safetensors(half_path, {{"h", decoded}}, {}, io::FloatStorage::f16);
+  const Tensor again = io::load_safetensors(half_path).at("h");
+  for (int64_t i = 0; i < 65536; ++i) {
+    if (std::isnan(decoded.get_flat(i))) {
+      ASSERT_TRUE(std::isnan(again.get_flat(i))) << i;
+    } else {
+      ASSERT_EQ(again.get_flat(i), decoded.get_flat(i)) << "half pattern " << i;
+    }
+  }
+  // Rounding to nearest, ties to even, and overflow to infinity.
+  const float in[] = {1.0f + std::ldexp(1.0f, -11),
+                      1.0f + 3 * std::ldexp(1.0f, -11),
+                      65519.0f,
+                      65520.0f,
+                      std::ldexp(1.0f, -25),
+                      std::ldexp(3.0f, -26)};
+  const double out[] = {1.0, 1.0 + std::ldexp(1.0, -9), 65504.0, INFINITY, 0.0, std::ldexp(1.0, -24)};
+  Tensor t = Tensor::empty({6});
+  for (int i = 0; i < 6; ++i) t.set_flat(i, in[i]);
+  io::save_safetensors(half_path, {{"t", t}}, {}, io::FloatStorage::f16);
+  const Tensor r = io::load_safetensors(half_path).at("t");
+  for (int i = 0; i < 6; ++i) EXPECT_EQ(r.get_flat(i), out[i]) << "input " << in[i];
+  // BF16 storage keeps the dtype.
+  io::save_safetensors(half_path, {{"t", t}}, {}, io::FloatStorage::bf16);
+  EXPECT_EQ(io::load_safetensors(half_path).at("t").dtype(), DType::bf16);
+  std::remove(raw_path.c_str());
+  std::remove(half_path.c_str());
+}
+
+}  // namespace

@@ -31,7 +31,10 @@ TensorFile load_safetensors(const std::string& path);
 // The same from bytes already in memory (tensors view `bytes` where alignment allows); `path` only names
 // the source in errors. The fuzz target drives this.
 TensorFile parse_safetensors(std::shared_ptr<Storage> bytes, const std::string& path);
+// How f32 tensors are stored (others are stored as they are): as_is, or halved to F16 / BF16.
+enum class FloatStorage { as_is, f16, bf16 };
 void save_safetensors(const std::string& path, const std::vector<std::pair<std::string, Tensor>>& tensors,
-                      const std::map<std::string, std::string>& metadata = {});
+                      const std::map<std::string, std::string>& metadata = {},
+                      FloatStorage float_storage = FloatStorage::as_is);
 
 }  // namespace resnet::io
