@@ -72,6 +72,10 @@ ResNet::ResNet(const ResNetSpec& spec) : Module("ResNet"), spec_(spec) {
   body_order_ = std::move(order);
 }
 
+void ResNet::set_input_gradient(bool on) {
+  dynamic_cast<nn::Conv2d&>(*find_module("conv1")).compute_input_grad = on;
+}
+
 const Tensor& ResNet::forward_impl(const Tensor& x) {
   RESNET_CHECK(x.ndim() == 4 && x.size(1) == spec_.in_channels)
       << "ResNet expects [N, " << spec_.in_channels << ", H, W], got " << x.shape();

@@ -27,10 +27,15 @@ const Tensor& Conv2d::forward_impl(const Tensor& x) {
 }
 
 const Tensor& Conv2d::backward_impl(const Tensor& dy) {
-  ensure(dx_, x_.shape(), DType::f32, activation_layout(x_));
+  if (compute_input_grad) {
+    ensure(dx_, x_.shape(), DType::f32, activation_layout(x_));
+  } else {
+    dx_ = Tensor();
+  }
   Tensor* dweight = weight_->requires_grad ? &weight_->grad_target() : nullptr;
   Tensor* dbias = bias_ && bias_->requires_grad ? &bias_->grad_target() : nullptr;
-  ops().conv2d_backward(dy, x_, weight_->value(), params_, &dx_, dweight, dbias);
+  ops().conv2d_backward(dy, x_, weight_->value(), params_, compute_input_grad ? &dx_ : nullptr, dweight,
+                        dbias);
   if (dweight) weight_->accumulate();
   if (dbias) bias_->accumulate();
   return dx_;

@@ -28,7 +28,7 @@ const Tensor& ToLayout::forward_impl(const Tensor& x) {
 }
 
 const Tensor& ToLayout::backward_impl(const Tensor& dy) {
-  if (dy.ndim() != 4 || x_layout_ == layout_) return dy;
+  if (!dy.defined() || dy.ndim() != 4 || x_layout_ == layout_) return dy;
   ensure(dx_, dy.shape(), dy.dtype(), x_layout_);
   dx_.copy_from(dy);
   return dx_;

@@ -67,6 +67,25 @@ TEST(Modules, GradientsAccumulateUntilZeroGrad) {
     EXPECT_LE(resnet::testing::max_rel_error(p->grad(), first[i++]), 0.0) << name;
 }
 
+TEST(Modules, SkippingTheInputGradientLeavesParameterGradientsAlone) {
+  auto model = models::cifar_resnet(8, 10, 1);
+  resnet::testing::fill_module(*model);
+  const Tensor x = resnet::testing::fill_input({2, 1, 8, 8});
+  const Tensor t = resnet::testing::fill_targets(2, 10);
+  model->eval();
+  step_once(*model, x, t);
+  std::vector<Tensor> with;
+  for (auto& [name, p] : model->named_parameters()) with.push_back(p->grad().clone());
+  model->zero_grad();
+  model->set_input_gradient(false);
+  nn::CrossEntropyLoss loss_fn;
+  loss_fn.forward(model->forward(x), t);
+  EXPECT_FALSE(model->backward(loss_fn.backward()).defined());
+  size_t i = 0;
+  for (auto& [name, p] : model->named_parameters())
+    EXPECT_LE(resnet::testing::max_rel_error(p->grad(), with[i++]), 0.0) << name;
+}
+
 TEST(Modules, HooksSeeActivationsAndTheirGradients) {
   auto model = models::cifar_resnet(8, 10, 1);
   resnet::testing::fill_module(*model);

@@ -111,6 +111,7 @@ void run_demo(const DemoOptions& o) {
 
   auto model = models::cifar_resnet(o.depth, 10, 1);
   model->set_backend(backend);
+  model->set_input_gradient(false);  // training needs no gradient w.r.t. the images
   Rng rng(o.seed);
   nn::init_torchvision(*model, rng);
   std::vector<nn::Parameter*> params;

@@ -39,6 +39,9 @@ class ResNet : public nn::Module {
  public:
   explicit ResNet(const ResNetSpec& spec);
   const ResNetSpec& spec() const { return spec_; }
+  // Training needs no gradient w.r.t. the images: switching it off skips the stem's backward-data pass,
+  // and backward() then returns an undefined tensor. On by default (Grad-CAM, adversarial examples).
+  void set_input_gradient(bool on);
 
  protected:
   const Tensor& forward_impl(const Tensor& x) override;
