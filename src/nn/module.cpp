@@ -87,8 +87,11 @@ Module* Module::find_module(const std::string& dotted_name) {
   return nullptr;
 }
 
+// Called every training step: walks the tree directly rather than through named_parameters(), which
+// would build a vector of dotted names on the heap each time.
 void Module::zero_grad() {
-  for (auto& [name, p] : named_parameters()) p->zero_grad();
+  for (auto& p : parameters_) p->zero_grad();
+  for (auto& [name, child] : children_) child->zero_grad();
 }
 
 int64_t Module::num_parameters() {
