@@ -4,6 +4,8 @@
 #include <cmath>
 #include <functional>
 
+#include "resnet/core/suggest.h"
+
 namespace resnet::models {
 namespace {
 
@@ -12,21 +14,6 @@ constexpr int kPlainDepths[] = {20, 32, 44, 56, 110};
 constexpr const char* kTorchvision[] = {
     "resnet18",        "resnet34",         "resnet50",         "resnet101",       "resnet152",
     "resnext50_32x4d", "resnext101_32x8d", "resnext101_64x4d", "wide_resnet50_2", "wide_resnet101_2"};
-
-size_t edit_distance(const std::string& a, const std::string& b) {
-  std::vector<size_t> row(b.size() + 1);
-  for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
-  for (size_t i = 1; i <= a.size(); ++i) {
-    size_t diagonal = row[0];
-    row[0] = i;
-    for (size_t j = 1; j <= b.size(); ++j) {
-      const size_t up = row[j];
-      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] != b[j - 1])});
-      diagonal = up;
-    }
-  }
-  return row[b.size()];
-}
 
 struct Entry {
   ModelInfo info;
@@ -87,11 +74,9 @@ std::unique_ptr<ResNet> create_model(const std::string& name, const ModelOptions
   const auto it =
       std::find_if(table.begin(), table.end(), [&](const Entry& e) { return e.info.name == name; });
   if (it == table.end()) {
-    std::vector<std::pair<size_t, std::string>> ranked;
-    for (const Entry& e : table) ranked.emplace_back(edit_distance(name, e.info.name), e.info.name);
-    std::sort(ranked.begin(), ranked.end());
-    std::string close;
-    for (size_t i = 0; i < 3 && i < ranked.size(); ++i) close += (i ? ", " : "") + ranked[i].second;
+    std::vector<std::string> names;
+    for (const Entry& e : table) names.push_back(e.info.name);
+    const std::string close = closest_names(name, names);
     throw UserError("unknown model '" + name + "': did you mean " + close + "? (`resnet models` lists all " +
                     std::to_string(table.size()) + ")");
   }

@@ -34,6 +34,8 @@ class Sgd {
   // has been initialised by a first step.
   const std::vector<Tensor>& momentum_buffers() const { return buffers_; }
   std::vector<bool>& buffer_initialised() { return initialised_; }
+  const std::vector<bool>& buffer_initialised() const { return initialised_; }
+  void set_steps(int64_t steps) { steps_ = steps; }  // restoring a checkpoint
 
  private:
   std::vector<nn::Parameter*> parameters_;

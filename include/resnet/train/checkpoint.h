@@ -1,0 +1,54 @@
+// Checkpoints: one safetensors file that is both a plain weights file and a full training state.
+//
+//   tensors   the model's state_dict under torchvision names (loadable by any safetensors reader),
+//             "optimizer.momentum.<param>"  SGD momentum buffers (training checkpoints only),
+//             "ema.<name>"                  the weight average, when optim.ema_decay > 0;
+//   metadata  "format"  "resnet.cpp checkpoint 1"
+//             "info"    JSON: how to rebuild and feed the model (model name, classes, channels, input size,
+//                       class names, normalisation, evaluation transforms, data set);
+//             "config"  JSON: the resolved training config (training checkpoints);
+//             "state"   JSON: where training stands (epoch, batch, step, running metrics, history, best).
+//
+// One file, written atomically (temporary file, fsync, rename — io/atomic_file.h), so a kill at any moment
+// leaves the previous checkpoint or the new one, never a torn mix of weights and state.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "resnet/io/safetensors.h"
+#include "resnet/models/resnet.h"
+#include "resnet/optim/sgd.h"
+
+namespace resnet::train {
+
+inline constexpr const char* kCheckpointFormat = "resnet.cpp checkpoint 1";
+
+struct Checkpoint {
+  io::TensorFile file;
+  nlohmann::json info, config, state;  // config and state are null in weights-only checkpoints
+  const std::string& path() const { return file.path; }
+  bool has_training_state() const { return !state.is_null(); }
+  bool has_ema() const;
+};
+
+// `sgd` and `ema` may be null; `config`/`state` null for a weights-only checkpoint.
+void save_checkpoint(const std::string& path, nn::Module& model, const optim::Sgd* sgd, nn::Module* ema,
+                     const nlohmann::json& info, const nlohmann::json& config, const nlohmann::json& state);
+
+// `path` is a checkpoint file or a run directory (then its best.safetensors, or last.safetensors when
+// `prefer_last` or no best exists). Throws UserError naming the file when it is missing, corrupt, or not a
+// resnet.cpp checkpoint.
+Checkpoint load_checkpoint(const std::string& path, bool prefer_last = false);
+
+// The model the info describes, with the checkpoint's weights (or its EMA weights) loaded, in eval mode.
+std::unique_ptr<models::ResNet> model_from_checkpoint(const Checkpoint& checkpoint, bool use_ema = false);
+
+// Loads weights ("" prefix) or EMA weights ("ema.") of a checkpoint into `model`; strict.
+void load_weights(nn::Module& model, const Checkpoint& checkpoint, const std::string& prefix = "");
+// Restores SGD momentum buffers saved by save_checkpoint. `state` carries which buffers were initialised.
+void load_optimizer(optim::Sgd& sgd, nn::Module& model, const Checkpoint& checkpoint);
+
+}  // namespace resnet::train

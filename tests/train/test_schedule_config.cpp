@@ -1,0 +1,187 @@
+// LR schedules (values at hand-computed steps), the config schema (unknown keys, types, TOML, --set) and
+// every shipped config.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <numbers>
+
+#include "resnet/core/check.h"
+#include "resnet/train/config.h"
+#include "resnet/train/metrics.h"
+#include "resnet/train/schedule.h"
+
+namespace resnet::train {
+namespace {
+
+TEST(Schedule, MultistepDividesAtMilestones) {
+  LrSchedule s({.kind = "multistep", .lr = 0.1, .milestones = {32000, 48000}, .gamma = 0.1});
+  EXPECT_DOUBLE_EQ(s.at(0), 0.1);
+  EXPECT_DOUBLE_EQ(s.at(31999), 0.1);
+  EXPECT_NEAR(s.at(32000), 0.01, 1e-15);
+  EXPECT_NEAR(s.at(47999), 0.01, 1e-15);
+  EXPECT_NEAR(s.at(48000), 0.001, 1e-15);
+  EXPECT_NEAR(s.at(63999), 0.001, 1e-15);
+}
+
+TEST(Schedule, ConstantWarmupIsThePapersResNet110Trick) {
+  LrSchedule s({.kind = "multistep",
+                .lr = 0.1,
+                .milestones = {32000},
+                .warmup_steps = 400,
+                .warmup = "constant",
+                .warmup_lr = 0.01});
+  EXPECT_DOUBLE_EQ(s.at(0), 0.01);
+  EXPECT_DOUBLE_EQ(s.at(399), 0.01);
+  EXPECT_DOUBLE_EQ(s.at(400), 0.1);
+}
+
+TEST(Schedule, LinearWarmupThenCosineToZero) {
+  LrSchedule s({.kind = "cosine", .lr = 0.2, .total_steps = 110, .warmup_steps = 10});
+  EXPECT_DOUBLE_EQ(s.at(0), 0.2 * 1 / 10);
+  EXPECT_DOUBLE_EQ(s.at(4), 0.2 * 5 / 10);
+  EXPECT_DOUBLE_EQ(s.at(9), 0.2);
+  EXPECT_DOUBLE_EQ(s.at(10), 0.2);    // cosine starts at the peak
+  EXPECT_NEAR(s.at(60), 0.1, 1e-15);  // halfway
+  EXPECT_NEAR(s.at(35), 0.1 * (1 + std::cos(std::numbers::pi / 4)), 1e-15);
+  EXPECT_NEAR(s.at(110), 0.0, 1e-15);
+}
+
+TEST(Schedule, CosineFloorAndWarmupStartFactor) {
+  LrSchedule s({.kind = "cosine",
+                .lr = 1.0,
+                .total_steps = 20,
+                .min_lr = 0.1,
+                .warmup_steps = 4,
+                .warmup_start_factor = 0.5});
+  EXPECT_DOUBLE_EQ(s.at(0), 0.5 + 0.5 * 1 / 4);
+  EXPECT_NEAR(s.at(20), 0.1, 1e-15);
+}
+
+TEST(Schedule, OneCycleRisesToPeakThenAnneals) {
+  LrSchedule s({.kind = "onecycle",
+                .lr = 0.4,
+                .total_steps = 101,
+                .pct_start = 0.25,
+                .div_factor = 25,
+                .final_div_factor = 1e4});
+  EXPECT_DOUBLE_EQ(s.at(0), 0.4 / 25);
+  // The peak is at step pct_start · total - 1 = 24.25: the nearest whole steps are 24 and 25.
+  double peak = 0;
+  int64_t peak_step = 0;
+  for (int64_t t = 0; t < 101; ++t)
+    if (s.at(t) > peak) peak = s.at(t), peak_step = t;
+  EXPECT_TRUE(peak_step == 24 || peak_step == 25) << peak_step;
+  EXPECT_GT(peak, 0.399);
+  EXPECT_NEAR(s.at(100), 0.4 / 25 / 1e4, 1e-12);
+}
+
+TEST(Schedule, RejectsBadOptions) {
+  EXPECT_THROW(LrSchedule({.kind = "cosin", .total_steps = 10}), UserError);
+  EXPECT_THROW(LrSchedule({.kind = "cosine", .total_steps = 10, .warmup_steps = 10}), UserError);
+  EXPECT_THROW(LrSchedule({.kind = "multistep", .milestones = {5, 3}}), UserError);
+  EXPECT_THROW(LrSchedule({.kind = "constant", .lr = 0}), UserError);
+}
+
+std::string error_of(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const UserError& e) {
+    return e.what();
+  }
+  return "";
+}
+
+TEST(Config, UnknownKeySuggestsTheClosest) {
+  Config c = default_config();
+  const auto msg = error_of([&] { set_config_value(c, "optim.momentun=0.8"); });
+  EXPECT_NE(msg.find("unknown setting 'optim.momentun'"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("optim.momentum"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("did you mean"), std::string::npos) << msg;
+  const auto section = error_of([&] { set_config_value(c, "optimizer.lr=0.1"); });
+  EXPECT_NE(section.find("optim"), std::string::npos) << section;
+}
+
+TEST(Config, TypesAreChecked) {
+  Config c = default_config();
+  EXPECT_THROW(set_config_value(c, "optim.epochs=2.5"), UserError);
+  EXPECT_THROW(set_config_value(c, "optim.nesterov=yes"), UserError);
+  EXPECT_THROW(set_config_value(c, "data.train_transforms=hflip"), UserError);
+  set_config_value(c, "optim.lr=1");  // an integer may stand for a float
+  EXPECT_TRUE(config_at(c, "optim.lr").is_number_float());
+  EXPECT_DOUBLE_EQ(config_at(c, "optim.lr").get<double>(), 1.0);
+  set_config_value(c, "model.name=resnet56");  // bare strings need no quotes
+  EXPECT_EQ(config_at(c, "model.name"), "resnet56");
+  set_config_value(c, R"(data.train_transforms=["hflip", "normalize"])");
+  EXPECT_EQ(config_at(c, "data.train_transforms").size(), 2u);
+  EXPECT_THROW(set_config_value(c, "optim.lr"), UserError);
+}
+
+TEST(Config, TomlFileMergesAndReportsSyntaxErrorsByLine) {
+  const auto dir = std::filesystem::temp_directory_path() / "resnet_config_test";
+  std::filesystem::create_directories(dir);
+  const auto good = (dir / "good.toml").string(), bad = (dir / "bad.toml").string();
+  std::ofstream(good) << "[optim]\nepochs = 3\nlr = 0.05\n[schedule]\nmilestones = [1, 2]\n";
+  std::ofstream(bad) << "[optim]\nepochs = 3\nlr = = 0.05\n";
+  Config c = default_config();
+  merge_config(c, read_toml_config(good), good);
+  EXPECT_EQ(config_at(c, "optim.epochs").get<int>(), 3);
+  EXPECT_DOUBLE_EQ(config_at(c, "optim.lr").get<double>(), 0.05);
+  EXPECT_EQ(config_at(c, "schedule.milestones").size(), 2u);
+  const auto msg = error_of([&] { read_toml_config(bad); });
+  EXPECT_NE(msg.find(bad), std::string::npos) << msg;
+  EXPECT_NE(msg.find("line 3"), std::string::npos) << msg;
+  EXPECT_NE(error_of([&] { read_toml_config((dir / "absent.toml").string()); }).find("does not exist"),
+            std::string::npos);
+  std::filesystem::remove_all(dir);
+}
+
+TEST(Config, EveryShippedConfigIsValid) {
+  const auto configs = std::filesystem::path(RESNET_FIXTURES_DIR) / "../../configs";
+  int count = 0;
+  for (const auto& e : std::filesystem::directory_iterator(configs)) {
+    if (e.path().extension() != ".toml") continue;
+    Config c = default_config();
+    EXPECT_NO_THROW(merge_config(c, read_toml_config(e.path().string()), e.path().string())) << e.path();
+    ++count;
+  }
+  EXPECT_GE(count, 5);
+}
+
+TEST(Metrics, TopKPerClassAndConfusionByHand) {
+  ClassificationMetrics m(6);
+  // Three samples; true classes 0, 1, 2.
+  Tensor logits = Tensor::empty({3, 6});
+  const float values[18] = {5, 4, 3, 2, 1, 0,   // true 0: rank 1
+                            6, 5, 4, 3, 2, 1,   // true 1: rank 2 (top-5 yes, top-1 no)
+                            0, 1, 2, 3, 4, 5};  // true 2: rank 4 → in top-5
+  std::copy(values, values + 18, logits.data<float>());
+  Tensor labels = Tensor::empty({3}, DType::i64);
+  labels.data<int64_t>()[0] = 0, labels.data<int64_t>()[1] = 1, labels.data<int64_t>()[2] = 2;
+  m.add(logits, labels, 0.5);
+  EXPECT_NEAR(m.top1(), 100.0 / 3, 1e-12);
+  EXPECT_NEAR(m.top5(), 100.0, 1e-12);
+  EXPECT_DOUBLE_EQ(m.loss(), 0.5);
+  EXPECT_EQ(m.confusion()[1][0], 1);
+  EXPECT_EQ(m.confusion()[2][5], 1);
+  const auto per_class = m.per_class_accuracy();
+  EXPECT_DOUBLE_EQ(per_class[0], 100.0);
+  EXPECT_DOUBLE_EQ(per_class[1], 0.0);
+  EXPECT_TRUE(std::isnan(per_class[3]));
+  // Rank 6 of 6 is outside the top 5.
+  const float last[6] = {0, 1, 2, 3, 4, 5};
+  Tensor one = Tensor::empty({1, 6});
+  std::copy(last, last + 6, one.data<float>());
+  Tensor label0 = Tensor::zeros({1}, DType::i64);
+  ClassificationMetrics n(6);
+  n.add(one, label0, 1.0);
+  EXPECT_DOUBLE_EQ(n.top5(), 0.0);
+  ClassificationMetrics restored(6);
+  restored.from_json(m.to_json());
+  EXPECT_EQ(restored.confusion(), m.confusion());
+  EXPECT_DOUBLE_EQ(restored.top1(), m.top1());
+}
+
+}  // namespace
+}  // namespace resnet::train
