@@ -1,0 +1,124 @@
+#include "resnet/data/sources.h"
+
+#include <filesystem>
+
+#include "resnet/data/cifar.h"
+#include "resnet/data/idx.h"
+#include "resnet/data/image_folder.h"
+
+namespace resnet::data {
+namespace {
+
+struct Spec {
+  std::string scheme, path;
+};
+
+Spec split_spec(const std::string& spec) {
+  if (spec == "fashion-mnist") return {"fashion-mnist", kFashionMnistDir};
+  const auto colon = spec.find(':');
+  if (colon == std::string::npos || colon + 1 == spec.size())
+    throw UserError(
+        "unknown data set '" + spec +
+        "': use fashion-mnist, idx:DIR, cifar10:DIR, cifar100:DIR, cifar100-coarse:DIR or folder:DIR");
+  return {spec.substr(0, colon), spec.substr(colon + 1)};
+}
+
+std::shared_ptr<const Dataset> in_memory(const ImageSet& set, const std::vector<std::string>& names,
+                                         const std::string& description) {
+  return std::make_shared<InMemoryDataset>(set.images, set.labels, names, description);
+}
+
+std::shared_ptr<const Dataset> first_n(std::shared_ptr<const Dataset> d, int64_t n) {
+  if (n <= 0 || n >= d->size()) return d;
+  std::vector<int64_t> indices(static_cast<size_t>(n));
+  for (int64_t i = 0; i < n; ++i) indices[static_cast<size_t>(i)] = i;
+  return std::make_shared<SubsetDataset>(d, indices, d->describe() + ", first " + std::to_string(n));
+}
+
+}  // namespace
+
+SourceKind source_kind(const std::string& spec) {
+  const Spec s = split_spec(spec);
+  if (s.scheme == "fashion-mnist") return SourceKind::fashion_mnist;
+  if (s.scheme == "idx") return SourceKind::idx;
+  if (s.scheme == "cifar10" || s.scheme == "cifar100" || s.scheme == "cifar100-coarse")
+    return SourceKind::cifar;
+  if (s.scheme == "folder") return SourceKind::folder;
+  throw UserError(
+      "unknown data set kind '" + s.scheme + "' in '" + spec +
+      "': use fashion-mnist, idx:DIR, cifar10:DIR, cifar100:DIR, cifar100-coarse:DIR or folder:DIR");
+}
+
+DataSources open_data_sources(const std::string& spec, const SourceOptions& o) {
+  namespace fs = std::filesystem;
+  const Spec s = split_spec(spec);
+  DataSources out{.kind = source_kind(spec)};
+  switch (out.kind) {
+    case SourceKind::fashion_mnist:
+    case SourceKind::idx: {
+      std::vector<std::string> names;
+      if (out.kind == SourceKind::fashion_mnist) {
+        names.assign(std::begin(kFashionMnistClasses), std::end(kFashionMnistClasses));
+      }
+      const ImageSet train = load_idx_split(s.path, "train"), test = load_idx_split(s.path, "test");
+      if (names.empty()) {
+        int64_t classes = 0;
+        for (int64_t i = 0; i < train.labels.size(0); ++i)
+          classes = std::max(classes, train.labels.data<int64_t>()[i] + 1);
+        for (int64_t c = 0; c < classes; ++c) names.push_back(std::to_string(c));
+      }
+      const std::string label = out.kind == SourceKind::fashion_mnist ? "Fashion-MNIST" : "IDX";
+      out.train = in_memory(train, names, label + " train (" + s.path + ")");
+      out.test = in_memory(test, names, label + " test (" + s.path + ")");
+      break;
+    }
+    case SourceKind::cifar: {
+      const CifarVariant variant = s.scheme == "cifar10"    ? CifarVariant::cifar10
+                                   : s.scheme == "cifar100" ? CifarVariant::cifar100_fine
+                                                            : CifarVariant::cifar100_coarse;
+      out.train = load_cifar(s.path, variant, "train");
+      out.test = load_cifar(s.path, variant, "test");
+      break;
+    }
+    case SourceKind::folder: {
+      if (!fs::is_directory(s.path))
+        throw UserError("image folder '" + s.path + "' does not exist or is not a directory");
+      const bool split = fs::is_directory(s.path + "/train");
+      if (split) {
+        out.train = std::make_shared<ImageFolder>(s.path + "/train", o.channels);
+        const int64_t channels = out.train->channels();
+        for (const char* name : {"val", "test"})
+          if (fs::is_directory(s.path + "/" + name)) {
+            out.test = std::make_shared<ImageFolder>(s.path + "/" + name, channels);
+            break;
+          }
+        if (out.test && out.test->class_names() != out.train->class_names())
+          throw UserError("the class folders of '" + s.path +
+                          "/train' and of its evaluation split differ: "
+                          "both need the same <class> subdirectories");
+      } else {
+        out.train = std::make_shared<ImageFolder>(s.path, o.channels);
+      }
+      break;
+    }
+  }
+  out.train = first_n(out.train, o.train_limit);
+  if (out.test) out.test = first_n(out.test, o.test_limit);
+  if (o.val_fraction > 0) {
+    if (o.val_fraction >= 1) throw UserError("data.val_fraction must be in [0, 1)");
+    auto [train_idx, val_idx] = split_indices(out.train->size(), o.val_fraction, o.split_seed);
+    if (val_idx.empty() || train_idx.empty())
+      throw UserError("data.val_fraction " + std::to_string(o.val_fraction) + " leaves an empty split of " +
+                      std::to_string(out.train->size()) + " samples");
+    auto base = out.train;
+    out.validation = std::make_shared<SubsetDataset>(base, val_idx, base->describe() + ", validation split");
+    out.train = std::make_shared<SubsetDataset>(base, train_idx, base->describe() + ", training split");
+  }
+  if (!out.per_epoch())
+    throw UserError("image folder '" + s.path +
+                    "' has no val/ or test/ split: set data.val_fraction (e.g. 0.1) "
+                    "to hold out part of it for evaluation");
+  return out;
+}
+
+}  // namespace resnet::data
