@@ -5,7 +5,15 @@
 
 namespace resnet::cli {
 
-void add_demo_command(CLI::App& app);
+// The process exit status a command asks for (0 unless set; errors throw instead).
+inline int& exit_status() {
+  static int status = 0;
+  return status;
+}
+
+void add_train_command(CLI::App& app);  // train
+void add_eval_commands(CLI::App& app);  // eval, predict
+void add_images_command(CLI::App& app);
 void add_info_command(CLI::App& app);
 void add_model_commands(CLI::App& app);  // models, forward
 

@@ -1,0 +1,51 @@
+// The trainer: one run of `resnet train`, from a resolved config to a run directory.
+//
+// runs/<name>/
+//   config.json        the resolved config (what --resume reads back)
+//   last.safetensors   training checkpoint: weights + optimiser + state (train/checkpoint.h), every epoch
+//                      and every run.checkpoint_every steps
+//   best.safetensors   weights of the epoch with the best per-epoch evaluation accuracy
+//   metrics.jsonl/csv  one record per epoch (rewritten whole from the checkpoint's history, so a resumed
+//                      run never duplicates a line)
+//   curves.png         loss and accuracy against epoch;  confusion.png  the final evaluation's matrix
+//   summary.json       final numbers
+//
+// Exactness: every random draw derives from run.seed and a counter (sample order, augmentation, mixing),
+// the schedule is a function of the step, and the checkpoint holds the rest (weights, BN statistics,
+// momentum, running metrics, dropout generators). A run stopped at any step and resumed ends bit-identical
+// to one that never stopped (tested).
+//
+// Stops: SIGINT (Ctrl-C) finishes the current step, checkpoints and returns 130 (a second Ctrl-C kills);
+// run.stop_after_steps stops the same way and returns 0; a non-finite loss throws UserError and leaves
+// the last good checkpoint untouched.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "resnet/train/checkpoint.h"
+#include "resnet/train/config.h"
+
+namespace resnet::train {
+
+struct RunResult {
+  int exit_code = 0;  // 0 finished or stopped on request, 130 interrupted
+  bool finished = false;
+  nlohmann::json summary;  // summary.json's content when finished
+};
+
+// A fresh run: `config` resolved (defaults ← file ← flags). The run directory is run.dir/run.name (or
+// run.dir/<model>-<dataset> when the name is empty); it must not already hold a run.
+RunResult train(const Config& config);
+// Continues the run in `run_dir` from its last checkpoint, with its own config.json; `overrides` may
+// change only settings that do not alter the trajectory (threads, workers, stop_after_steps, epochs of
+// a finished run …).
+RunResult resume(const std::string& run_dir, const Config& overrides = nullptr);
+
+// The directory a config trains into.
+std::string run_directory(const Config& config);
+
+// Asks a running train()/resume() to stop at the next step boundary (what SIGINT does); for tests.
+void request_stop();
+
+}  // namespace resnet::train

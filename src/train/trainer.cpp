@@ -1,0 +1,662 @@
+#include "resnet/train/trainer.h"
+
+#include <atomic>
+#include <chrono>
+#include <cmath>
+#include <csignal>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+
+#include "resnet/core/parallel.h"
+#include "resnet/core/rng.h"
+#include "resnet/data/loader.h"
+#include "resnet/data/sources.h"
+#include "resnet/io/atomic_file.h"
+#include "resnet/io/state_dict.h"
+#include "resnet/models/registry.h"
+#include "resnet/nn/init.h"
+#include "resnet/nn/layers.h"
+#include "resnet/nn/loss.h"
+#include "resnet/train/evaluate.h"
+#include "resnet/train/plot.h"
+#include "resnet/train/progress.h"
+#include "resnet/train/schedule.h"
+
+namespace resnet::train {
+namespace {
+
+namespace fs = std::filesystem;
+using json = nlohmann::json;
+
+volatile std::sig_atomic_t g_stop_signal = 0;
+std::atomic<bool> g_stop_requested{false};
+
+extern "C" void on_sigint(int) {
+  g_stop_signal = 1;
+  std::signal(SIGINT, SIG_DFL);  // a second Ctrl-C kills at once
+}
+
+// Installs the SIGINT handler for the duration of a run.
+struct SigintGuard {
+  SigintGuard() {
+    g_stop_signal = 0;
+    g_stop_requested = false;
+    previous = std::signal(SIGINT, on_sigint);
+  }
+  ~SigintGuard() { std::signal(SIGINT, previous); }
+  void (*previous)(int);
+};
+
+std::string num(double v, int digits = 4) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.*g", digits, v);
+  return buf;
+}
+
+std::string join_numbers(const std::vector<double>& v) {
+  std::string out = "[";
+  for (size_t i = 0; i < v.size(); ++i) out += (i ? ", " : "") + num(v[i], 6);
+  return out + "]";
+}
+
+// The transforms of a pipeline as spec strings, with defaults chosen by data set kind ("auto" = empty
+// list in the config) and the bare "normalize" bound to the run's mean/std.
+std::vector<std::string> resolve_transforms(const json& configured, bool train, data::SourceKind kind,
+                                            int64_t size, const std::vector<double>& mean,
+                                            const std::vector<double>& stdev) {
+  std::vector<std::string> specs = configured.get<std::vector<std::string>>();
+  if (specs.empty()) {
+    const std::string s = std::to_string(size);
+    if (kind == data::SourceKind::folder) {
+      if (train) {
+        specs = {"random_resized_crop(" + s + ")", "hflip", "normalize"};
+      } else {
+        specs = {"resize(" + std::to_string(size * 8 / 7) + ")", "center_crop(" + s + ")", "normalize"};
+      }
+    } else if (train) {
+      const int64_t padding = size >= 32 ? size / 8 : 2;
+      specs = {"random_crop(" + s + ", padding=" + std::to_string(padding) + ")"};
+      if (kind != data::SourceKind::idx) specs.push_back("hflip");  // digits must not be mirrored
+      specs.push_back("normalize");
+    } else {
+      specs = {"normalize"};
+    }
+  }
+  for (auto& spec : specs)
+    if (spec == "normalize")
+      spec = "normalize(mean=" + join_numbers(mean) + ", std=" + join_numbers(stdev) + ")";
+  return specs;
+}
+
+// Exponential moving average of every float parameter and buffer (BN statistics too, as timm does);
+// integer buffers (num_batches_tracked) are copied.
+void update_ema(nn::Module& ema, nn::Module& model, double decay) {
+  auto blend = [decay](const Tensor& avg, const Tensor& value) {
+    if (avg.dtype() != DType::f32) return avg.copy_from(value);
+    float* a = avg.data<float>();
+    const float* v = value.data<float>();
+    const float d = static_cast<float>(decay), e = 1.0f - d;
+    for (int64_t i = 0, n = avg.numel(); i < n; ++i) a[i] = d * a[i] + e * v[i];
+  };
+  auto ep = ema.named_parameters(), mp = model.named_parameters();
+  for (size_t i = 0; i < ep.size(); ++i) blend(ep[i].second->value(), mp[i].second->value());
+  auto eb = ema.named_buffers(), mb = model.named_buffers();
+  for (size_t i = 0; i < eb.size(); ++i) blend(*eb[i].second, *mb[i].second);
+}
+
+double clip_gradients(nn::Module& model, double max_norm) {
+  double sq = 0;
+  auto params = model.named_parameters();
+  for (auto& [name, p] : params) {
+    if (!p->has_grad()) continue;
+    const float* g = p->grad().data<float>();
+    for (int64_t i = 0, n = p->grad().numel(); i < n; ++i) sq += static_cast<double>(g[i]) * g[i];
+  }
+  const double norm = std::sqrt(sq);
+  if (norm > max_norm) {
+    const float scale = static_cast<float>(max_norm / (norm + 1e-6));
+    for (auto& [name, p] : params) {
+      if (!p->has_grad()) continue;
+      float* g = p->grad().data<float>();
+      for (int64_t i = 0, n = p->grad().numel(); i < n; ++i) g[i] *= scale;
+    }
+  }
+  return norm;
+}
+
+void write_text_atomically(const std::string& path, const std::string& text) {
+  io::write_file_atomically(path, [&](const io::ByteSink& sink) { sink(text.data(), text.size()); });
+}
+
+// Dropout generators are the only random state inside a model.
+json dropout_states(nn::Module& model) {
+  json out = json::object();
+  for (auto& [name, m] : model.named_modules())
+    if (auto* d = dynamic_cast<nn::Dropout*>(m)) out[name] = d->rng().state();
+  return out;
+}
+void restore_dropout_states(nn::Module& model, const json& states) {
+  for (auto& [name, m] : model.named_modules())
+    if (auto* d = dynamic_cast<nn::Dropout*>(m)) d->rng().set_state(states.at(name).get<Rng::State>());
+}
+
+class Run {
+ public:
+  Run(Config config, std::string dir, const Checkpoint* resume_from);
+  RunResult execute();
+
+ private:
+  // `running_seconds`: training time of the epoch under way, not yet in train_seconds_.
+  json state_json(bool epoch_done, double running_seconds) const;
+  void save_last(bool epoch_done, double running_seconds = 0);
+  void write_metrics_files();
+  void write_plots();
+  void end_epoch(double seconds, int64_t images);
+  bool should_stop() const;
+
+  Config cfg_;
+  std::string dir_;
+  data::DataSources sources_;
+  json info_;
+  std::unique_ptr<models::ResNet> model_, ema_;
+  std::unique_ptr<optim::Sgd> sgd_;
+  std::unique_ptr<LrSchedule> schedule_;
+  std::unique_ptr<data::DataLoader> train_loader_, eval_loader_;
+  std::unique_ptr<ClassificationMetrics> train_metrics_;
+  nn::CrossEntropyLoss loss_a_, loss_b_;
+  Tensor mixed_labels_;
+
+  int64_t epochs_ = 0, total_steps_ = 0, batches_ = 0;
+  // Progress: `epoch_` is the epoch under way (0-based), `batch_` the batches of it already done.
+  int64_t epoch_ = 0, batch_ = 0, step_ = 0, steps_this_process_ = 0;
+  double best_accuracy_ = -1, train_seconds_ = 0;
+  int64_t best_epoch_ = -1;
+  json history_ = json::array();
+  std::unique_ptr<ClassificationMetrics> last_eval_;
+};
+
+Run::Run(Config config, std::string dir, const Checkpoint* resume_from)
+    : cfg_(std::move(config)),
+      dir_(std::move(dir)),
+      loss_a_(config_at(cfg_, "optim.label_smoothing").get<double>()),
+      loss_b_(config_at(cfg_, "optim.label_smoothing").get<double>()) {
+  auto at = [&](const char* key) -> const json& { return config_at(cfg_, key); };
+  set_num_threads(at("run.threads").get<int>());
+  const auto backend = ops::parse_backend(at("run.backend").get<std::string>());
+  const uint64_t seed = at("run.seed").get<uint64_t>();
+
+  // Data.
+  const std::string spec = at("data.dataset");
+  sources_ = data::open_data_sources(spec, {.val_fraction = at("data.val_fraction"),
+                                            .split_seed = seed,
+                                            .channels = at("data.channels"),
+                                            .train_limit = at("data.train_limit"),
+                                            .test_limit = at("data.test_limit")});
+  const auto& train_set = *sources_.train;
+  auto [height, width] = train_set.fixed_size();
+  if (height == 0) {
+    const int64_t s = at("data.image_size").get<int64_t>() > 0 ? at("data.image_size").get<int64_t>() : 224;
+    height = width = s;
+  }
+  std::vector<double> mean = at("data.mean"), stdev = at("data.std");
+  if (mean.empty() != stdev.empty()) throw UserError("set both data.mean and data.std, or neither");
+  if (mean.empty()) {
+    std::fprintf(stderr, "Measuring the training set's mean and std for normalisation...\n");
+    std::tie(mean, stdev) = channel_statistics(train_set);
+  }
+  const auto train_specs =
+      resolve_transforms(at("data.train_transforms"), true, sources_.kind, height, mean, stdev);
+  const auto eval_specs =
+      resolve_transforms(at("data.eval_transforms"), false, sources_.kind, height, mean, stdev);
+  const int64_t channels = train_set.channels();
+  data::LoaderOptions lo{.batch_size = at("optim.batch_size"),
+                         .shuffle = true,
+                         .drop_last = true,
+                         .workers = at("data.workers"),
+                         .prefetch = at("data.prefetch"),
+                         .seed = seed,
+                         .skip_bad_samples = at("data.skip_bad_samples"),
+                         .channels = channels,
+                         .height = height,
+                         .width = width};
+  train_loader_ = std::make_unique<data::DataLoader>(sources_.train, data::parse_pipeline(train_specs), lo);
+  lo.batch_size = at("run.eval_batch_size");
+  lo.shuffle = lo.drop_last = false;
+  eval_loader_ =
+      std::make_unique<data::DataLoader>(sources_.per_epoch(), data::parse_pipeline(eval_specs), lo);
+
+  // Model.
+  const std::string model_name = at("model.name");
+  const double width_multiplier = at("model.width_multiplier");
+  const int64_t classes = train_set.num_classes();
+  auto build = [&] {
+    auto m = models::create_model(
+        model_name, {.num_classes = classes, .in_channels = channels, .width_multiplier = width_multiplier});
+    m->set_backend(backend);
+    m->set_input_gradient(false);  // training needs no gradient w.r.t. the images
+    return m;
+  };
+  model_ = build();
+  Rng init_rng(seed);
+  nn::init_torchvision(*model_, init_rng, at("model.zero_init_residual").get<bool>());
+  info_ = {{"model", model_name},
+           {"width_multiplier", width_multiplier},
+           {"num_classes", classes},
+           {"in_channels", channels},
+           {"input_size", {channels, height, width}},
+           {"class_names", train_set.class_names()},
+           {"mean", mean},
+           {"std", stdev},
+           {"eval_transforms", eval_specs},
+           {"dataset", spec}};
+
+  // Optimisation.
+  std::vector<nn::Parameter*> params;
+  for (auto& [name, p] : model_->named_parameters()) params.push_back(p);
+  sgd_ = std::make_unique<optim::Sgd>(
+      params, optim::SgdOptions{.lr = at("optim.lr"),
+                                .momentum = at("optim.momentum"),
+                                .weight_decay = at("optim.weight_decay"),
+                                .nesterov = at("optim.nesterov"),
+                                .decay_norm_and_bias = at("optim.decay_norm_and_bias")});
+  batches_ = train_loader_->batches_per_epoch();
+  const int64_t steps = at("optim.steps");
+  epochs_ = steps > 0 ? (steps + batches_ - 1) / batches_ : at("optim.epochs").get<int64_t>();
+  total_steps_ = steps > 0 ? steps : epochs_ * batches_;
+  if (total_steps_ <= 0) throw UserError("optim.epochs (or optim.steps) must be positive");
+  ScheduleOptions so{.kind = at("schedule.kind"), .lr = at("optim.lr"), .total_steps = total_steps_};
+  for (int64_t m : at("schedule.milestone_steps").get<std::vector<int64_t>>()) so.milestones.push_back(m);
+  if (so.milestones.empty())
+    for (double e : at("schedule.milestones").get<std::vector<double>>())
+      so.milestones.push_back(static_cast<int64_t>(std::llround(e * static_cast<double>(batches_))));
+  so.gamma = at("schedule.gamma");
+  so.min_lr = at("schedule.min_lr");
+  so.warmup_steps =
+      at("schedule.warmup_steps").get<int64_t>() > 0
+          ? at("schedule.warmup_steps").get<int64_t>()
+          : std::llround(at("schedule.warmup_epochs").get<double>() * static_cast<double>(batches_));
+  so.warmup = at("schedule.warmup");
+  so.warmup_lr = at("schedule.warmup_lr");
+  so.pct_start = at("schedule.pct_start");
+  schedule_ = std::make_unique<LrSchedule>(so);
+  loss_a_.set_backend(backend);
+  loss_b_.set_backend(backend);
+  mixed_labels_ = Tensor::empty({at("optim.batch_size").get<int64_t>()}, DType::i64);
+  if (at("optim.ema_decay").get<double>() > 0) {
+    ema_ = build();
+    io::TensorFile copy;
+    copy.tensors = io::state_dict(*model_);
+    io::load_state_dict(*ema_, copy);
+  }
+  train_metrics_ = std::make_unique<ClassificationMetrics>(classes);
+
+  if (resume_from) {
+    load_weights(*model_, *resume_from);
+    load_optimizer(*sgd_, *model_, *resume_from);
+    if (ema_) load_weights(*ema_, *resume_from, "ema.");
+    const json& s = resume_from->state;
+    epoch_ = s.at("epoch");
+    batch_ = s.at("batch");
+    step_ = s.at("step");
+    best_accuracy_ = s.at("best_accuracy");
+    best_epoch_ = s.at("best_epoch");
+    train_seconds_ = s.at("train_seconds");
+    history_ = s.at("history");
+    train_metrics_->from_json(s.at("train_metrics"));
+    restore_dropout_states(*model_, s.at("dropout"));
+  }
+
+  std::fprintf(
+      stderr,
+      "%s (%lld parameters, %s input) on %s: %lld training images, %lld per-epoch evaluation "
+      "images; %lld epochs of %lld steps, batch %lld, %d threads\n",
+      model_name.c_str(), static_cast<long long>(model_->num_parameters()),
+      (std::to_string(channels) + "×" + std::to_string(height) + "×" + std::to_string(width)).c_str(),
+      spec.c_str(), static_cast<long long>(train_set.size()),
+      static_cast<long long>(sources_.per_epoch()->size()), static_cast<long long>(epochs_),
+      static_cast<long long>(batches_), static_cast<long long>(at("optim.batch_size").get<int64_t>()),
+      num_threads());
+}
+
+json Run::state_json(bool epoch_done, double running_seconds) const {
+  return {{"epoch", epoch_},
+          {"batch", batch_},
+          {"step", step_},
+          {"epochs", epochs_},
+          {"total_steps", total_steps_},
+          {"finished", step_ >= total_steps_ && epoch_done},
+          {"best_accuracy", best_accuracy_},
+          {"best_epoch", best_epoch_},
+          {"train_seconds", train_seconds_ + running_seconds},
+          {"history", history_},
+          {"train_metrics", train_metrics_->to_json()},
+          {"dropout", dropout_states(*model_)}};
+}
+
+void Run::save_last(bool epoch_done, double running_seconds) {
+  // A step can turn the weights non-finite before the loss shows it: never let such a state replace the
+  // last good checkpoint.
+  for (auto& [name, p] : model_->named_parameters()) {
+    const float* v = p->value().data<float>();
+    for (int64_t i = 0, n = p->value().numel(); i < n; ++i)
+      if (!std::isfinite(v[i]))
+        throw UserError("training diverged at step " + std::to_string(step_) + ": parameter " + name +
+                        " is no longer finite. The last good checkpoint is kept in " + dir_ +
+                        "/last.safetensors. Lower optim.lr or set optim.grad_clip, then start again");
+  }
+  save_checkpoint(dir_ + "/last.safetensors", *model_, sgd_.get(), ema_.get(), info_, cfg_,
+                  state_json(epoch_done, running_seconds));
+}
+
+void Run::write_metrics_files() {
+  std::string jsonl,
+      csv =
+          "epoch,step,lr,train_loss,train_acc,eval_loss,eval_acc,eval_top5,ema_eval_acc,seconds,img_per_s\n";
+  for (const auto& r : history_) {
+    jsonl += r.dump() + "\n";
+    auto field = [&](const char* k) {
+      return r.contains(k) && !r[k].is_null() ? num(r[k].get<double>(), 8) : "";
+    };
+    csv += std::to_string(r["epoch"].get<int64_t>()) + "," + std::to_string(r["step"].get<int64_t>()) + "," +
+           field("lr") + "," + field("train_loss") + "," + field("train_acc") + "," + field("eval_loss") +
+           "," + field("eval_acc") + "," + field("eval_top5") + "," + field("ema_eval_acc") + "," +
+           field("seconds") + "," + field("img_per_s") + "\n";
+  }
+  write_text_atomically(dir_ + "/metrics.jsonl", jsonl);
+  write_text_atomically(dir_ + "/metrics.csv", csv);
+}
+
+void Run::write_plots() {
+  if (!config_at(cfg_, "run.plots").get<bool>() || history_.empty()) return;
+  plot::Series train_loss{.label = "train"}, eval_loss{.label = "evaluation"}, train_acc{.label = "train"},
+      eval_acc{.label = "evaluation"}, ema_acc{.label = "evaluation (EMA)", .dashed = true};
+  for (const auto& r : history_) {
+    const double e = r["epoch"].get<double>();
+    train_loss.x.push_back(e), train_loss.y.push_back(r["train_loss"]);
+    eval_loss.x.push_back(e), eval_loss.y.push_back(r["eval_loss"]);
+    train_acc.x.push_back(e), train_acc.y.push_back(r["train_acc"]);
+    eval_acc.x.push_back(e), eval_acc.y.push_back(r["eval_acc"]);
+    if (r.contains("ema_eval_acc")) ema_acc.x.push_back(e), ema_acc.y.push_back(r["ema_eval_acc"]);
+  }
+  const bool markers = history_.size() < 30;
+  for (auto* s : {&train_loss, &eval_loss, &train_acc, &eval_acc, &ema_acc}) s->markers = markers;
+  plot::Figure figure{.title = fs::path(dir_).filename().string() + ": " + info_["model"].get<std::string>() +
+                               " on " + info_["dataset"].get<std::string>()};
+  figure.panels.push_back(
+      {.title = "loss", .x_label = "epoch", .y_label = "cross-entropy", .series = {train_loss, eval_loss}});
+  plot::Panel acc{
+      .title = "top-1 accuracy", .x_label = "epoch", .y_label = "%", .series = {train_acc, eval_acc}};
+  if (!ema_acc.x.empty()) acc.series.push_back(ema_acc);
+  figure.panels.push_back(acc);
+  try {
+    plot::save_png(figure, dir_ + "/curves.png");
+  } catch (const UserError& e) {
+    std::fprintf(stderr, "warning: no plot: %s\n", e.what());
+  }
+}
+
+bool Run::should_stop() const {
+  const int64_t limit = config_at(cfg_, "run.stop_after_steps");
+  return g_stop_signal || g_stop_requested || (limit > 0 && steps_this_process_ >= limit);
+}
+
+void Run::end_epoch(double seconds, int64_t images) {
+  auto metrics = evaluate(*model_, *eval_loader_, "  evaluate");
+  json record = {{"epoch", epoch_ + 1},
+                 {"step", step_},
+                 {"lr", schedule_->at(std::max<int64_t>(0, step_ - 1))},
+                 {"train_loss", train_metrics_->loss()},
+                 {"train_acc", train_metrics_->top1()},
+                 {"eval_loss", metrics.loss()},
+                 {"eval_acc", metrics.top1()},
+                 {"eval_top5", metrics.top5()},
+                 {"seconds", seconds},
+                 {"img_per_s", seconds > 0 ? static_cast<double>(images) / seconds : 0.0}};
+  if (ema_) {
+    auto ema_metrics = evaluate(*ema_, *eval_loader_, "  evaluate EMA");
+    record["ema_eval_acc"] = ema_metrics.top1();
+  }
+  history_.push_back(record);
+  const bool best = metrics.top1() > best_accuracy_;
+  if (best) best_accuracy_ = metrics.top1(), best_epoch_ = epoch_ + 1;
+  last_eval_ = std::make_unique<ClassificationMetrics>(metrics);
+  ++epoch_;
+  batch_ = 0;
+  train_metrics_->reset();
+  save_last(true);
+  if (best) save_checkpoint(dir_ + "/best.safetensors", *model_, nullptr, nullptr, info_, nullptr, nullptr);
+  write_metrics_files();
+  write_plots();
+  std::fprintf(
+      stderr, "epoch %lld/%lld: train loss %.4f acc %.2f%% | eval loss %.4f acc %.2f%% top-5 %.2f%%%s%s\n",
+      static_cast<long long>(epoch_), static_cast<long long>(epochs_), record["train_loss"].get<double>(),
+      record["train_acc"].get<double>(), metrics.loss(), metrics.top1(), metrics.top5(),
+      ema_ ? (" | EMA acc " + num(record["ema_eval_acc"].get<double>(), 4) + "%").c_str() : "",
+      best ? "  (best)" : "");
+}
+
+RunResult Run::execute() {
+  SigintGuard guard;
+  fs::create_directories(dir_);
+  write_text_atomically(dir_ + "/config.json", cfg_.dump(2) + "\n");
+  const double grad_clip = config_at(cfg_, "optim.grad_clip"), ema_decay = config_at(cfg_, "optim.ema_decay");
+  const double mixup = config_at(cfg_, "data.mixup_alpha"), cutmix = config_at(cfg_, "data.cutmix_alpha");
+  const double mix_prob = config_at(cfg_, "data.mix_prob");
+  const int64_t checkpoint_every = config_at(cfg_, "run.checkpoint_every");
+  const uint64_t seed = config_at(cfg_, "run.seed");
+  const int64_t B = config_at(cfg_, "optim.batch_size");
+  if (step_ > 0)
+    std::fprintf(stderr, "Resuming at epoch %lld, step %lld\n", static_cast<long long>(epoch_ + 1),
+                 static_cast<long long>(step_));
+
+  RunResult result;
+  while (epoch_ < epochs_ && step_ < total_steps_) {
+    model_->train();
+    train_loader_->start_epoch(epoch_, batch_);
+    const int64_t batches_this_epoch = std::min(batches_, batch_ + (total_steps_ - step_));
+    ProgressBar bar("epoch " + std::to_string(epoch_ + 1) + "/" + std::to_string(epochs_),
+                    batches_this_epoch);
+    const auto start = std::chrono::steady_clock::now();
+    int64_t images = 0;
+    bool stopped = false;
+    while (batch_ < batches_this_epoch) {
+      const data::Batch* batch = train_loader_->next();
+      RESNET_CHECK(batch != nullptr);
+      const double lr = schedule_->at(step_);
+      sgd_->set_lr(lr);
+      // Batch-level mixing draws from a generator seeded by (seed, step): independent of history.
+      Rng mix_rng(data::sample_seed(seed ^ 0x6d697800ULL, epoch_, batch->index));
+      std::optional<data::MixedBatch> mix;
+      if ((mixup > 0 || cutmix > 0) && mix_rng.uniform() < mix_prob) {
+        const bool use_cutmix = cutmix > 0 && (mixup <= 0 || mix_rng.uniform() < 0.5);
+        Tensor images_view = batch->images;
+        mix = use_cutmix ? data::cutmix(images_view, cutmix, mix_rng)
+                         : data::mixup(images_view, mixup, mix_rng);
+      }
+      model_->zero_grad();
+      const Tensor& logits = model_->forward(batch->images);
+      double loss = loss_a_.forward(logits, batch->labels);
+      const Tensor* dlogits = &loss_a_.backward();
+      if (mix) {
+        Tensor labels_b = mixed_labels_.narrow(0, 0, batch->size);
+        for (int64_t i = 0; i < batch->size; ++i)
+          labels_b.data<int64_t>()[i] = batch->labels.data<int64_t>()[mix->other[static_cast<size_t>(i)]];
+        const double loss_b = loss_b_.forward(logits, labels_b);
+        loss = mix->lambda * loss + (1 - mix->lambda) * loss_b;
+        const Tensor& da = loss_a_.backward(mix->lambda);
+        const Tensor& db = loss_b_.backward(1 - mix->lambda);
+        float* a = da.data<float>();
+        const float* b = db.data<float>();
+        for (int64_t i = 0, n = da.numel(); i < n; ++i) a[i] += b[i];
+        dlogits = &da;
+      }
+      if (!std::isfinite(loss)) {
+        bar.finish("stopped");
+        throw UserError("the training loss became " + num(loss) + " at step " + std::to_string(step_) +
+                        " (epoch " + std::to_string(epoch_ + 1) + ", lr " + num(lr) +
+                        "): training diverged. The last good " + "checkpoint is kept in " + dir_ +
+                        "/last.safetensors. Lower optim.lr or set optim.grad_clip, "
+                        "then start again (or resume from it with --resume " +
+                        dir_ + ")");
+      }
+      train_metrics_->add(logits, batch->labels, loss);
+      model_->backward(*dlogits);
+      if (grad_clip > 0) clip_gradients(*model_, grad_clip);
+      sgd_->step();
+      if (ema_) update_ema(*ema_, *model_, ema_decay);
+      ++step_, ++batch_, ++steps_this_process_;
+      images += batch->size;
+      const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      char status[128];
+      std::snprintf(status, sizeof status, "loss %.3f  acc %.1f%%  lr %.3g  %.0f img/s",
+                    train_metrics_->loss(), train_metrics_->top1(), lr, static_cast<double>(images) / secs);
+      if (batch_ == batches_this_epoch) {
+        bar.finish(status);
+      } else {
+        bar.update(batch_, status);
+      }
+      const bool stop = should_stop() && batch_ < batches_this_epoch;
+      if (stop || (checkpoint_every > 0 && step_ % checkpoint_every == 0 && batch_ < batches_this_epoch)) {
+        save_last(false, std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+      }
+      if (stop) {
+        bar.finish("stopped");
+        stopped = true;
+        break;
+      }
+    }
+    const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    if (stopped) {
+      result.exit_code = g_stop_signal ? 130 : 0;
+      std::fprintf(
+          stderr,
+          "Stopped at epoch %lld, step %lld; checkpoint saved. Continue with: resnet train --resume %s\n",
+          static_cast<long long>(epoch_ + 1), static_cast<long long>(step_), dir_.c_str());
+      return result;
+    }
+    train_seconds_ += secs;
+    end_epoch(secs, images);
+    if (should_stop() && epoch_ < epochs_) {
+      result.exit_code = g_stop_signal ? 130 : 0;
+      std::fprintf(stderr, "Stopped after epoch %lld; continue with: resnet train --resume %s\n",
+                   static_cast<long long>(epoch_), dir_.c_str());
+      return result;
+    }
+  }
+
+  // Final report: the test set (its confusion matrix), and the per-epoch evaluation when that differs.
+  const auto& names = info_["class_names"].get<std::vector<std::string>>();
+  ClassificationMetrics final_metrics =
+      last_eval_ && !sources_.validation ? *last_eval_ : ClassificationMetrics(1);
+  std::string final_set = sources_.validation ? "validation" : "test";
+  if (sources_.validation && sources_.test) {
+    data::LoaderOptions lo = eval_loader_->options();
+    data::DataLoader test_loader(sources_.test, data::parse_pipeline(info_["eval_transforms"]), lo);
+    final_metrics = evaluate(*model_, test_loader, "test");
+    final_set = "test";
+  } else if (!last_eval_) {
+    final_metrics = evaluate(*model_, *eval_loader_, final_set);
+  }
+  std::printf("\n%s", format_class_report(final_metrics, names).c_str());
+  if (config_at(cfg_, "run.plots").get<bool>()) {
+    try {
+      plot::save_confusion_matrix_png(final_metrics.confusion(), names,
+                                      info_["model"].get<std::string>() + " on " + final_set +
+                                          " set: " + num(final_metrics.top1(), 4) + "% top-1",
+                                      dir_ + "/confusion.png");
+    } catch (const UserError& e) {
+      std::fprintf(stderr, "warning: no confusion plot: %s\n", e.what());
+    }
+  }
+  const int64_t images_trained = step_ * B;
+  result.summary = {
+      {"model", info_["model"]},
+      {"dataset", info_["dataset"]},
+      {"parameters", model_->num_parameters()},
+      {"epochs", epoch_},
+      {"steps", step_},
+      {"final_set", final_set},
+      {"final_top1", final_metrics.top1()},
+      {"final_top5", final_metrics.top5()},
+      {"final_loss", final_metrics.loss()},
+      {"per_class_accuracy", final_metrics.per_class_accuracy()},
+      {"best_eval_acc", best_accuracy_},
+      {"best_epoch", best_epoch_},
+      {"train_seconds", train_seconds_},
+      {"train_img_per_s", train_seconds_ > 0 ? static_cast<double>(images_trained) / train_seconds_ : 0.0},
+      {"threads", num_threads()}};
+  if (!history_.empty() && history_.back().contains("ema_eval_acc"))
+    result.summary["ema_eval_acc"] = history_.back()["ema_eval_acc"];
+  write_text_atomically(dir_ + "/summary.json", result.summary.dump(2) + "\n");
+  result.finished = true;
+  std::printf("\nTrained %s for %lld epochs (%lld steps) in %s (%.0f img/s). Run directory: %s\n",
+              info_["model"].get<std::string>().c_str(), static_cast<long long>(epoch_),
+              static_cast<long long>(step_), format_duration(train_seconds_).c_str(),
+              result.summary["train_img_per_s"].get<double>(), dir_.c_str());
+  std::printf("Final %s accuracy: %.2f%% (top-5 %.2f%%; best per-epoch %.2f%% at epoch %lld)\n",
+              final_set.c_str(), final_metrics.top1(), final_metrics.top5(), best_accuracy_,
+              static_cast<long long>(best_epoch_));
+  return result;
+}
+
+}  // namespace
+
+std::string run_directory(const Config& config) {
+  std::string name = config_at(config, "run.name");
+  if (name.empty()) {
+    std::string dataset = config_at(config, "data.dataset");
+    dataset = dataset.substr(0, dataset.find(':'));
+    name = config_at(config, "model.name").get<std::string>() + "-" + dataset;
+  }
+  return config_at(config, "run.dir").get<std::string>() + "/" + name;
+}
+
+void request_stop() {
+  g_stop_requested = true;
+}
+
+RunResult train(const Config& config) {
+  const std::string dir = run_directory(config);
+  if (fs::exists(dir + "/last.safetensors"))
+    throw UserError("'" + dir + "' already holds a run: continue it with `resnet train --resume " + dir +
+                    "`, or start a new one with another --name (or delete the directory)");
+  Run run(config, dir, nullptr);
+  return run.execute();
+}
+
+RunResult resume(const std::string& run_dir, const Config& overrides) {
+  Checkpoint checkpoint = load_checkpoint(run_dir, /*prefer_last=*/true);
+  if (!checkpoint.has_training_state())
+    throw UserError("'" + checkpoint.path() +
+                    "' holds weights only, not a training state: resume needs the run's "
+                    "last.safetensors");
+  Config config = default_config();
+  merge_config(config, checkpoint.config, checkpoint.path() + " (config)");
+  if (!overrides.is_null()) {
+    static const std::vector<std::string> allowed = {
+        "run.threads",          "data.workers", "data.prefetch",        "run.stop_after_steps",
+        "run.checkpoint_every", "run.plots",    "data.skip_bad_samples"};
+    Config probe = config;
+    merge_config(probe, overrides, "resume");
+    for (const auto& section : {"model", "data", "optim", "schedule", "run"})
+      for (const auto& [key, value] : probe[section].items()) {
+        const std::string path = std::string(section) + "." + key;
+        if (value != config[section][key] && std::find(allowed.begin(), allowed.end(), path) == allowed.end())
+          throw UserError(
+              "cannot change " + path +
+              " when resuming (it would change the run's trajectory); "
+              "settings that may change: run.threads, data.workers, data.prefetch, run.stop_after_steps, "
+              "run.checkpoint_every, run.plots, data.skip_bad_samples");
+      }
+    config = probe;
+  }
+  if (checkpoint.state.value("finished", false)) {
+    std::fprintf(stderr, "The run in '%s' has already finished.\n", run_dir.c_str());
+  }
+  const std::string dir = fs::path(checkpoint.path()).parent_path().string();
+  Run run(config, dir.empty() ? "." : dir, &checkpoint);
+  return run.execute();
+}
+
+}  // namespace resnet::train

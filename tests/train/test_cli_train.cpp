@@ -1,0 +1,136 @@
+// The `resnet` tool's training commands as a user runs them: SIGINT saves and resumes, unknown flags get a
+// suggestion, missing or corrupt files are named, eval/predict read a run directory.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <array>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include "resnet/train/checkpoint.h"
+
+namespace resnet::train {
+namespace {
+
+namespace fs = std::filesystem;
+
+struct Output {
+  int status = -1;   // exit code
+  std::string text;  // stdout + stderr
+};
+
+Output run(const std::string& args) {
+  const std::string cmd = std::string(RESNET_CLI_PATH) + " " + args + " 2>&1";
+  FILE* pipe = popen(cmd.c_str(), "r");
+  Output out;
+  std::array<char, 4096> buf;
+  while (size_t n = fread(buf.data(), 1, buf.size(), pipe)) out.text.append(buf.data(), n);
+  const int status = pclose(pipe);
+  out.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return out;
+}
+
+fs::path fresh_dir(const std::string& name) {
+  const fs::path dir = fs::temp_directory_path() / ("resnet_cli_" + name + "_" + std::to_string(getpid()));
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  return dir;
+}
+
+const char* kSmall =
+    " --set data.train_limit=1024 --set data.test_limit=256 --batch-size 64 --set run.plots=false";
+
+TEST(CliTrain, SigintCheckpointsAndTheRunResumes) {
+  const auto dir = fresh_dir("sigint");
+  const pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    const std::string out = (dir / "log.txt").string();
+    freopen(out.c_str(), "w", stdout);
+    freopen(out.c_str(), "a", stderr);
+    execl(RESNET_CLI_PATH, "resnet", "train", "--dir", dir.c_str(), "--name", "r", "--epochs", "100", "--set",
+          "data.train_limit=1024", "--set", "data.test_limit=256", "--batch-size", "64", "--set",
+          "run.plots=false", static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  // Wait until training is under way (the first epoch's checkpoint exists), then Ctrl-C.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (!fs::exists(dir / "r" / "last.safetensors") && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  kill(child, SIGINT);
+  int status = 0;
+  waitpid(child, &status, 0);
+  std::ifstream log(dir / "log.txt");
+  const std::string text((std::istreambuf_iterator<char>(log)), {});
+  ASSERT_TRUE(WIFEXITED(status)) << text;
+  EXPECT_EQ(WEXITSTATUS(status), 130) << text;
+  EXPECT_NE(text.find("--resume"), std::string::npos) << text;
+  const Checkpoint c = load_checkpoint((dir / "r").string(), true);
+  const int64_t step = c.state["step"];
+  EXPECT_GE(step, 16) << "16 steps per epoch: the interrupt came after the first epoch";
+  const Output resumed = run("train --resume " + (dir / "r").string() + " --stop-after-steps 2");
+  EXPECT_EQ(resumed.status, 0) << resumed.text;
+  EXPECT_EQ(load_checkpoint((dir / "r").string(), true).state["step"], step + 2);
+  fs::remove_all(dir);
+}
+
+TEST(CliTrain, UnknownFlagsAndSettingsNameTheClosest) {
+  Output o = run("train --epoch 3");
+  EXPECT_NE(o.status, 0);
+  EXPECT_NE(o.text.find("--epochs"), std::string::npos) << o.text;
+  o = run("trian");
+  EXPECT_NE(o.status, 0);
+  EXPECT_NE(o.text.find("train"), std::string::npos) << o.text;
+  o = run("train --set optim.learning_rate=0.1");
+  EXPECT_EQ(o.status, 2);
+  EXPECT_NE(o.text.find("did you mean"), std::string::npos) << o.text;
+  o = run("train --model resnet21");
+  EXPECT_EQ(o.status, 2);
+  EXPECT_NE(o.text.find("resnet20"), std::string::npos) << o.text;
+  o = run("train --dataset cifar11:/tmp");
+  EXPECT_EQ(o.status, 2);
+  EXPECT_NE(o.text.find("cifar10:DIR"), std::string::npos) << o.text;
+  o = run("train --help");
+  EXPECT_EQ(o.status, 0);
+  EXPECT_NE(o.text.find("--resume"), std::string::npos);
+}
+
+TEST(CliTrain, EvalAndPredictReadTheRunAndNameBadFiles) {
+  const auto dir = fresh_dir("eval");
+  Output o = run("train --dir " + dir.string() + " --name r --epochs 1" + kSmall);
+  ASSERT_EQ(o.status, 0) << o.text;
+  const std::string r = (dir / "r").string();
+  o = run("eval --checkpoint " + r + " --limit 200");
+  ASSERT_EQ(o.status, 0) << o.text;
+  EXPECT_NE(o.text.find("confusion matrix"), std::string::npos) << o.text;
+  EXPECT_NE(o.text.find("Ankle boot"), std::string::npos) << o.text;
+  o = run("images --count 3 --out " + (dir / "img").string());
+  ASSERT_EQ(o.status, 0) << o.text;
+  o = run("predict --checkpoint " + r + " " + (dir / "img").string() + " --index 0-1 --top-k 2");
+  ASSERT_EQ(o.status, 0) << o.text;
+  EXPECT_NE(o.text.find("00000_Ankle-boot.png:"), std::string::npos) << o.text;
+  EXPECT_NE(o.text.find("test image 1:"), std::string::npos) << o.text;
+  // A corrupt image, a missing checkpoint, a truncated checkpoint: named, non-zero, nothing damaged.
+  std::ofstream(dir / "bad.png") << "not a png";
+  o = run("predict --checkpoint " + r + " " + (dir / "bad.png").string());
+  EXPECT_EQ(o.status, 2);
+  EXPECT_NE(o.text.find("bad.png"), std::string::npos) << o.text;
+  o = run("eval --checkpoint " + (dir / "nowhere").string());
+  EXPECT_EQ(o.status, 2);
+  EXPECT_NE(o.text.find("nowhere"), std::string::npos) << o.text;
+  fs::copy_file(r + "/best.safetensors", dir / "cut.safetensors");
+  fs::resize_file(dir / "cut.safetensors", fs::file_size(dir / "cut.safetensors") / 2);
+  o = run("eval --checkpoint " + (dir / "cut.safetensors").string());
+  EXPECT_EQ(o.status, 2);
+  EXPECT_NE(o.text.find("cut.safetensors"), std::string::npos) << o.text;
+  fs::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace resnet::train

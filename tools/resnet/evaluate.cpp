@@ -1,0 +1,240 @@
+// `resnet eval` (accuracy, per-class table, confusion matrix of a checkpoint on a data set) and
+// `resnet predict` (top-k classes for image files, directories of images, or test-set indices).
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+
+#include "commands.h"
+#include "resnet/core/parallel.h"
+#include "resnet/data/image.h"
+#include "resnet/data/loader.h"
+#include "resnet/data/sources.h"
+#include "resnet/data/transforms.h"
+#include "resnet/train/checkpoint.h"
+#include "resnet/train/evaluate.h"
+#include "resnet/train/plot.h"
+
+namespace resnet::cli {
+namespace {
+
+namespace fs = std::filesystem;
+
+struct EvalOptions {
+  std::string checkpoint, dataset, split = "test", confusion_png;
+  bool ema = false;
+  int64_t batch_size = 500, limit = 0;
+  int threads = 0, workers = 1;
+};
+
+std::shared_ptr<const data::Dataset> open_split(const std::string& spec, const std::string& split,
+                                                int64_t channels, int64_t limit) {
+  data::SourceOptions so{.channels = channels};
+  if (split == "train") so.train_limit = limit;
+  if (split == "test") so.test_limit = limit;
+  const auto sources = data::open_data_sources(spec, so);
+  auto set = split == "train" ? sources.train : sources.test;
+  if (!set) throw UserError("data set '" + spec + "' has no " + split + " split");
+  return set;
+}
+
+void check_compatible(const train::Checkpoint& c, const data::Dataset& set) {
+  const int64_t classes = c.info.at("num_classes");
+  if (set.num_classes() != classes)
+    throw UserError("'" + c.path() + "' classifies " + std::to_string(classes) + " classes but " +
+                    set.describe() + " has " + std::to_string(set.num_classes()) +
+                    ": evaluate on the data set it was trained for (" +
+                    c.info.at("dataset").get<std::string>() + ")");
+}
+
+void run_eval(const EvalOptions& o) {
+  set_num_threads(o.threads);
+  const train::Checkpoint c = train::load_checkpoint(o.checkpoint);
+  auto model = train::model_from_checkpoint(c, o.ema);
+  const std::string spec = o.dataset.empty() ? c.info.at("dataset").get<std::string>() : o.dataset;
+  const auto size = c.info.at("input_size").get<std::vector<int64_t>>();
+  auto set = open_split(spec, o.split, size[0], o.limit);
+  check_compatible(c, *set);
+  data::DataLoader loader(set, data::parse_pipeline(c.info.at("eval_transforms")),
+                          {.batch_size = o.batch_size,
+                           .shuffle = false,
+                           .drop_last = false,
+                           .workers = o.workers,
+                           .channels = size[0],
+                           .height = size[1],
+                           .width = size[2]});
+  std::fprintf(stderr, "Evaluating %s (%s%s) on %s\n", c.path().c_str(),
+               c.info.at("model").get<std::string>().c_str(), o.ema ? ", EMA weights" : "",
+               set->describe().c_str());
+  const auto metrics = train::evaluate(*model, loader, "eval");
+  const auto names = c.info.at("class_names").get<std::vector<std::string>>();
+  std::printf("%s\n", train::format_class_report(metrics, names).c_str());
+  std::printf("%s on %s: top-1 %.2f%%  top-5 %.2f%%  loss %.4f  (%lld images)\n",
+              c.info.at("model").get<std::string>().c_str(), set->describe().c_str(), metrics.top1(),
+              metrics.top5(), metrics.loss(), static_cast<long long>(metrics.count()));
+  if (!o.confusion_png.empty()) {
+    plot::save_confusion_matrix_png(metrics.confusion(), names, "confusion matrix", o.confusion_png);
+    std::printf("wrote %s\n", o.confusion_png.c_str());
+  }
+}
+
+struct PredictOptions {
+  std::string checkpoint;
+  std::vector<std::string> inputs, indices;
+  int64_t top_k = 3;
+  bool ema = false;
+  int threads = 0;
+};
+
+std::vector<int64_t> parse_indices(const std::vector<std::string>& texts) {
+  std::vector<int64_t> out;
+  for (const auto& text : texts) {
+    size_t start = 0;
+    while (start < text.size()) {
+      const size_t end = std::min(text.find(',', start), text.size());
+      const std::string part = text.substr(start, end - start);
+      try {
+        const size_t dash = part.find('-', 1);
+        const int64_t a = std::stoll(part.substr(0, dash));
+        const int64_t b = dash == std::string::npos ? a : std::stoll(part.substr(dash + 1));
+        if (b < a || a < 0) throw std::invalid_argument("range");
+        for (int64_t i = a; i <= b; ++i) out.push_back(i);
+      } catch (const std::exception&) {
+        throw UserError("--index '" + text + "': write indices as 3, 0-7 or 1,5,9");
+      }
+      start = end + 1;
+    }
+  }
+  return out;
+}
+
+bool is_image_file(const fs::path& p) {
+  std::string ext = p.extension().string();
+  std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char ch) { return std::tolower(ch); });
+  return ext == ".png" || ext == ".jpg" || ext == ".jpeg";
+}
+
+void run_predict(const PredictOptions& o) {
+  set_num_threads(o.threads);
+  const train::Checkpoint c = train::load_checkpoint(o.checkpoint);
+  auto model = train::model_from_checkpoint(c, o.ema);
+  const auto size = c.info.at("input_size").get<std::vector<int64_t>>();
+  const auto names = c.info.at("class_names").get<std::vector<std::string>>();
+  auto specs = c.info.at("eval_transforms").get<std::vector<std::string>>();
+  // Sets held in memory were trained at their own size without resizing: images of another size are
+  // resized to it first, as a user would expect.
+  const bool sizes_itself = std::any_of(specs.begin(), specs.end(), [](const std::string& s) {
+    return s.rfind("resize", 0) == 0 || s.rfind("center_crop", 0) == 0;
+  });
+  auto pipeline = data::parse_pipeline(specs);
+  specs.insert(specs.begin(), "resize(" + std::to_string(size[1]) + ", " + std::to_string(size[2]) + ")");
+  auto resizing_pipeline = data::parse_pipeline(specs);
+
+  struct Item {
+    std::string name;
+    data::Image image;
+    int64_t truth = -1;
+  };
+  std::vector<Item> items;
+  for (const auto& input : o.inputs) {
+    std::vector<fs::path> files;
+    if (fs::is_directory(input)) {
+      for (const auto& e : fs::recursive_directory_iterator(input))
+        if (e.is_regular_file() && is_image_file(e.path())) files.push_back(e.path());
+      std::sort(files.begin(), files.end());
+      if (files.empty()) throw UserError("directory '" + input + "' holds no .png/.jpg/.jpeg images");
+    } else {
+      files.push_back(input);
+    }
+    for (const auto& f : files) items.push_back({f.string(), data::decode_image(f.string(), size[0])});
+  }
+  if (!o.indices.empty()) {
+    const auto test = open_split(c.info.at("dataset"), "test", size[0], 0);
+    for (int64_t i : parse_indices(o.indices)) {
+      if (i >= test->size())
+        throw UserError("--index " + std::to_string(i) + " is past the " + std::to_string(test->size()) +
+                        " images of " + test->describe());
+      Item item{"test image " + std::to_string(i), {}, test->label(i)};
+      test->load(i, item.image);
+      items.push_back(std::move(item));
+    }
+  }
+  if (items.empty()) throw UserError("nothing to predict: give image files or directories, or --index N");
+
+  const int64_t k = std::clamp<int64_t>(o.top_k, 1, static_cast<int64_t>(names.size()));
+  Tensor input = Tensor::empty({1, size[0], size[1], size[2]});
+  data::FloatImage image;
+  int64_t correct = 0, labelled = 0;
+  for (auto& item : items) {
+    data::to_float(item.image, image);
+    Rng unused(0);
+    const bool resize = !sizes_itself && (image.height != size[1] || image.width != size[2]);
+    (resize ? resizing_pipeline : pipeline)->apply(image, unused);
+    if (image.channels != size[0] || image.height != size[1] || image.width != size[2])
+      throw UserError("'" + item.name + "' does not come out of the model's preprocessing at " +
+                      std::to_string(size[1]) + "×" + std::to_string(size[2]));
+    std::copy(image.values.begin(), image.values.end(), input.data<float>());
+    const Tensor& logits = model->forward(input);
+    const float* row = logits.data<float>();
+    const int64_t K = logits.size(1);
+    const float top = *std::max_element(row, row + K);
+    double z = 0;
+    for (int64_t j = 0; j < K; ++j) z += std::exp(static_cast<double>(row[j] - top));
+    std::vector<int64_t> order(static_cast<size_t>(K));
+    for (int64_t j = 0; j < K; ++j) order[j] = j;
+    std::partial_sort(order.begin(), order.begin() + k, order.end(),
+                      [&](int64_t a, int64_t b) { return row[a] > row[b]; });
+    std::printf("%s:", item.name.c_str());
+    for (int64_t j = 0; j < k; ++j)
+      std::printf("  %s %.1f%%", names[order[j]].c_str(),
+                  100.0 * std::exp(static_cast<double>(row[order[j]] - top)) / z);
+    if (item.truth >= 0) {
+      const bool ok = order[0] == item.truth;
+      correct += ok, ++labelled;
+      std::printf("   (true: %s%s)", names[item.truth].c_str(), ok ? "" : ", WRONG");
+    }
+    std::printf("\n");
+  }
+  if (labelled > 0)
+    std::printf("%lld of %lld labelled images correct\n", static_cast<long long>(correct),
+                static_cast<long long>(labelled));
+}
+
+}  // namespace
+
+void add_eval_commands(CLI::App& app) {
+  auto e = std::make_shared<EvalOptions>();
+  auto* eval = app.add_subcommand("eval", "Accuracy, per-class table and confusion matrix of a checkpoint");
+  eval->add_option("--checkpoint", e->checkpoint, "Run directory (its best.safetensors) or checkpoint file")
+      ->required();
+  eval->add_option("--dataset", e->dataset, "Data set spec (default: the one it was trained on)");
+  eval->add_option("--split", e->split, "test or train")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"test", "train"}));
+  eval->add_flag("--ema", e->ema, "Use the checkpoint's EMA weights");
+  eval->add_option("--batch-size", e->batch_size, "Images per forward")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  eval->add_option("--limit", e->limit, "Only the first N images (0 = all)")->capture_default_str();
+  eval->add_option("--confusion-png", e->confusion_png, "Also draw the confusion matrix to this PNG");
+  eval->add_option("--threads", e->threads, "Threads (0 = all cores)")->capture_default_str();
+  eval->add_option("--workers", e->workers, "Data loader threads")->capture_default_str();
+  eval->callback([e] { run_eval(*e); });
+
+  auto p = std::make_shared<PredictOptions>();
+  auto* predict = app.add_subcommand(
+      "predict", "Top-k classes for images (PNG/JPEG files or directories) or test-set indices");
+  predict
+      ->add_option("--checkpoint", p->checkpoint, "Run directory (its best.safetensors) or checkpoint file")
+      ->required();
+  predict->add_option("inputs", p->inputs, "Image files or directories of images");
+  predict->add_option("--index", p->indices, "Test-set images of the checkpoint's data set: 3, 0-7, 1,5,9");
+  predict->add_option("--top-k", p->top_k, "Classes to show per image")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  predict->add_flag("--ema", p->ema, "Use the checkpoint's EMA weights");
+  predict->add_option("--threads", p->threads, "Threads (0 = all cores)")->capture_default_str();
+  predict->callback([p] { run_predict(*p); });
+}
+
+}  // namespace resnet::cli
