@@ -42,6 +42,10 @@ void ProgressBar::finish(const std::string& status) {
   draw(total_, status, true);
 }
 
+void ProgressBar::stop(int64_t done, const std::string& status) {
+  draw(done, status, true);
+}
+
 void ProgressBar::draw(int64_t done, const std::string& status, bool final) {
   const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
   const double fraction = static_cast<double>(done) / static_cast<double>(total_);

@@ -492,7 +492,7 @@ RunResult Run::execute() {
         dlogits = &da;
       }
       if (!std::isfinite(loss)) {
-        bar.finish("stopped");
+        bar.stop(batch_, "stopped");
         throw UserError("the training loss became " + num(loss) + " at step " + std::to_string(step_) +
                         " (epoch " + std::to_string(epoch_ + 1) + ", lr " + num(lr) +
                         "): training diverged. The last good " + "checkpoint is kept in " + dir_ +
@@ -521,7 +521,7 @@ RunResult Run::execute() {
         save_last(false, std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
       }
       if (stop) {
-        bar.finish("stopped");
+        bar.stop(batch_, "stopped");
         stopped = true;
         break;
       }

@@ -22,12 +22,12 @@ const std::vector<ModelInfo>& registered_models();
 
 // Options every builder takes. Zeros and unset fields keep the named model's own design.
 struct ModelOptions {
-  int64_t num_classes = 0;            // default: 10 (CIFAR-style) or 1000 (ImageNet)
-  int64_t in_channels = 0;            // default 3; 1 for grey images, any N
-  std::optional<bool> imagenet_stem;  // true: 7×7/2 conv + max-pool; false: 3×3/1 conv (small images)
-  double width_multiplier = 1.0;      // scales every stage's and the stem's channels
-  bool stride_in_1x1 = false;         // bottlenecks: stride on the first 1×1 (the paper's Caffe placement)
-  std::optional<nn::ShortcutKind> shortcut;  // post-activation nets: A, B (projection) or none (plain)
+  int64_t num_classes = 0;              // default: 10 (CIFAR-style) or 1000 (ImageNet)
+  int64_t in_channels = 0;              // default 3; 1 for grey images, any N
+  std::optional<bool> imagenet_stem{};  // true: 7×7/2 conv + max-pool; false: 3×3/1 conv (small images)
+  double width_multiplier = 1.0;        // scales every stage's and the stem's channels
+  bool stride_in_1x1 = false;           // bottlenecks: stride on the first 1×1 (the paper's Caffe placement)
+  std::optional<nn::ShortcutKind> shortcut{};  // post-activation nets: A, B (projection) or none (plain)
 };
 
 // An unknown name throws UserError listing the closest registered names. Not initialised: call

@@ -16,6 +16,8 @@ class ProgressBar {
   void update(int64_t done, const std::string& status = "");
   // Draws the final state and ends the line.
   void finish(const std::string& status = "");
+  // Ends the line at `done` of `total` (work stopped early).
+  void stop(int64_t done, const std::string& status);
 
  private:
   void draw(int64_t done, const std::string& status, bool final);

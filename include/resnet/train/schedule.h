@@ -25,7 +25,7 @@ struct ScheduleOptions {
   std::string kind = "cosine";  // constant | multistep | cosine | onecycle
   double lr = 0.1;
   int64_t total_steps = 0;          // horizon of cosine / onecycle
-  std::vector<int64_t> milestones;  // multistep, ascending
+  std::vector<int64_t> milestones{};  // multistep, ascending
   double gamma = 0.1;               // multistep factor
   double min_lr = 0.0;              // cosine floor
   int64_t warmup_steps = 0;
