@@ -94,7 +94,9 @@ std::string format_class_report(const ClassificationMetrics& m, const std::vecto
   }
   if (names.size() > 30) return out;  // a matrix that wide does not fit a terminal; see the PNG
   out += "\nconfusion matrix (rows: true class, columns: predicted)\n";
-  std::snprintf(line, sizeof line, "%-*s", static_cast<int>(width), "");
+  // Row labels are "<index> <name>", so the label column is wider than the name column above.
+  const size_t label_width = width + std::to_string(names.size() - 1).size() + 1;
+  std::snprintf(line, sizeof line, "%-*s", static_cast<int>(label_width), "");
   out += line;
   for (size_t c = 0; c < names.size(); ++c) {
     std::snprintf(line, sizeof line, " %5zu", c);
@@ -102,8 +104,8 @@ std::string format_class_report(const ClassificationMetrics& m, const std::vecto
   }
   out += "\n";
   for (size_t r = 0; r < names.size(); ++r) {
-    std::snprintf(line, sizeof line, "%-*.*s", static_cast<int>(width), 24,
-                  (std::to_string(r) + " " + names[r]).c_str());
+    const std::string label = std::to_string(r) + " " + names[r].substr(0, 24);
+    std::snprintf(line, sizeof line, "%-*s", static_cast<int>(label_width), label.c_str());
     out += line;
     for (int64_t v : m.confusion()[r]) {
       std::snprintf(line, sizeof line, " %5lld", static_cast<long long>(v));

@@ -242,7 +242,11 @@ TEST(ImageFolderSplit, SubsetOfAFolderKeepsLabelsAndSources) {
   TempDir root;
   for (int k = 0; k < 3; ++k)
     for (int i = 0; i < 4; ++i)
-      put_png(root / ("c" + std::to_string(k) + "/" + std::to_string(i) + ".png"),
+      put_png(root / (std::string(1, 'c')
+                          .append(std::to_string(k))
+                          .append("/")
+                          .append(std::to_string(i))
+                          .append(".png")),
               flat(1, 2, 2, static_cast<uint8_t>(10 * k + i)));
   const auto folder = std::make_shared<ImageFolder>(root.str());
   const auto [train, val] = split_indices(folder->size(), 0.25, 7);

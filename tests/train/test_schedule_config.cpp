@@ -183,5 +183,25 @@ TEST(Metrics, TopKPerClassAndConfusionByHand) {
   EXPECT_DOUBLE_EQ(restored.top1(), m.top1());
 }
 
+TEST(Metrics, ConfusionMatrixColumnsLineUpWhateverTheNameLengths) {
+  // Names of unequal length (the longest one sets the label column) and two-digit class indices.
+  std::vector<std::string> names;
+  for (int c = 0; c < 12; ++c)
+    names.push_back(c == 3 ? std::string("a-much-longer-name")
+                           : std::string(1, 'c').append(std::to_string(c)));
+  ClassificationMetrics m(12);
+  Tensor logits = Tensor::zeros({1, 12});
+  Tensor labels = Tensor::zeros({1}, DType::i64);
+  m.add(logits, labels, 1.0);
+  const std::string report = format_class_report(m, names);
+  const auto matrix = report.substr(report.find("confusion matrix"));
+  std::vector<size_t> lengths;
+  size_t start = matrix.find('\n') + 1;
+  for (size_t end; (end = matrix.find('\n', start)) != std::string::npos; start = end + 1)
+    lengths.push_back(end - start);
+  ASSERT_EQ(lengths.size(), 13u);  // header + one row per class
+  for (size_t length : lengths) EXPECT_EQ(length, lengths[0]) << report;
+}
+
 }  // namespace
 }  // namespace resnet::train

@@ -188,8 +188,9 @@ TEST(Trainer, KillDuringCheckpointSaveLeavesALoadableCheckpoint) {
     ASSERT_GE(value, 0);
     ++saved;
     for (const auto& [name, t] : c.file.tensors)
-      if (name.find("running") == std::string::npos && name.find("num_batches") == std::string::npos)
+      if (name.find("running") == std::string::npos && name.find("num_batches") == std::string::npos) {
         for (int64_t i = 0; i < t.numel(); ++i) ASSERT_EQ(t.data<float>()[i], value) << name << " is torn";
+      }
   }
   EXPECT_EQ(kills, 12);
   EXPECT_EQ(saved, 12);
@@ -225,7 +226,9 @@ TEST(Trainer, PaperCifarRecipeRunsOnSyntheticCifarFiles) {
     EXPECT_EQ(config_at(c, "schedule.milestone_steps"), nlohmann::json({32000, 48000}));
     EXPECT_DOUBLE_EQ(config_at(c, "optim.weight_decay").get<double>(), 1e-4);
     EXPECT_EQ(config_at(c, "optim.batch_size"), 128);
-    if (depth == 110) EXPECT_EQ(config_at(c, "schedule.warmup"), "constant");
+    if (depth == 110) {
+      EXPECT_EQ(config_at(c, "schedule.warmup"), "constant");
+    }
     // A few steps of it on synthetic data in the CIFAR-10 binary format.
     set_config_value(c, "data.dataset=cifar10:" + (dir / "cifar").string());
     set_config_value(c, "run.dir=" + dir.string());
