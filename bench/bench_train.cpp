@@ -3,6 +3,7 @@
 //
 //   bench_train --benchmark_filter=resnet20 --benchmark_min_time=3 [--benchmark_format=json]
 #include <benchmark/benchmark.h>
+#include <sys/resource.h>
 
 #include "resnet/core/rng.h"
 #include "resnet/models/registry.h"
@@ -42,6 +43,9 @@ void BM_TrainStep(benchmark::State& state, const char* name, int64_t batch, int6
   for (auto _ : state) step();
   state.counters["img/s"] =
       benchmark::Counter(static_cast<double>(batch), benchmark::Counter::kIsIterationInvariantRate);
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  state.counters["peak_mib"] = static_cast<double>(usage.ru_maxrss) / 1024.0;  // ru_maxrss is KiB
 }
 BENCHMARK_CAPTURE(BM_TrainStep, resnet20_b128_32, "resnet20", 128, 32)
     ->Unit(benchmark::kMillisecond)

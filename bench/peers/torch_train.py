@@ -3,10 +3,14 @@
 as ANCHORS.md says (run through bench/compare_train.sh, which preloads tcmalloc and sets
 ATEN_CPU_CAPABILITY=avx512), fp32 channels_last, 2 threads. Prints one JSON line.
 
-    torch_train.py MODEL BATCH SIZE SECONDS
+    torch_train.py MODEL BATCH SIZE SECONDS [fp32|bf16]
+
+bf16 runs the step under CPU autocast to bfloat16 (f32 master weights), PyTorch's mixed-precision recipe.
 """
+import contextlib
 import json
 import os
+import resource
 import sys
 import time
 
@@ -28,6 +32,7 @@ def build(name):
 
 def main():
     name, batch, size, seconds = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4])
+    precision = sys.argv[5] if len(sys.argv) > 5 else "fp32"
     torch.manual_seed(0)
     model = build(name).to(memory_format=torch.channels_last).train()
     torch.set_num_threads(2)  # after build(): importing the fixture script sets one thread
@@ -36,9 +41,16 @@ def main():
     classes = model.fc.out_features
     t = torch.randint(0, classes, (batch,))
 
+    def autocast():
+        if precision == "bf16":
+            return torch.autocast("cpu", dtype=torch.bfloat16)
+        return contextlib.nullcontext()
+
     def step():
         opt.zero_grad(set_to_none=True)
-        F.cross_entropy(model(x), t).backward()
+        with autocast():
+            loss = F.cross_entropy(model(x), t)
+        loss.backward()
         opt.step()
 
     for _ in range(3):
@@ -48,7 +60,9 @@ def main():
         step()
         steps += 1
     elapsed = time.perf_counter() - start
-    print(json.dumps({"engine": "pytorch", "model": name, "batch": batch, "img_per_s": steps * batch / elapsed}))
+    peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps({"engine": "pytorch", "model": name, "batch": batch, "precision": precision,
+                      "img_per_s": steps * batch / elapsed, "peak_mib": peak_mib}))
 
 
 if __name__ == "__main__":

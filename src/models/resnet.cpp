@@ -70,6 +70,7 @@ ResNet::ResNet(const ResNetSpec& spec) : Module("ResNet"), spec_(spec) {
   std::vector<nn::Module*> order;
   for (auto& [name, module] : parts) order.push_back(&register_module(name, std::move(module)));
   body_order_ = std::move(order);
+  nn::fuse_norm_relu(body_order_);  // the stem's bn1 → relu, a pre-activation net's final_bn → final_relu
 }
 
 void ResNet::set_input_gradient(bool on) {

@@ -3,15 +3,31 @@
 namespace resnet::nn {
 
 const Tensor& ReLU::forward_impl(const Tensor& x) {
+  forward_passed_through_ = fused_into_ && fused_into_->last_forward_fused();
+  if (forward_passed_through_) return x;  // already rectified by the BN's fused forward
   ensure(y_, x.shape(), DType::f32, activation_layout(x));
   ops().relu_forward(x, y_);
   return y_;
 }
 
 const Tensor& ReLU::backward_impl(const Tensor& dy) {
+  if (forward_passed_through_) return dy;  // the BN's fused backward applies the derivative
   ensure(dx_, y_.shape(), DType::f32, activation_layout(y_));
   ops().relu_backward(dy, y_, dx_);
   return dx_;
+}
+
+int fuse_norm_relu(const std::vector<Module*>& sequence) {
+  int fused = 0;
+  for (size_t i = 0; i + 1 < sequence.size(); ++i) {
+    auto* norm = dynamic_cast<BatchNorm2d*>(sequence[i]);
+    auto* relu = dynamic_cast<ReLU*>(sequence[i + 1]);
+    if (!norm || !relu) continue;
+    norm->set_fused_relu(true);
+    relu->set_fused_into(norm);
+    ++fused;
+  }
+  return fused;
 }
 
 Dropout::Dropout(double p, uint64_t seed) : Module("Dropout"), p_(p), rng_(seed) {

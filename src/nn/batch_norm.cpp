@@ -21,12 +21,19 @@ const Tensor& BatchNorm2d::forward_impl(const Tensor& x) {
   const Tensor* w = weight_ ? &weight_->value() : nullptr;
   const Tensor* b = bias_ ? &bias_->value() : nullptr;
   forward_was_training_ = is_training();
+  forward_fused_ = forward_was_training_ && fused_relu_;
   if (forward_was_training_) {
     const Shape stat{x.size(1)};
     ensure(save_mean_, stat);
     ensure(save_var_, stat);
-    ops().batch_norm_forward_training(x, w, b, *running_mean_, *running_var_, params_, y_, save_mean_,
-                                      save_var_);
+    if (forward_fused_) {
+      ensure(relu_mask_, Shape{x.numel()}, DType::u8);
+      ops().batch_norm_relu_forward_training(x, w, b, *running_mean_, *running_var_, params_, y_, save_mean_,
+                                             save_var_, relu_mask_);
+    } else {
+      ops().batch_norm_forward_training(x, w, b, *running_mean_, *running_var_, params_, y_, save_mean_,
+                                        save_var_);
+    }
     ++num_batches_tracked_->data<int64_t>()[0];
   } else {
     ops().batch_norm_forward_inference(x, w, b, *running_mean_, *running_var_, params_, y_);
@@ -39,7 +46,10 @@ const Tensor& BatchNorm2d::backward_impl(const Tensor& dy) {
   const Tensor* w = weight_ ? &weight_->value() : nullptr;
   Tensor* dweight = weight_ && weight_->requires_grad ? &weight_->grad_target() : nullptr;
   Tensor* dbias = bias_ && bias_->requires_grad ? &bias_->grad_target() : nullptr;
-  if (forward_was_training_) {
+  if (forward_fused_) {
+    ops().batch_norm_relu_backward_training(dy, x_, w, save_mean_, save_var_, relu_mask_, params_, &dx_,
+                                            dweight, dbias);
+  } else if (forward_was_training_) {
     ops().batch_norm_backward_training(dy, x_, w, save_mean_, save_var_, params_, &dx_, dweight, dbias);
   } else {
     ops().batch_norm_backward_inference(dy, x_, w, *running_mean_, *running_var_, params_, &dx_, dweight,

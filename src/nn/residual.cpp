@@ -46,11 +46,13 @@ const Tensor& ResidualBlock::forward_impl(const Tensor& x) {
     return out_;
   }
   const Tensor& identity = downsample_ ? downsample_->forward(*tap) : x;
-  ensure(sum_, branch.shape(), DType::f32, layout);
-  ops().add_forward(branch, identity, sum_);
-  if (!post_activation_) return sum_;
+  if (!post_activation_) {
+    ensure(sum_, branch.shape(), DType::f32, layout);
+    ops().add_forward(branch, identity, sum_);
+    return sum_;
+  }
   ensure(out_, branch.shape(), DType::f32, layout);
-  ops().relu_forward(sum_, out_);
+  ops().add_relu_forward(branch, identity, out_);  // relu(branch + identity) in one pass
   return out_;
 }
 
@@ -90,6 +92,7 @@ BasicBlock::BasicBlock(int64_t in_channels, int64_t planes, int64_t stride, Shor
   last_norm_ = &register_module("bn2", std::make_unique<BatchNorm2d>(planes));
   branch_.push_back(last_norm_);
   add_shortcut(in_channels, planes, stride);
+  fuse_norm_relu(branch_);
 }
 
 Bottleneck::Bottleneck(int64_t in_channels, int64_t planes, int64_t stride, ShortcutKind shortcut,
@@ -107,6 +110,7 @@ Bottleneck::Bottleneck(int64_t in_channels, int64_t planes, int64_t stride, Shor
   last_norm_ = &register_module("bn3", std::make_unique<BatchNorm2d>(out_channels));
   branch_.push_back(last_norm_);
   add_shortcut(in_channels, out_channels, stride);
+  fuse_norm_relu(branch_);
 }
 
 PreActBlock::PreActBlock(int64_t in_channels, int64_t planes, int64_t stride, double dropout, uint64_t seed)
@@ -121,6 +125,7 @@ PreActBlock::PreActBlock(int64_t in_channels, int64_t planes, int64_t stride, do
   branch_.push_back(&register_module("relu2", std::make_unique<ReLU>()));
   branch_.push_back(&register_module("conv2", conv(planes, planes, 3, 1)));
   add_shortcut(in_channels, planes, stride, /*projection_norm=*/false);
+  fuse_norm_relu(branch_);
 }
 
 PreActBottleneck::PreActBottleneck(int64_t in_channels, int64_t planes, int64_t stride)
@@ -138,6 +143,7 @@ PreActBottleneck::PreActBottleneck(int64_t in_channels, int64_t planes, int64_t 
   branch_.push_back(&register_module("relu3", std::make_unique<ReLU>()));
   branch_.push_back(&register_module("conv3", conv(planes, out_channels, 1, 1)));
   add_shortcut(in_channels, out_channels, stride, /*projection_norm=*/false);
+  fuse_norm_relu(branch_);
 }
 
 }  // namespace resnet::nn

@@ -77,3 +77,59 @@ TEST(NetworkBackends, ResNeXtGroupedBottlenecks) {
 }
 
 }  // namespace
+
+// Fused BN + ReLU (training): every bn → relu pair of a net is fused, the fused net computes what the
+// unfused one does (the same ops in fewer passes: 1e-5 of each tensor's largest magnitude covers oneDNN's
+// different summation order), and a BN frozen in eval mode inside a training net — as when fine-tuning —
+// falls back to a separate ReLU instead of skipping it.
+namespace fusion {
+
+// The BNs that fuse_norm_relu fused (those followed by a ReLU), seen after a fused training forward.
+std::vector<nn::BatchNorm2d*> fused_norms(nn::Module& model) {
+  std::vector<nn::BatchNorm2d*> norms;
+  for (auto& [name, m] : model.named_modules())
+    if (auto* bn = dynamic_cast<nn::BatchNorm2d*>(m); bn && bn->last_forward_fused()) norms.push_back(bn);
+  return norms;
+}
+
+void set_fusion(const std::vector<nn::BatchNorm2d*>& norms, bool on) {
+  for (nn::BatchNorm2d* bn : norms) bn->set_fused_relu(on);
+}
+
+int count_fused(nn::Module& model) {
+  int n = 0;
+  for (auto& [name, m] : model.named_modules())
+    if (auto* bn = dynamic_cast<nn::BatchNorm2d*>(m)) n += bn->last_forward_fused();
+  return n;
+}
+
+}  // namespace fusion
+
+TEST(NetworkFusion, FusedAndUnfusedTrainingAgreeAndAFrozenNormKeepsItsRelu) {
+  auto model = models::cifar_resnet(8, 10, 3);  // stem + 3 blocks: 4 pairs
+  const Shape input{4, 3, 8, 8};
+  const Tensor x = resnet::testing::fill_input(input);
+  const Tensor t = resnet::testing::fill_targets(4, 10);
+  const Result fused = run(*model, ops::Backend::cpu, x, t, true);
+  EXPECT_EQ(fusion::count_fused(*model), 4);
+  const auto norms = fusion::fused_norms(*model);
+  fusion::set_fusion(norms, false);
+  const Result plain = run(*model, ops::Backend::cpu, x, t, true);
+  EXPECT_EQ(fusion::count_fused(*model), 0);
+  EXPECT_CLOSE(fused.logits, plain.logits, 1e-5);
+  for (size_t i = 0; i < fused.grads.size(); ++i) EXPECT_CLOSE(fused.grads[i], plain.grads[i], 1e-5);
+
+  // Freeze layer1.0.bn1 (eval mode inside a training net): its ReLU must run on its own.
+  auto frozen_run = [&](bool fuse) {
+    fusion::set_fusion(norms, fuse);
+    resnet::testing::fill_module(*model);
+    model->train(true);
+    model->find_module("layer1.0.bn1")->eval();
+    model->zero_grad();
+    return model->forward(x).clone();
+  };
+  const Tensor frozen_fused = frozen_run(true);
+  EXPECT_EQ(fusion::count_fused(*model), 3);
+  const Tensor frozen_plain = frozen_run(false);
+  EXPECT_CLOSE(frozen_fused, frozen_plain, 1e-5);
+}

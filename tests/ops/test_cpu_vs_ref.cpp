@@ -345,6 +345,53 @@ TEST(CpuBatchNorm, EachBackwardOutputAloneMatchesRef) {
   }
 }
 
+// Each backend writes and reads its own mask (oneDNN's workspace on cpu), so each backward gets the mask
+// its own forward wrote; the outputs must agree as the unfused ops do.
+TEST(CpuBatchNormRelu, FusedForwardAndBackwardMatchRef) {
+  Rng rng(21);
+  for (const Shape& shape : {Shape{2, 3, 7, 5}, Shape{4, 16, 4, 4}, Shape{8, 32, 6, 6}}) {
+    const int64_t C = shape[1];
+    for (Layout layout : kLayouts) {
+      for (bool affine : {true, false}) {
+        SCOPED_TRACE(describe(shape, layout) + (affine ? " affine" : " no affine"));
+        const Tensor x = random(shape, rng, layout, -2.0, 3.0), dy = random(shape, rng, layout);
+        const Tensor w = random({C}, rng, Layout::contiguous, 0.5, 1.5), b = random({C}, rng);
+        const Tensor* weight = affine ? &w : nullptr;
+        const Tensor* bias = affine ? &b : nullptr;
+        Tensor rm_ref = Tensor::zeros({C}), rv_ref = Tensor::full({C}, 1.0);
+        Tensor rm_cpu = rm_ref.clone(), rv_cpu = rv_ref.clone();
+        Tensor y_ref = junk(shape, layout), mean_ref = junk({C}), var_ref = junk({C});
+        Tensor y_cpu = junk(shape, layout), mean_cpu = junk({C}), var_cpu = junk({C});
+        Tensor mask_ref = Tensor::zeros({x.numel()}, DType::u8), mask_cpu = Tensor::zeros({x.numel()}, DType::u8);
+        ref_ops().batch_norm_relu_forward_training(x, weight, bias, rm_ref, rv_ref, {}, y_ref, mean_ref, var_ref,
+                                                   mask_ref);
+        cpu_ops().batch_norm_relu_forward_training(x, weight, bias, rm_cpu, rv_cpu, {}, y_cpu, mean_cpu, var_cpu,
+                                                   mask_cpu);
+        EXPECT_MATCHES_REF("batch_norm_relu y", y_cpu, y_ref, kBatchNormForward);
+        EXPECT_MATCHES_REF("batch_norm_relu running_var", rv_cpu, rv_ref, kBatchNormForward);
+
+        Tensor dx_ref = junk(shape, layout), dw_ref = junk({C}), db_ref = junk({C});
+        Tensor dx_cpu = junk(shape, layout), dw_cpu = junk({C}), db_cpu = junk({C});
+        ref_ops().batch_norm_relu_backward_training(dy, x, weight, mean_ref, var_ref, mask_ref, {}, &dx_ref,
+                                                    affine ? &dw_ref : nullptr, affine ? &db_ref : nullptr);
+        cpu_ops().batch_norm_relu_backward_training(dy, x, weight, mean_cpu, var_cpu, mask_cpu, {}, &dx_cpu,
+                                                    affine ? &dw_cpu : nullptr, affine ? &db_cpu : nullptr);
+        EXPECT_MATCHES_REF("batch_norm_relu dx", dx_cpu, dx_ref, kBatchNormBackward);
+        if (affine) {
+          EXPECT_MATCHES_REF("batch_norm_relu dweight", dw_cpu, dw_ref, kBatchNormBackward);
+          EXPECT_MATCHES_REF("batch_norm_relu dbias", db_cpu, db_ref, kBatchNormBackward);
+        }
+      }
+    }
+  }
+  // A mask buffer too small for the workspace is a clear error, not a buffer overrun.
+  const Tensor x = random({2, 16, 4, 4}, rng, Layout::channels_last);
+  Tensor rm = Tensor::zeros({16}), rv = Tensor::full({16}, 1.0), mean = junk({16}), var = junk({16});
+  Tensor y = junk(x.shape(), Layout::channels_last), tiny = Tensor::zeros({1}, DType::u8);
+  EXPECT_THROW(cpu_ops().batch_norm_relu_forward_training(x, nullptr, nullptr, rm, rv, {}, y, mean, var, tiny),
+               std::exception);
+}
+
 // ======================================================================================== elementwise
 
 const Shape kElementwiseShapes[] = {{2, 3, 7, 5}, {1, 16, 13, 11}, {4, 8, 1, 1}, {3, 1, 4, 4}};
@@ -408,6 +455,25 @@ TEST(CpuAdd, ForwardAndBackwardMatchRefExactlyAndInPlace) {
       Tensor db_only = junk(shape, layout);
       cpu_ops().add_backward(dy, nullptr, &db_only);
       EXPECT_MATCHES_REF("add db", db_only, db_ref, kExact);
+    }
+  }
+}
+
+TEST(CpuAddRelu, MatchesRefExactlyAndInPlace) {
+  Rng rng(22);
+  for (const Shape& shape : kElementwiseShapes) {
+    for (Layout layout : kLayouts) {
+      SCOPED_TRACE(describe(shape, layout));
+      const Tensor a = random(shape, rng, layout), b = random(shape, rng, layout);
+      Tensor y_ref = junk(shape, layout), y_cpu = junk(shape, layout);
+      ref_ops().add_relu_forward(a, b, y_ref);
+      cpu_ops().add_relu_forward(a, b, y_cpu);
+      EXPECT_MATCHES_REF("add_relu y", y_cpu, y_ref, kExact);
+      Tensor into_a = a.clone(layout), into_b = b.clone(layout);
+      cpu_ops().add_relu_forward(into_a, b, into_a);
+      cpu_ops().add_relu_forward(a, into_b, into_b);
+      EXPECT_MATCHES_REF("add_relu y", into_a, y_ref, kExact);
+      EXPECT_MATCHES_REF("add_relu y", into_b, y_ref, kExact);
     }
   }
 }

@@ -747,6 +747,54 @@ TEST(RefByHand, ReluInPlaceZeroAndNaN) {
   expect_values(dy, {0, 0, 3, 4, 0});
 }
 
+// The fused ops are defined as the two ops in a row: the same values, bit for bit, in f64 and f32.
+TEST(RefByHand, BatchNormReluIsBatchNormThenRelu) {
+  Rng rng(41);
+  for (DType dtype : {DType::f64, DType::f32}) {
+    for (Layout layout : {kNCHW, Layout::channels_last}) {
+      const Shape shape{3, 4, 5, 2};
+      const Tensor x = rand64(shape, rng, layout).to(dtype), dy = rand64(shape, rng, layout).to(dtype);
+      const Tensor w = rand64({4}, rng, kNCHW, 0.5, 1.5).to(dtype), b = rand64({4}, rng).to(dtype);
+      Tensor rm1 = Tensor::zeros({4}, dtype), rv1 = Tensor::full({4}, 1.0, dtype);
+      Tensor rm2 = rm1.clone(), rv2 = rv1.clone();
+      Tensor y1 = Tensor::empty(shape, dtype, layout), m1 = Tensor::empty({4}, dtype), v1 = Tensor::empty({4}, dtype);
+      Tensor y2 = Tensor::empty(shape, dtype, layout), m2 = Tensor::empty({4}, dtype), v2 = Tensor::empty({4}, dtype);
+      Tensor mask = Tensor::full({x.numel()}, 7.0, DType::u8);
+      ref::batch_norm_forward_training(x, &w, &b, rm1, rv1, {}, y1, m1, v1);
+      ref::relu_forward(y1, y1);
+      ref::batch_norm_relu_forward_training(x, &w, &b, rm2, rv2, {}, y2, m2, v2, mask);
+      EXPECT_EQ(max_rel_error(y2, y1), 0.0);
+      EXPECT_EQ(max_rel_error(rv2, rv1), 0.0);
+      int64_t passed = 0;
+      for (int64_t i = 0; i < x.numel(); ++i) passed += mask.data<uint8_t>()[i];
+      EXPECT_GT(passed, 0);
+      EXPECT_LT(passed, x.numel());  // some of each, or the mask test below proves little
+
+      Tensor g = Tensor::empty(shape, dtype, layout);
+      ref::relu_backward(dy, y1, g);
+      Tensor dx1 = Tensor::empty(shape, dtype, layout), dw1 = Tensor::empty({4}, dtype), db1 = Tensor::empty({4}, dtype);
+      Tensor dx2 = Tensor::empty(shape, dtype, layout), dw2 = Tensor::empty({4}, dtype), db2 = Tensor::empty({4}, dtype);
+      ref::batch_norm_backward_training(g, x, &w, m1, v1, {}, &dx1, &dw1, &db1);
+      ref::batch_norm_relu_backward_training(dy, x, &w, m2, v2, mask, {}, &dx2, &dw2, &db2);
+      EXPECT_EQ(max_rel_error(dx2, dx1), 0.0);
+      EXPECT_EQ(max_rel_error(dw2, dw1), 0.0);
+      EXPECT_EQ(max_rel_error(db2, db1), 0.0);
+    }
+  }
+}
+
+TEST(RefByHand, AddReluIsAddThenRelu) {
+  Rng rng(42);
+  for (DType dtype : {DType::f64, DType::f32}) {
+    const Tensor a = rand64({2, 3, 4, 4}, rng).to(dtype), b = rand64({2, 3, 4, 4}, rng).to(dtype);
+    Tensor y1 = Tensor::empty(a.shape(), dtype), y2 = a.clone();
+    ref::add_forward(a, b, y1);
+    ref::relu_forward(y1, y1);
+    ref::add_relu_forward(y2, b, y2);  // in place over a
+    EXPECT_EQ(max_rel_error(y2, y1), 0.0);
+  }
+}
+
 TEST(RefByHand, DropoutMaskFormulaKeptFractionAndLayouts) {
   const Shape s{4, 8, 16, 16};
   const double p = 0.25;

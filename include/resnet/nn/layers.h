@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <vector>
 
 #include "resnet/core/rng.h"
 #include "resnet/nn/module.h"
@@ -51,6 +52,12 @@ class BatchNorm2d : public Module {
   Parameter* bias() { return bias_; }
   Tensor& running_mean() { return *running_mean_; }
   Tensor& running_var() { return *running_var_; }
+  double eps() const { return params_.eps; }
+  // Training forwards also apply the ReLU that follows (one pass instead of two; see fuse_norm_relu).
+  // Forward hooks on this module then see the rectified output.
+  void set_fused_relu(bool on) { fused_relu_ = on; }
+  // Whether the last forward applied the ReLU.
+  bool last_forward_fused() const { return forward_fused_; }
 
  protected:
   const Tensor& forward_impl(const Tensor& x) override;
@@ -64,20 +71,32 @@ class BatchNorm2d : public Module {
   Tensor* running_var_;
   Tensor* num_batches_tracked_;
   bool forward_was_training_ = true;
-  Tensor x_, y_, dx_, save_mean_, save_var_;
+  bool fused_relu_ = false;
+  bool forward_fused_ = false;
+  Tensor x_, y_, dx_, save_mean_, save_var_, relu_mask_;
 };
 
 class ReLU : public Module {
  public:
   ReLU() : Module("ReLU") {}
+  // The BN right before this ReLU, when the two are fused: whenever that BN's forward applied the ReLU,
+  // this module passes its input (and, backward, its gradient) through untouched.
+  void set_fused_into(const BatchNorm2d* norm) { fused_into_ = norm; }
 
  protected:
   const Tensor& forward_impl(const Tensor& x) override;
   const Tensor& backward_impl(const Tensor& dy) override;
 
  private:
+  const BatchNorm2d* fused_into_ = nullptr;
+  bool forward_passed_through_ = false;
   Tensor y_, dx_;
 };
+
+// Fuses every BatchNorm2d immediately followed by a ReLU in `sequence` (modules in forward order): in
+// training the BN applies the ReLU in its own pass (and its backward the ReLU's derivative), saving a read
+// and a write of the activation each way. Inference runs the two as before. Returns the pairs fused.
+int fuse_norm_relu(const std::vector<Module*>& sequence);
 
 class MaxPool2d : public Module {
  public:

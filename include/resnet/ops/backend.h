@@ -25,10 +25,13 @@ struct OpTable {
   decltype(&ref::batch_norm_backward_training) batch_norm_backward_training;
   decltype(&ref::batch_norm_forward_inference) batch_norm_forward_inference;
   decltype(&ref::batch_norm_backward_inference) batch_norm_backward_inference;
+  decltype(&ref::batch_norm_relu_forward_training) batch_norm_relu_forward_training;
+  decltype(&ref::batch_norm_relu_backward_training) batch_norm_relu_backward_training;
   decltype(&ref::relu_forward) relu_forward;
   decltype(&ref::relu_backward) relu_backward;
   decltype(&ref::add_forward) add_forward;
   decltype(&ref::add_backward) add_backward;
+  decltype(&ref::add_relu_forward) add_relu_forward;
   decltype(&ref::max_pool2d_forward) max_pool2d_forward;
   decltype(&ref::max_pool2d_backward) max_pool2d_backward;
   decltype(&ref::avg_pool2d_forward) avg_pool2d_forward;

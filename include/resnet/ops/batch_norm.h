@@ -12,6 +12,11 @@
 //          inference forward treats the running statistics as constants (needed for gradients w.r.t. the
 //          input of an eval-mode network: Grad-CAM, adversarial examples).
 // Backward outputs are overwritten; pass null to skip one.
+// Fused BN + ReLU (training only): y = relu(bn(x)) in one pass over the data instead of two. relu_mask, a
+//          u8 tensor of at least x.numel() bytes, receives what the backward needs to apply the ReLU's
+//          derivative; its contents belong to the backend that wrote it (the cpu backend stores oneDNN's
+//          workspace there). The fused backward takes dy = dL/d(relu output) and is otherwise the
+//          training backward. ReLU's derivative follows PyTorch: dy passes where bn(x) > 0 (or is NaN).
 // Types:   ref: f32 or f64 (accumulation in double); cpu: f32. Statistics tensors are always f32 on cpu.
 #pragma once
 
@@ -37,6 +42,13 @@ void batch_norm_forward_inference(const Tensor& x, const Tensor* weight, const T
 void batch_norm_backward_inference(const Tensor& dy, const Tensor& x, const Tensor* weight,
                                    const Tensor& running_mean, const Tensor& running_var,
                                    const BatchNormParams& p, Tensor* dx, Tensor* dweight, Tensor* dbias);
+void batch_norm_relu_forward_training(const Tensor& x, const Tensor* weight, const Tensor* bias,
+                                      Tensor& running_mean, Tensor& running_var, const BatchNormParams& p,
+                                      Tensor& y, Tensor& save_mean, Tensor& save_var, Tensor& relu_mask);
+void batch_norm_relu_backward_training(const Tensor& dy, const Tensor& x, const Tensor* weight,
+                                       const Tensor& save_mean, const Tensor& save_var,
+                                       const Tensor& relu_mask, const BatchNormParams& p, Tensor* dx,
+                                       Tensor* dweight, Tensor* dbias);
 }  // namespace ref
 
 namespace cpu {
@@ -52,6 +64,13 @@ void batch_norm_forward_inference(const Tensor& x, const Tensor* weight, const T
 void batch_norm_backward_inference(const Tensor& dy, const Tensor& x, const Tensor* weight,
                                    const Tensor& running_mean, const Tensor& running_var,
                                    const BatchNormParams& p, Tensor* dx, Tensor* dweight, Tensor* dbias);
+void batch_norm_relu_forward_training(const Tensor& x, const Tensor* weight, const Tensor* bias,
+                                      Tensor& running_mean, Tensor& running_var, const BatchNormParams& p,
+                                      Tensor& y, Tensor& save_mean, Tensor& save_var, Tensor& relu_mask);
+void batch_norm_relu_backward_training(const Tensor& dy, const Tensor& x, const Tensor* weight,
+                                       const Tensor& save_mean, const Tensor& save_var,
+                                       const Tensor& relu_mask, const BatchNormParams& p, Tensor* dx,
+                                       Tensor* dweight, Tensor* dbias);
 }  // namespace cpu
 
 }  // namespace resnet::ops

@@ -4,7 +4,8 @@
 // oneDNN returns the batch mean and the *biased* variance, which are exactly what save_mean/save_var hold;
 // the running statistics are then updated here with PyTorch's rule (unbiased variance, m/(m-1)).
 // The backward of the inference forward uses oneDNN's use_global_stats flag, under which mean and
-// variance are constants.
+// variance are constants. The fused BN + ReLU uses fuse_norm_relu: the forward writes a workspace (the
+// ReLU's mask, in oneDNN's own format) into the caller's relu_mask buffer and the backward reads it.
 #include <algorithm>
 
 #include "ops/cpu/dnnl_context.h"
@@ -23,6 +24,8 @@ memory::desc stat_desc(int64_t channels) {
 struct ForwardEntry : CachedEntry {
   dnnl::batch_normalization_forward bn;
   memory src, dst, mean, variance, scale, shift;
+  memory workspace;  // fused ReLU only: bound to the caller's relu_mask
+  size_t workspace_bytes = 0;
   OwnedMemory scratchpad;
   ExecArgs args;
 };
@@ -30,6 +33,8 @@ struct ForwardEntry : CachedEntry {
 struct BackwardEntry : CachedEntry {
   dnnl::batch_normalization_backward bn;
   memory src, mean, variance, diff_dst, scale;
+  memory workspace;  // fused ReLU only
+  size_t workspace_bytes = 0;
   memory diff_src, diff_scale, diff_shift;                      // bound to the caller's tensors ...
   OwnedMemory diff_src_sink, diff_scale_sink, diff_shift_sink;  // ... or, for outputs not wanted, to these
   // With use_shift oneDNN counts SHIFT among the backward inputs although the gradients do not depend on it
@@ -39,18 +44,20 @@ struct BackwardEntry : CachedEntry {
   ExecArgs args;
 };
 
-Flags affine_flags(bool with_scale, bool with_shift) {
+Flags affine_flags(bool with_scale, bool with_shift, bool fuse_relu) {
   Flags f = Flags::none;
   if (with_scale) f = f | Flags::use_scale;
   if (with_shift) f = f | Flags::use_shift;
+  if (fuse_relu) f = f | Flags::fuse_norm_relu;
   return f;
 }
 
 // `global_stats`: inference (mean and variance are inputs) rather than training (they are outputs).
 std::unique_ptr<ForwardEntry> make_forward_entry(const memory::desc& data, int64_t channels, double eps,
-                                                 bool global_stats, bool with_scale, bool with_shift) {
+                                                 bool global_stats, bool with_scale, bool with_shift,
+                                                 bool fuse_relu) {
   auto e = std::make_unique<ForwardEntry>();
-  Flags flags = affine_flags(with_scale, with_shift);
+  Flags flags = affine_flags(with_scale, with_shift, fuse_relu);
   if (global_stats) flags = flags | Flags::use_global_stats;
   const dnnl::batch_normalization_forward::desc desc(
       global_stats ? dnnl::prop_kind::forward_inference : dnnl::prop_kind::forward_training, data,
@@ -74,12 +81,17 @@ std::unique_ptr<ForwardEntry> make_forward_entry(const memory::desc& data, int64
     e->shift = unbound_memory(stat_desc(channels));
     e->args.add(DNNL_ARG_SHIFT, e->shift);
   }
+  if (fuse_relu) {
+    e->workspace = unbound_memory(pd.workspace_desc());
+    e->workspace_bytes = pd.workspace_desc().get_size();
+    e->args.add(DNNL_ARG_WORKSPACE, e->workspace);
+  }
   e->args.add(DNNL_ARG_SCRATCHPAD, e->scratchpad.memory);
   return e;
 }
 
 struct BackwardRequest {
-  bool global_stats, with_scale, want_dx, want_dweight, want_dbias;
+  bool global_stats, with_scale, want_dx, want_dweight, want_dbias, fuse_relu;
 };
 
 std::unique_ptr<BackwardEntry> make_backward_entry(const memory::desc& data, int64_t channels, double eps,
@@ -88,7 +100,7 @@ std::unique_ptr<BackwardEntry> make_backward_entry(const memory::desc& data, int
   // With scale, oneDNN 2.6 implements only prop backward (backward_data + use_scale has no
   // implementation), which also computes diff_scale/diff_shift: those go to sinks when not wanted.
   const bool prop_backward = r.with_scale;
-  Flags flags = affine_flags(r.with_scale, r.with_scale);
+  Flags flags = affine_flags(r.with_scale, r.with_scale, r.fuse_relu);
   if (r.global_stats) flags = flags | Flags::use_global_stats;
   const float epsilon = static_cast<float>(eps);
   const dnnl::batch_normalization_forward::desc hint_desc(dnnl::prop_kind::forward_training, data, epsilon,
@@ -107,6 +119,11 @@ std::unique_ptr<BackwardEntry> make_backward_entry(const memory::desc& data, int
   e->args.add(DNNL_ARG_MEAN, e->mean);
   e->args.add(DNNL_ARG_VARIANCE, e->variance);
   e->args.add(DNNL_ARG_DIFF_DST, e->diff_dst);
+  if (r.fuse_relu) {
+    e->workspace = unbound_memory(pd.workspace_desc());
+    e->workspace_bytes = pd.workspace_desc().get_size();
+    e->args.add(DNNL_ARG_WORKSPACE, e->workspace);
+  }
   if (r.want_dx) {
     e->diff_src = unbound_memory(data);
     e->args.add(DNNL_ARG_DIFF_SRC, e->diff_src);
@@ -159,19 +176,31 @@ CacheKey bn_key(int kind, const Shape& x, Layout layout, double eps) {
   return key;
 }
 
+// CHECKs that the caller's mask buffer can hold the primitive's workspace.
+void check_mask(const char* op, const Tensor& relu_mask, size_t workspace_bytes) {
+  RESNET_CHECK(relu_mask.dtype() == DType::u8 && relu_mask.is_contiguous() &&
+               relu_mask.nbytes() >= workspace_bytes)
+      << op << ": relu_mask must be a contiguous u8 tensor of at least " << workspace_bytes << " bytes, got "
+      << relu_mask.str();
+}
+
 void forward(const char* op, bool training, const Tensor& x, const Tensor* weight, const Tensor* bias,
-             const Tensor& mean, const Tensor& variance, const BatchNormParams& p, Tensor& y) {
+             const Tensor& mean, const Tensor& variance, const BatchNormParams& p, Tensor& y,
+             Tensor* relu_mask = nullptr) {
   const Layout layout = common_layout(op, {&x, &y});
   const int64_t channels = x.size(1);
   const CacheKey key =
       bn_key(training ? kBatchNormForwardTraining : kBatchNormForwardInference, x.shape(), layout, p.eps)
           .add(weight != nullptr)
-          .add(bias != nullptr);
+          .add(bias != nullptr)
+          .add(relu_mask != nullptr);
   ForwardEntry& e = cache<ForwardEntry>().find_or_create(key, [&] {
     return make_forward_entry(dense_desc(x.shape(), layout), channels, p.eps, !training, weight != nullptr,
-                              bias != nullptr);
+                              bias != nullptr, relu_mask != nullptr);
   });
+  if (relu_mask) check_mask(op, *relu_mask, e.workspace_bytes);
   std::lock_guard<std::mutex> lock(e.mutex);
+  if (relu_mask) bind(e.workspace, *relu_mask);
   bind(e.src, x);
   bind(e.dst, y);
   bind(e.mean, mean);
@@ -183,7 +212,7 @@ void forward(const char* op, bool training, const Tensor& x, const Tensor* weigh
 
 void backward(const char* op, bool global_stats, const Tensor& dy, const Tensor& x, const Tensor* weight,
               const Tensor& mean, const Tensor& variance, const BatchNormParams& p, Tensor* dx,
-              Tensor* dweight, Tensor* dbias) {
+              Tensor* dweight, Tensor* dbias, const Tensor* relu_mask = nullptr) {
   check_data(x, op);
   check_f32(dy, op, "dy");
   check_shape(dy, x.shape(), op, "dy");
@@ -202,17 +231,20 @@ void backward(const char* op, bool global_stats, const Tensor& dy, const Tensor&
   if (!dx && !dweight && !dbias) return;
   const Layout layout = dx ? common_layout(op, {&x, &dy, dx}) : common_layout(op, {&x, &dy});
 
-  const BackwardRequest request{global_stats, weight != nullptr, dx != nullptr, dweight != nullptr,
-                                dbias != nullptr};
+  const BackwardRequest request{global_stats,       weight != nullptr, dx != nullptr,
+                                dweight != nullptr, dbias != nullptr,  relu_mask != nullptr};
   const CacheKey key = bn_key(kBatchNormBackward, x.shape(), layout, p.eps)
                            .add(request.global_stats)
                            .add(request.with_scale)
                            .add(request.want_dx)
                            .add(request.want_dweight)
-                           .add(request.want_dbias);
+                           .add(request.want_dbias)
+                           .add(request.fuse_relu);
   BackwardEntry& e = cache<BackwardEntry>().find_or_create(
       key, [&] { return make_backward_entry(dense_desc(x.shape(), layout), channels, p.eps, request); });
+  if (relu_mask) check_mask(op, *relu_mask, e.workspace_bytes);
   std::lock_guard<std::mutex> lock(e.mutex);
+  if (relu_mask) bind(e.workspace, *relu_mask);
   bind(e.src, x);
   bind(e.mean, mean);
   bind(e.variance, variance);
@@ -231,10 +263,11 @@ void check_affine(const Tensor* weight, const Tensor* bias, int64_t channels, co
 
 }  // namespace
 
-void batch_norm_forward_training(const Tensor& x, const Tensor* weight, const Tensor* bias,
-                                 Tensor& running_mean, Tensor& running_var, const BatchNormParams& p,
-                                 Tensor& y, Tensor& save_mean, Tensor& save_var) {
-  constexpr const char* op = "cpu::batch_norm_forward_training";
+namespace {
+
+void forward_training(const char* op, const Tensor& x, const Tensor* weight, const Tensor* bias,
+                      Tensor& running_mean, Tensor& running_var, const BatchNormParams& p, Tensor& y,
+                      Tensor& save_mean, Tensor& save_var, Tensor* relu_mask) {
   check_data(x, op);
   check_f32(y, op, "y");
   check_shape(y, x.shape(), op, "y");
@@ -247,7 +280,7 @@ void batch_norm_forward_training(const Tensor& x, const Tensor* weight, const Te
   const int64_t m = x.size(0) * x.size(2) * x.size(3);
   RESNET_CHECK(m > 1) << op << ": expected more than 1 value per channel when training, got x " << x.shape();
 
-  forward(op, /*training=*/true, x, weight, bias, save_mean, save_var, p, y);
+  forward(op, /*training=*/true, x, weight, bias, save_mean, save_var, p, y, relu_mask);
 
   // PyTorch's running-statistics update, with the unbiased variance.
   const double unbias = static_cast<double>(m) / static_cast<double>(m - 1);
@@ -260,6 +293,30 @@ void batch_norm_forward_training(const Tensor& x, const Tensor* weight, const Te
     rm[c] = static_cast<float>((1.0 - momentum) * rm[c] + momentum * bm[c]);
     rv[c] = static_cast<float>((1.0 - momentum) * rv[c] + momentum * unbias * bv[c]);
   }
+}
+
+}  // namespace
+
+void batch_norm_forward_training(const Tensor& x, const Tensor* weight, const Tensor* bias,
+                                 Tensor& running_mean, Tensor& running_var, const BatchNormParams& p,
+                                 Tensor& y, Tensor& save_mean, Tensor& save_var) {
+  forward_training("cpu::batch_norm_forward_training", x, weight, bias, running_mean, running_var, p, y,
+                   save_mean, save_var, nullptr);
+}
+
+void batch_norm_relu_forward_training(const Tensor& x, const Tensor* weight, const Tensor* bias,
+                                      Tensor& running_mean, Tensor& running_var, const BatchNormParams& p,
+                                      Tensor& y, Tensor& save_mean, Tensor& save_var, Tensor& relu_mask) {
+  forward_training("cpu::batch_norm_relu_forward_training", x, weight, bias, running_mean, running_var, p, y,
+                   save_mean, save_var, &relu_mask);
+}
+
+void batch_norm_relu_backward_training(const Tensor& dy, const Tensor& x, const Tensor* weight,
+                                       const Tensor& save_mean, const Tensor& save_var,
+                                       const Tensor& relu_mask, const BatchNormParams& p, Tensor* dx,
+                                       Tensor* dweight, Tensor* dbias) {
+  backward("cpu::batch_norm_relu_backward_training", /*global_stats=*/false, dy, x, weight, save_mean,
+           save_var, p, dx, dweight, dbias, &relu_mask);
 }
 
 void batch_norm_backward_training(const Tensor& dy, const Tensor& x, const Tensor* weight,

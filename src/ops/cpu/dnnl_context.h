@@ -189,6 +189,7 @@ enum OpKind : int {
   kReluForward,
   kReluBackward,
   kAddForward,
+  kAddReluForward,
   kPoolForward,
   kPoolBackward,
   kGlobalAvgPoolForward,

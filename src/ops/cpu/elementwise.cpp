@@ -1,4 +1,4 @@
-// ReLU (oneDNN eltwise) and the residual sum (oneDNN binary add).
+// ReLU (oneDNN eltwise), the residual sum (oneDNN binary add), and the sum with a ReLU post-op.
 //
 // The tensors of one call share one memory order (CHECKed), so an element-wise op does not care which:
 // every primitive here sees its tensors as flat 1-D arrays, one cache entry per element count.
@@ -73,11 +73,17 @@ std::unique_ptr<ReluBackwardEntry> make_relu_backward(int64_t n) {
   return e;
 }
 
-std::unique_ptr<AddEntry> make_add(int64_t n) {
+std::unique_ptr<AddEntry> make_add(int64_t n, bool relu) {
   auto e = std::make_unique<AddEntry>();
   const memory::desc data = flat_desc(n);
   const dnnl::binary::desc desc(dnnl::algorithm::binary_add, data, data, data);
-  const dnnl::binary::primitive_desc pd(desc, user_scratchpad_attr(), engine());
+  dnnl::primitive_attr attr = user_scratchpad_attr();
+  if (relu) {
+    dnnl::post_ops post;
+    post.append_eltwise(1.f, dnnl::algorithm::eltwise_relu, 0.f, 0.f);
+    attr.set_post_ops(post);
+  }
+  const dnnl::binary::primitive_desc pd(desc, attr, engine());
   e->add = create_primitive<dnnl::binary>(pd);
   e->src0 = unbound_memory(data);
   e->src1 = unbound_memory(data);
@@ -131,12 +137,14 @@ void relu_backward(const Tensor& dy, const Tensor& y, Tensor& dx) {
   e.args.execute(e.relu);
 }
 
-void add_forward(const Tensor& a, const Tensor& b, Tensor& y) {
-  check_elementwise("cpu::add_forward", {{&a, "a"}, {&b, "b"}, {&y, "y"}});
+namespace {
+
+void add(const char* op, bool relu, const Tensor& a, const Tensor& b, Tensor& y) {
+  check_elementwise(op, {{&a, "a"}, {&b, "b"}, {&y, "y"}});
   const int64_t n = a.numel();
   if (n == 0) return;
-  const CacheKey key = CacheKey(kAddForward).add(n);
-  AddEntry& e = cache<AddEntry>().find_or_create(key, [&] { return make_add(n); });
+  const CacheKey key = CacheKey(relu ? kAddReluForward : kAddForward).add(n);
+  AddEntry& e = cache<AddEntry>().find_or_create(key, [&] { return make_add(n, relu); });
   // oneDNN runs binary in place only over src0: when y is b, b goes first (addition commutes).
   const bool swap = y.raw() == b.raw() && y.raw() != a.raw();
   std::lock_guard<std::mutex> lock(e.mutex);
@@ -144,6 +152,16 @@ void add_forward(const Tensor& a, const Tensor& b, Tensor& y) {
   bind(e.src1, swap ? a : b);
   bind(e.dst, y);
   e.args.execute(e.add);
+}
+
+}  // namespace
+
+void add_forward(const Tensor& a, const Tensor& b, Tensor& y) {
+  add("cpu::add_forward", /*relu=*/false, a, b, y);
+}
+
+void add_relu_forward(const Tensor& a, const Tensor& b, Tensor& y) {
+  add("cpu::add_relu_forward", /*relu=*/true, a, b, y);
 }
 
 void add_backward(const Tensor& dy, Tensor* da, Tensor* db) {

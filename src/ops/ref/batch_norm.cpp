@@ -181,4 +181,36 @@ void batch_norm_backward_inference(const Tensor& dy, const Tensor& x, const Tens
       op, x, backward<T>(dy, x, weight, running_mean, running_var, p.eps, false, dx, dweight, dbias));
 }
 
+// The fused pair is, by definition, the two ops in a row: the mask holds one byte per element in logical
+// order, 1 where the ReLU passes its gradient.
+void batch_norm_relu_forward_training(const Tensor& x, const Tensor* weight, const Tensor* bias,
+                                      Tensor& running_mean, Tensor& running_var, const BatchNormParams& p,
+                                      Tensor& y, Tensor& save_mean, Tensor& save_var, Tensor& relu_mask) {
+  const char* op = "ref::batch_norm_relu_forward_training";
+  RESNET_CHECK(relu_mask.dtype() == DType::u8 && relu_mask.is_contiguous() && relu_mask.numel() >= x.numel())
+      << op << ": relu_mask must be a contiguous u8 tensor of at least " << x.numel() << " bytes, got "
+      << relu_mask.str();
+  batch_norm_forward_training(x, weight, bias, running_mean, running_var, p, y, save_mean, save_var);
+  uint8_t* mask = relu_mask.data<uint8_t>();
+  for (int64_t i = 0; i < y.numel(); ++i) {
+    const double v = y.get_flat(i);
+    mask[i] = v <= 0 ? 0 : 1;  // NaN passes, as in relu_backward
+    y.set_flat(i, v <= 0 ? 0.0 : v);
+  }
+}
+
+void batch_norm_relu_backward_training(const Tensor& dy, const Tensor& x, const Tensor* weight,
+                                       const Tensor& save_mean, const Tensor& save_var,
+                                       const Tensor& relu_mask, const BatchNormParams& p, Tensor* dx,
+                                       Tensor* dweight, Tensor* dbias) {
+  const char* op = "ref::batch_norm_relu_backward_training";
+  RESNET_CHECK(relu_mask.dtype() == DType::u8 && relu_mask.is_contiguous() && relu_mask.numel() >= dy.numel())
+      << op << ": relu_mask must be the contiguous u8 tensor the fused forward wrote, got "
+      << relu_mask.str();
+  Tensor masked = Tensor::empty(dy.shape(), dy.dtype());
+  const uint8_t* mask = relu_mask.data<uint8_t>();
+  for (int64_t i = 0; i < dy.numel(); ++i) masked.set_flat(i, mask[i] ? dy.get_flat(i) : 0.0);
+  batch_norm_backward_training(masked, x, weight, save_mean, save_var, p, dx, dweight, dbias);
+}
+
 }  // namespace resnet::ops::ref

@@ -54,4 +54,18 @@ void add_backward(const Tensor& dy, Tensor* da, Tensor* db) {
   }
 }
 
+void add_relu_forward(const Tensor& a, const Tensor& b, Tensor& y) {
+  const char* op = "ref::add_relu_forward";
+  is_f64(op, a);
+  check_same(op, "b", b, a, a.shape());
+  check_same(op, "y", y, a, a.shape());
+  // The sum is rounded to the tensor's type before the ReLU, exactly as add then relu would.
+  const bool f64 = a.dtype() == DType::f64;
+  for_each_index(a, [&](int64_t i) {
+    const double sum = a.get_flat(i) + b.get_flat(i);
+    const double v = f64 ? sum : static_cast<double>(static_cast<float>(sum));
+    y.set_flat(i, v <= 0 ? 0.0 : v);
+  });
+}
+
 }  // namespace resnet::ops::ref

@@ -1,0 +1,476 @@
+// Builds the engine's plan from a ResNet's modules (by torchvision name), then assigns buffers.
+//
+// Planning works on "values" (activations) rather than buffers: each step reads and writes values, a
+// conv with a sum post-op updates its shortcut value in place. Once every step exists, values get
+// buffers by liveness (a buffer is reused once the value in it has been read for the last time), each
+// buffer as large as the largest value it holds, and the memory objects are bound once.
+#include "resnet/infer/engine.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstring>
+#include <map>
+#include <sstream>
+
+#include "ops/cpu/dnnl_context.h"
+#include "resnet/nn/layers.h"
+#include "resnet/nn/residual.h"
+
+namespace resnet::infer {
+
+using dnnl::memory;
+using Tag = memory::format_tag;
+using ops::cpu::engine;
+using ops::cpu::ExecArgs;
+
+std::string_view precision_name(Precision p) {
+  return p == Precision::bf16 ? "bf16" : "fp32";
+}
+
+Precision parse_precision(std::string_view name) {
+  if (name == "fp32" || name == "f32") return Precision::f32;
+  if (name == "bf16") return Precision::bf16;
+  throw UserError("unknown precision '" + std::string(name) + "': use fp32 or bf16");
+}
+
+namespace {
+
+struct Value {
+  memory::desc desc;
+  int first = -1, last = -1;  // steps that touch it
+  int buffer = -1;
+};
+
+struct Step {
+  std::string what;
+  dnnl::primitive primitive;
+  std::string impl;
+  std::vector<std::pair<int, int>> value_args;  // (DNNL_ARG_*, value id)
+  std::vector<std::pair<int, memory>> fixed_args;
+  ExecArgs args;  // built once buffers are known
+};
+
+// Folded conv parameters in plain f32: weight [O, I/g, kh, kw], bias [O].
+struct Folded {
+  std::vector<float> weight, bias;
+};
+
+Folded fold(nn::Conv2d& conv, nn::BatchNorm2d* bn) {
+  const Tensor& w = conv.weight().value();
+  const int64_t out = w.size(0), per_out = w.numel() / out;
+  Folded f;
+  f.weight.assign(w.data<float>(), w.data<float>() + w.numel());
+  f.bias.assign(static_cast<size_t>(out), 0.f);
+  if (conv.bias()) std::copy_n(conv.bias()->value().data<float>(), out, f.bias.begin());
+  if (!bn) return f;
+  const float* gamma = bn->weight() ? bn->weight()->value().data<float>() : nullptr;
+  const float* beta = bn->bias() ? bn->bias()->value().data<float>() : nullptr;
+  const float* mean = bn->running_mean().data<float>();
+  const float* var = bn->running_var().data<float>();
+  for (int64_t o = 0; o < out; ++o) {
+    // Folded in double: scale = γ / sqrt(var + eps), w' = w·scale, b' = (b - mean)·scale + β.
+    const double scale = (gamma ? gamma[o] : 1.0) / std::sqrt(static_cast<double>(var[o]) + bn->eps());
+    for (int64_t i = 0; i < per_out; ++i) {
+      float& v = f.weight[static_cast<size_t>(o * per_out + i)];
+      v = static_cast<float>(v * scale);
+    }
+    f.bias[o] = static_cast<float>((f.bias[o] - mean[o]) * scale + (beta ? beta[o] : 0.0));
+  }
+  return f;
+}
+
+}  // namespace
+
+struct Engine::Plan {
+  Shape input;
+  Precision precision = Precision::f32;
+  memory::data_type act_type = memory::data_type::f32;
+  std::vector<Value> values;
+  std::vector<Step> steps;
+  std::vector<std::shared_ptr<Storage>> buffers;  // activation buffers
+  std::vector<std::shared_ptr<Storage>> weights;  // folded, reordered weights and biases
+  std::shared_ptr<Storage> scratchpad;
+  size_t scratchpad_bytes = 0;
+  memory scratchpad_memory;
+  memory input_memory;  // the user's x, rebound on every run
+  int input_value = -1;
+  int64_t reorder_count = 0;
+  Tensor logits;
+  Tensor input_copy;
+  int logits_value = -1;
+  std::vector<memory> value_memory;
+
+  int new_value(const memory::desc& d) {
+    values.push_back(Value{d});
+    return static_cast<int>(values.size()) - 1;
+  }
+
+  // Adds a step; value_args name the values it reads or writes.
+  template <class PrimitiveDesc, class Primitive>
+  void add_step(std::string what, const PrimitiveDesc& pd, Primitive primitive,
+                std::vector<std::pair<int, int>> value_args, std::vector<std::pair<int, memory>> fixed = {}) {
+    ops::cpu::note_primitive_created();
+    Step s;
+    s.what = std::move(what);
+    s.primitive = std::move(primitive);
+    s.impl = pd.impl_info_str();
+    s.value_args = std::move(value_args);
+    s.fixed_args = std::move(fixed);
+    scratchpad_bytes = std::max(scratchpad_bytes, pd.scratchpad_desc().get_size());
+    const int index = static_cast<int>(steps.size());
+    for (const auto& [arg, v] : s.value_args) {
+      Value& value = values[static_cast<size_t>(v)];
+      if (value.first < 0) value.first = index;
+      value.last = index;
+    }
+    steps.push_back(std::move(s));
+  }
+
+  // A fixed (weight) memory in `desc`, filled from plain f32 data in `plain` by a one-time reorder.
+  memory constant(const memory::desc& desc, const memory::desc& plain, const float* data) {
+    auto storage = Storage::allocate(desc.get_size());
+    weights.push_back(storage);
+    memory dst(desc, engine(), storage->data());
+    memory src(plain, engine(), const_cast<float*>(data));
+    if (desc == plain) {
+      std::memcpy(storage->data(), data, desc.get_size());
+    } else {
+      dnnl::reorder(src, dst).execute(ops::cpu::stream(), src, dst);
+    }
+    return dst;
+  }
+
+  // Returns `v`, or a new value holding v reordered into `wanted` (a reorder step) when they differ.
+  int conform(int v, const memory::desc& wanted, const std::string& what) {
+    if (values[static_cast<size_t>(v)].desc == wanted) return v;
+    const dnnl::reorder::primitive_desc pd(engine(), values[static_cast<size_t>(v)].desc, engine(), wanted,
+                                           ops::cpu::user_scratchpad_attr());
+    const int out = new_value(wanted);
+    add_step("reorder " + what, pd, dnnl::reorder(pd), {{DNNL_ARG_FROM, v}, {DNNL_ARG_TO, out}});
+    ++reorder_count;
+    return out;
+  }
+
+  // A conv (+ folded BN) (+ sum onto `sum_into`) (+ ReLU). Returns the output value (sum_into if given).
+  int conv(const std::string& name, nn::Conv2d& conv_module, nn::BatchNorm2d* bn, int src, bool relu,
+           int sum_into = -1) {
+    return conv_with(name, conv_module.options(), fold(conv_module, bn), src, relu, sum_into);
+  }
+
+  int conv_with(const std::string& name, const nn::Conv2dOptions& o, const Folded& f, int src, bool relu,
+                int sum_into) {
+    const memory::desc& src_desc = values[static_cast<size_t>(src)].desc;
+    const memory::dims in = src_desc.dims();
+    const int64_t g = o.groups, out_c = o.out_channels;
+    const int64_t oh = (in[2] + 2 * o.padding - o.dilation * (o.kernel - 1) - 1) / o.stride + 1;
+    const int64_t ow = (in[3] + 2 * o.padding - o.dilation * (o.kernel - 1) - 1) / o.stride + 1;
+    const memory::dims wdims = g == 1 ? memory::dims{out_c, o.in_channels, o.kernel, o.kernel}
+                                      : memory::dims{g, out_c / g, o.in_channels / g, o.kernel, o.kernel};
+    const memory::desc plain_w(wdims, memory::data_type::f32, g == 1 ? Tag::oihw : Tag::goihw);
+    const memory::desc any_w(wdims, act_type, Tag::any);
+    const memory::desc bias_desc({out_c}, memory::data_type::f32, Tag::a);
+    const memory::desc any_src(in, act_type, Tag::any);
+    const memory::desc dst_desc = sum_into >= 0 ? values[static_cast<size_t>(sum_into)].desc
+                                                : memory::desc({in[0], out_c, oh, ow}, act_type, Tag::any);
+    const dnnl::convolution_forward::desc desc(
+        dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct, any_src, any_w, bias_desc,
+        dst_desc, {o.stride, o.stride}, {o.dilation - 1, o.dilation - 1}, {o.padding, o.padding},
+        {o.padding, o.padding});
+    dnnl::primitive_attr attr = ops::cpu::user_scratchpad_attr();
+    dnnl::post_ops post;
+    if (sum_into >= 0) post.append_sum(1.f);
+    if (relu) post.append_eltwise(1.f, dnnl::algorithm::eltwise_relu, 0.f, 0.f);
+    attr.set_post_ops(post);
+    const dnnl::convolution_forward::primitive_desc pd(desc, attr, engine());
+    const int x = conform(src, pd.src_desc(), "to " + name);
+    const memory weights = constant(pd.weights_desc(), plain_w, f.weight.data());
+    const memory bias = constant(bias_desc, bias_desc, f.bias.data());
+    const int dst = sum_into >= 0 ? sum_into : new_value(pd.dst_desc());
+    std::string what = name + (sum_into >= 0 ? " +sum" : "") + (relu ? " +relu" : "");
+    add_step(what, pd, dnnl::convolution_forward(pd), {{DNNL_ARG_SRC, x}, {DNNL_ARG_DST, dst}},
+             {{DNNL_ARG_WEIGHTS, weights}, {DNNL_ARG_BIAS, bias}});
+    return dst;
+  }
+
+  // The option-A shortcut as a 1×1 conv with 0/1 weights: exact (each output is one input times 1).
+  int shortcut_a(const std::string& name, int src, int64_t in_c, int64_t out_c, int64_t stride) {
+    Folded f;
+    f.weight.assign(static_cast<size_t>(out_c * in_c), 0.f);
+    f.bias.assign(static_cast<size_t>(out_c), 0.f);
+    const int64_t front = (out_c - in_c) / 2;
+    for (int64_t c = 0; c < in_c; ++c) f.weight[static_cast<size_t>((c + front) * in_c + c)] = 1.f;
+    const nn::Conv2dOptions o{.in_channels = in_c, .out_channels = out_c, .kernel = 1, .stride = stride};
+    return conv_with(name, o, f, src, /*relu=*/false, -1);
+  }
+
+  // Inference batch norm with the ReLU fused (pre-activation nets), into a new value.
+  int norm_relu(const std::string& name, nn::BatchNorm2d& bn, int src) {
+    const memory::desc data = values[static_cast<size_t>(src)].desc;
+    const int64_t c = data.dims()[1];
+    const dnnl::batch_normalization_forward::desc desc(
+        dnnl::prop_kind::forward_inference, data, static_cast<float>(bn.eps()),
+        dnnl::normalization_flags::use_global_stats | dnnl::normalization_flags::use_scale |
+            dnnl::normalization_flags::use_shift | dnnl::normalization_flags::fuse_norm_relu);
+    const dnnl::batch_normalization_forward::primitive_desc pd(desc, ops::cpu::user_scratchpad_attr(),
+                                                               engine());
+    const memory::desc stat({c}, memory::data_type::f32, Tag::a);
+    std::vector<float> ones(static_cast<size_t>(c), 1.f), zeros(static_cast<size_t>(c), 0.f);
+    const float* gamma = bn.weight() ? bn.weight()->value().data<float>() : ones.data();
+    const float* beta = bn.bias() ? bn.bias()->value().data<float>() : zeros.data();
+    const int out = new_value(pd.dst_desc());
+    add_step(name + " +relu", pd, dnnl::batch_normalization_forward(pd),
+             {{DNNL_ARG_SRC, src}, {DNNL_ARG_DST, out}},
+             {{DNNL_ARG_MEAN, constant(stat, stat, bn.running_mean().data<float>())},
+              {DNNL_ARG_VARIANCE, constant(stat, stat, bn.running_var().data<float>())},
+              {DNNL_ARG_SCALE, constant(stat, stat, gamma)},
+              {DNNL_ARG_SHIFT, constant(stat, stat, beta)}});
+    return out;
+  }
+
+  int pool(const std::string& name, dnnl::algorithm alg, int src, int64_t kh, int64_t kw, int64_t stride,
+           int64_t padding) {
+    const memory::desc& data = values[static_cast<size_t>(src)].desc;
+    const memory::dims in = data.dims();
+    const int64_t oh = (in[2] + 2 * padding - kh) / stride + 1;
+    const int64_t ow = (in[3] + 2 * padding - kw) / stride + 1;
+    const memory::desc dst({in[0], in[1], oh, ow}, act_type, Tag::any);
+    const dnnl::pooling_forward::desc desc(dnnl::prop_kind::forward_inference, alg, data, dst,
+                                           {stride, stride}, {kh, kw}, {padding, padding},
+                                           {padding, padding});
+    const dnnl::pooling_forward::primitive_desc pd(desc, ops::cpu::user_scratchpad_attr(), engine());
+    const int out = new_value(pd.dst_desc());
+    add_step(name, pd, dnnl::pooling_forward(pd), {{DNNL_ARG_SRC, src}, {DNNL_ARG_DST, out}});
+    return out;
+  }
+
+  // Global average pool (one H×W window) then the classifier, logits in f32.
+  void head(nn::Linear& fc, int src) {
+    const memory::dims in = values[static_cast<size_t>(src)].desc.dims();
+    const int pooled = pool("avgpool", dnnl::algorithm::pooling_avg_exclude_padding, src, in[2], in[3], 1, 0);
+    const Tensor& w = fc.weight().value();
+    const int64_t k = w.size(0), c = w.size(1);
+    const memory::desc plain_w({k, c, 1, 1}, memory::data_type::f32, Tag::oihw);
+    const memory::desc any_w({k, c, 1, 1}, act_type, Tag::any);
+    const memory::desc bias_desc({k}, memory::data_type::f32, Tag::a);
+    const memory::desc dst({in[0], k}, memory::data_type::f32, Tag::nc);
+    const dnnl::inner_product_forward::desc desc(
+        dnnl::prop_kind::forward_inference, values[static_cast<size_t>(pooled)].desc, any_w, bias_desc, dst);
+    const dnnl::inner_product_forward::primitive_desc pd(desc, ops::cpu::user_scratchpad_attr(), engine());
+    const int x = conform(pooled, pd.src_desc(), "to fc");
+    std::vector<float> zeros(static_cast<size_t>(k), 0.f);
+    const memory weights = constant(pd.weights_desc(), plain_w, w.data<float>());
+    const memory bias =
+        constant(bias_desc, bias_desc, fc.bias() ? fc.bias()->value().data<float>() : zeros.data());
+    logits_value = new_value(pd.dst_desc());
+    add_step("fc", pd, dnnl::inner_product_forward(pd), {{DNNL_ARG_SRC, x}, {DNNL_ARG_DST, logits_value}},
+             {{DNNL_ARG_WEIGHTS, weights}, {DNNL_ARG_BIAS, bias}});
+  }
+
+  // Gives every value a buffer by liveness, allocates them, and binds every step's arguments.
+  void assign_buffers() {
+    std::vector<size_t> sizes;
+    std::vector<int> busy_until;  // last step using the buffer's current value
+    std::vector<int> order(values.size());
+    for (size_t i = 0; i < order.size(); ++i) order[i] = static_cast<int>(i);
+    std::sort(order.begin(), order.end(), [&](int a, int b) { return values[a].first < values[b].first; });
+    for (int v : order) {
+      Value& value = values[static_cast<size_t>(v)];
+      if (v == input_value || v == logits_value || value.first < 0) continue;
+      int chosen = -1;
+      for (size_t b = 0; b < sizes.size(); ++b)
+        if (busy_until[b] < value.first && (chosen < 0 || sizes[b] > sizes[static_cast<size_t>(chosen)]))
+          chosen = static_cast<int>(b);
+      if (chosen < 0) {
+        sizes.push_back(0);
+        busy_until.push_back(-1);
+        chosen = static_cast<int>(sizes.size()) - 1;
+      }
+      sizes[static_cast<size_t>(chosen)] =
+          std::max(sizes[static_cast<size_t>(chosen)], value.desc.get_size());
+      busy_until[static_cast<size_t>(chosen)] = value.last;
+      value.buffer = chosen;
+    }
+    for (size_t size : sizes) buffers.push_back(Storage::allocate(size));
+    scratchpad = Storage::allocate(std::max<size_t>(scratchpad_bytes, 64));
+    scratchpad_memory =
+        memory(memory::desc({static_cast<int64_t>(scratchpad->bytes())}, memory::data_type::u8, Tag::a),
+               engine(), scratchpad->data());
+
+    logits = Tensor::empty({input[0], values[static_cast<size_t>(logits_value)].desc.dims()[1]});
+    value_memory.resize(values.size());
+    for (size_t v = 0; v < values.size(); ++v) {
+      if (static_cast<int>(v) == input_value) {
+        value_memory[v] = ops::cpu::unbound_memory(values[v].desc);
+        input_memory = value_memory[v];
+      } else if (static_cast<int>(v) == logits_value) {
+        value_memory[v] = memory(values[v].desc, engine(), logits.raw());
+      } else if (values[v].buffer >= 0) {
+        value_memory[v] =
+            memory(values[v].desc, engine(), buffers[static_cast<size_t>(values[v].buffer)]->data());
+      }
+    }
+    for (Step& s : steps) {
+      for (const auto& [arg, v] : s.value_args) s.args.add(arg, value_memory[static_cast<size_t>(v)]);
+      for (const auto& [arg, m] : s.fixed_args) s.args.add(arg, m);
+      s.args.add(DNNL_ARG_SCRATCHPAD, scratchpad_memory);
+    }
+  }
+};
+
+namespace {
+
+template <class M>
+M& module_as(models::ResNet& model, const std::string& name) {
+  nn::Module* m = model.find_module(name);
+  RESNET_CHECK(m) << "inference engine: the model has no module '" << name << "'";
+  M* typed = dynamic_cast<M*>(m);
+  RESNET_CHECK(typed) << "inference engine: module '" << name << "' is a " << m->type_name();
+  return *typed;
+}
+
+}  // namespace
+
+Engine::Engine(models::ResNet& model, const Shape& input, Precision precision)
+    : plan_(std::make_unique<Plan>()) {
+  const models::ResNetSpec& spec = model.spec();
+  RESNET_CHECK(input.ndim() == 4 && input[1] == spec.in_channels)
+      << "inference engine: input must be [N, " << spec.in_channels << ", H, W], got " << input;
+  Plan& p = *plan_;
+  p.input = input;
+  p.precision = precision;
+  p.act_type = precision == Precision::bf16 ? memory::data_type::bf16 : memory::data_type::f32;
+  // The user's input: f32 in NCHW (run() also accepts NHWC through a reorder of its own).
+  p.input_value = p.new_value(memory::desc(ops::cpu::to_dims(input), memory::data_type::f32, Tag::nchw));
+
+  const bool preact =
+      spec.block == models::BlockKind::preact_basic || spec.block == models::BlockKind::preact_bottleneck;
+  int x =
+      p.conv("conv1", module_as<nn::Conv2d>(model, "conv1"),
+             preact ? nullptr : &module_as<nn::BatchNorm2d>(model, "bn1"), p.input_value, /*relu=*/!preact);
+  if (spec.imagenet_stem) x = p.pool("maxpool", dnnl::algorithm::pooling_max, x, 3, 3, 2, 1);
+
+  for (size_t s = 0; s < spec.blocks_per_stage.size(); ++s) {
+    for (int b = 0; b < spec.blocks_per_stage[s]; ++b) {
+      const std::string prefix = "layer" + std::to_string(s + 1) + "." + std::to_string(b) + ".";
+      auto conv = [&](const std::string& n) -> nn::Conv2d& {
+        return module_as<nn::Conv2d>(model, prefix + n);
+      };
+      auto bn = [&](const std::string& n) -> nn::BatchNorm2d& {
+        return module_as<nn::BatchNorm2d>(model, prefix + n);
+      };
+      nn::Module* downsample = model.find_module(prefix + "downsample");
+      const bool bottleneck =
+          spec.block == models::BlockKind::bottleneck || spec.block == models::BlockKind::preact_bottleneck;
+      const std::vector<std::string> convs = bottleneck ? std::vector<std::string>{"conv1", "conv2", "conv3"}
+                                                        : std::vector<std::string>{"conv1", "conv2"};
+      int64_t stride = 1;
+      for (const auto& c : convs) stride *= conv(c).options().stride;
+      const int64_t in_c = conv("conv1").options().in_channels;
+      const int64_t out_c = conv(convs.back()).options().out_channels;
+
+      if (!preact) {
+        // The shortcut first, so that the block's last conv can accumulate onto it.
+        int identity = -1;
+        if (spec.shortcut != nn::ShortcutKind::none) {
+          if (!downsample) {
+            identity = x;
+          } else if (dynamic_cast<nn::ShortcutA*>(downsample)) {
+            identity = p.shortcut_a(prefix + "downsample (option A)", x, in_c, out_c, stride);
+          } else {
+            identity = p.conv(prefix + "downsample", module_as<nn::Conv2d>(model, prefix + "downsample.0"),
+                              &module_as<nn::BatchNorm2d>(model, prefix + "downsample.1"), x, false);
+          }
+        }
+        int h = x;
+        for (size_t i = 0; i + 1 < convs.size(); ++i)
+          h = p.conv(prefix + convs[i], conv(convs[i]), &bn("bn" + std::to_string(i + 1)), h, true);
+        const std::string last = convs.back();
+        x = p.conv(prefix + last, conv(last), &bn("bn" + std::to_string(convs.size())), h, true, identity);
+      } else {
+        // bn1 → relu on the block input; the projection (if any) reads that, the identity reads x itself.
+        const int t = p.norm_relu(prefix + "bn1", bn("bn1"), x);
+        const int identity =
+            downsample ? p.conv(prefix + "downsample", module_as<nn::Conv2d>(model, prefix + "downsample.0"),
+                                nullptr, t, false)
+                       : x;
+        int h = t;
+        for (size_t i = 0; i + 1 < convs.size(); ++i)
+          h = p.conv(prefix + convs[i], conv(convs[i]), &bn("bn" + std::to_string(i + 2)), h, true);
+        x = p.conv(prefix + convs.back(), conv(convs.back()), nullptr, h, false, identity);
+      }
+    }
+  }
+  if (preact) x = p.norm_relu("final_bn", module_as<nn::BatchNorm2d>(model, "final_bn"), x);
+  p.head(module_as<nn::Linear>(model, "fc"), x);
+  p.assign_buffers();
+}
+
+Engine::~Engine() = default;
+
+const Tensor& Engine::run(const Tensor& x) {
+  Plan& p = *plan_;
+  RESNET_CHECK(x.shape() == p.input) << "inference engine built for input " << p.input << ", got "
+                                     << x.shape();
+  RESNET_CHECK(x.dtype() == DType::f32)
+      << "inference engine: input must be f32, got " << dtype_name(x.dtype());
+  if (x.is_contiguous()) {
+    p.input_memory.set_data_handle(x.raw());
+  } else {
+    p.input_copy = x.to(Layout::contiguous);  // NHWC input: one copy (NCHW needs none)
+    p.input_memory.set_data_handle(p.input_copy.raw());
+  }
+  for (const Step& s : p.steps) s.args.execute(s.primitive);
+  return p.logits;
+}
+
+std::vector<double> Engine::profile(const Tensor& x, int repeats) {
+  run(x);  // binds the input
+  Plan& p = *plan_;
+  std::vector<std::vector<double>> times(p.steps.size());
+  for (int r = 0; r < repeats; ++r) {
+    for (size_t i = 0; i < p.steps.size(); ++i) {
+      const auto start = std::chrono::steady_clock::now();
+      p.steps[i].args.execute(p.steps[i].primitive);
+      times[i].push_back(
+          std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count());
+    }
+  }
+  std::vector<double> medians;
+  for (auto& t : times) {
+    std::nth_element(t.begin(), t.begin() + t.size() / 2, t.end());
+    medians.push_back(t[t.size() / 2]);
+  }
+  return medians;
+}
+
+const Shape& Engine::input_shape() const {
+  return plan_->input;
+}
+Precision Engine::precision() const {
+  return plan_->precision;
+}
+int64_t Engine::reorders() const {
+  return plan_->reorder_count;
+}
+int64_t Engine::primitives() const {
+  return static_cast<int64_t>(plan_->steps.size());
+}
+size_t Engine::activation_bytes() const {
+  size_t n = plan_->scratchpad ? plan_->scratchpad->bytes() : 0;
+  for (const auto& b : plan_->buffers) n += b->bytes();
+  return n;
+}
+size_t Engine::weight_bytes() const {
+  size_t n = 0;
+  for (const auto& w : plan_->weights) n += w->bytes();
+  return n;
+}
+
+std::string Engine::describe() const {
+  std::ostringstream out;
+  for (const Step& s : plan_->steps) out << s.what << "  [" << s.impl << "]\n";
+  return out.str();
+}
+
+}  // namespace resnet::infer
