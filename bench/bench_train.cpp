@@ -1,5 +1,5 @@
 // Whole-network training throughput: one SGD-momentum step (forward, loss, backward, update) of a zoo
-// model on random data, in images per second. The side-by-side run with PyTorch is bench/compare_train.sh.
+// model on random data, in images per second. The side-by-side run with PyTorch is bench/run.sh.
 //
 //   bench_train --benchmark_filter=resnet20 --benchmark_min_time=3 [--benchmark_format=json]
 #include <benchmark/benchmark.h>

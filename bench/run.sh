@@ -6,9 +6,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 missing=()
-for p in python3-torch python3-torchvision libtcmalloc-minimal4 nodejs npm; do
+for p in python3-torch python3-torchvision libtcmalloc-minimal4; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
+command -v node > /dev/null && command -v npm > /dev/null || missing+=(nodejs npm)
 if [ -n "${missing[*]:-}" ]; then
   sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
   $sudo apt-get update -q && $sudo apt-get install -y -q "${missing[@]}"

@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """The PyTorch peer of bench_train: the same training step (SGD momentum 0.9, wd 5e-4, random data), tuned
-as ANCHORS.md says (run through bench/compare_train.sh, which preloads tcmalloc and sets
+as ANCHORS.md says (run through bench/run.sh, which preloads tcmalloc and sets
 ATEN_CPU_CAPABILITY=avx512), fp32 channels_last, 2 threads. Prints one JSON line.
 
     torch_train.py MODEL BATCH SIZE SECONDS [fp32|bf16]
