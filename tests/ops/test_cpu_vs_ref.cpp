@@ -362,11 +362,12 @@ TEST(CpuBatchNormRelu, FusedForwardAndBackwardMatchRef) {
         Tensor rm_cpu = rm_ref.clone(), rv_cpu = rv_ref.clone();
         Tensor y_ref = junk(shape, layout), mean_ref = junk({C}), var_ref = junk({C});
         Tensor y_cpu = junk(shape, layout), mean_cpu = junk({C}), var_cpu = junk({C});
-        Tensor mask_ref = Tensor::zeros({x.numel()}, DType::u8), mask_cpu = Tensor::zeros({x.numel()}, DType::u8);
-        ref_ops().batch_norm_relu_forward_training(x, weight, bias, rm_ref, rv_ref, {}, y_ref, mean_ref, var_ref,
-                                                   mask_ref);
-        cpu_ops().batch_norm_relu_forward_training(x, weight, bias, rm_cpu, rv_cpu, {}, y_cpu, mean_cpu, var_cpu,
-                                                   mask_cpu);
+        Tensor mask_ref = Tensor::zeros({x.numel()}, DType::u8),
+               mask_cpu = Tensor::zeros({x.numel()}, DType::u8);
+        ref_ops().batch_norm_relu_forward_training(x, weight, bias, rm_ref, rv_ref, {}, y_ref, mean_ref,
+                                                   var_ref, mask_ref);
+        cpu_ops().batch_norm_relu_forward_training(x, weight, bias, rm_cpu, rv_cpu, {}, y_cpu, mean_cpu,
+                                                   var_cpu, mask_cpu);
         EXPECT_MATCHES_REF("batch_norm_relu y", y_cpu, y_ref, kBatchNormForward);
         EXPECT_MATCHES_REF("batch_norm_relu running_var", rv_cpu, rv_ref, kBatchNormForward);
 
@@ -388,8 +389,9 @@ TEST(CpuBatchNormRelu, FusedForwardAndBackwardMatchRef) {
   const Tensor x = random({2, 16, 4, 4}, rng, Layout::channels_last);
   Tensor rm = Tensor::zeros({16}), rv = Tensor::full({16}, 1.0), mean = junk({16}), var = junk({16});
   Tensor y = junk(x.shape(), Layout::channels_last), tiny = Tensor::zeros({1}, DType::u8);
-  EXPECT_THROW(cpu_ops().batch_norm_relu_forward_training(x, nullptr, nullptr, rm, rv, {}, y, mean, var, tiny),
-               std::exception);
+  EXPECT_THROW(
+      cpu_ops().batch_norm_relu_forward_training(x, nullptr, nullptr, rm, rv, {}, y, mean, var, tiny),
+      std::exception);
 }
 
 // ======================================================================================== elementwise

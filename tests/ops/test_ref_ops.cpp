@@ -757,8 +757,10 @@ TEST(RefByHand, BatchNormReluIsBatchNormThenRelu) {
       const Tensor w = rand64({4}, rng, kNCHW, 0.5, 1.5).to(dtype), b = rand64({4}, rng).to(dtype);
       Tensor rm1 = Tensor::zeros({4}, dtype), rv1 = Tensor::full({4}, 1.0, dtype);
       Tensor rm2 = rm1.clone(), rv2 = rv1.clone();
-      Tensor y1 = Tensor::empty(shape, dtype, layout), m1 = Tensor::empty({4}, dtype), v1 = Tensor::empty({4}, dtype);
-      Tensor y2 = Tensor::empty(shape, dtype, layout), m2 = Tensor::empty({4}, dtype), v2 = Tensor::empty({4}, dtype);
+      Tensor y1 = Tensor::empty(shape, dtype, layout), m1 = Tensor::empty({4}, dtype),
+             v1 = Tensor::empty({4}, dtype);
+      Tensor y2 = Tensor::empty(shape, dtype, layout), m2 = Tensor::empty({4}, dtype),
+             v2 = Tensor::empty({4}, dtype);
       Tensor mask = Tensor::full({x.numel()}, 7.0, DType::u8);
       ref::batch_norm_forward_training(x, &w, &b, rm1, rv1, {}, y1, m1, v1);
       ref::relu_forward(y1, y1);
@@ -772,8 +774,10 @@ TEST(RefByHand, BatchNormReluIsBatchNormThenRelu) {
 
       Tensor g = Tensor::empty(shape, dtype, layout);
       ref::relu_backward(dy, y1, g);
-      Tensor dx1 = Tensor::empty(shape, dtype, layout), dw1 = Tensor::empty({4}, dtype), db1 = Tensor::empty({4}, dtype);
-      Tensor dx2 = Tensor::empty(shape, dtype, layout), dw2 = Tensor::empty({4}, dtype), db2 = Tensor::empty({4}, dtype);
+      Tensor dx1 = Tensor::empty(shape, dtype, layout), dw1 = Tensor::empty({4}, dtype),
+             db1 = Tensor::empty({4}, dtype);
+      Tensor dx2 = Tensor::empty(shape, dtype, layout), dw2 = Tensor::empty({4}, dtype),
+             db2 = Tensor::empty({4}, dtype);
       ref::batch_norm_backward_training(g, x, &w, m1, v1, {}, &dx1, &dw1, &db1);
       ref::batch_norm_relu_backward_training(dy, x, &w, m2, v2, mask, {}, &dx2, &dw2, &db2);
       EXPECT_EQ(max_rel_error(dx2, dx1), 0.0);
