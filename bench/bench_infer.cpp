@@ -41,8 +41,6 @@ Tensor random_images(int64_t batch, int64_t size, Rng& rng) {
 void report(benchmark::State& state, int64_t batch) {
   state.counters["img/s"] =
       benchmark::Counter(static_cast<double>(batch), benchmark::Counter::kIsIterationInvariantRate);
-  state.counters["ms"] =
-      benchmark::Counter(1e3, benchmark::Counter::kIsIterationInvariantRate | benchmark::Counter::kInvert);
   state.counters["peak_mib"] = peak_rss_mib();
 }
 

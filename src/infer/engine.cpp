@@ -10,12 +10,13 @@
 #include <chrono>
 #include <cmath>
 #include <cstring>
-#include <map>
 #include <sstream>
 
 #include "ops/cpu/dnnl_context.h"
 #include "resnet/nn/layers.h"
 #include "resnet/nn/residual.h"
+#include "resnet/ops/conv2d.h"
+#include "resnet/ops/pool.h"
 
 namespace resnet::infer {
 
@@ -132,13 +133,18 @@ struct Engine::Plan {
     auto storage = Storage::allocate(desc.get_size());
     weights.push_back(storage);
     memory dst(desc, engine(), storage->data());
-    memory src(plain, engine(), const_cast<float*>(data));
     if (desc == plain) {
       std::memcpy(storage->data(), data, desc.get_size());
     } else {
+      memory src(plain, engine(), const_cast<float*>(data));
       dnnl::reorder(src, dst).execute(ops::cpu::stream(), src, dst);
     }
     return dst;
+  }
+
+  Shape shape_of(int v) const {
+    const memory::dims d = values[static_cast<size_t>(v)].desc.dims();
+    return Shape{d[0], d[1], d[2], d[3]};
   }
 
   // Returns `v`, or a new value holding v reordered into `wanted` (a reorder step) when they differ.
@@ -155,28 +161,28 @@ struct Engine::Plan {
   // A conv (+ folded BN) (+ sum onto `sum_into`) (+ ReLU). Returns the output value (sum_into if given).
   int conv(const std::string& name, nn::Conv2d& conv_module, nn::BatchNorm2d* bn, int src, bool relu,
            int sum_into = -1) {
-    return conv_with(name, conv_module.options(), fold(conv_module, bn), src, relu, sum_into);
+    return conv_with(name, conv_module.weight().value().shape(), conv_module.params(), fold(conv_module, bn),
+                     src, relu, sum_into);
   }
 
-  int conv_with(const std::string& name, const nn::Conv2dOptions& o, const Folded& f, int src, bool relu,
-                int sum_into) {
-    const memory::desc& src_desc = values[static_cast<size_t>(src)].desc;
-    const memory::dims in = src_desc.dims();
-    const int64_t g = o.groups, out_c = o.out_channels;
-    const int64_t oh = (in[2] + 2 * o.padding - o.dilation * (o.kernel - 1) - 1) / o.stride + 1;
-    const int64_t ow = (in[3] + 2 * o.padding - o.dilation * (o.kernel - 1) - 1) / o.stride + 1;
-    const memory::dims wdims = g == 1 ? memory::dims{out_c, o.in_channels, o.kernel, o.kernel}
-                                      : memory::dims{g, out_c / g, o.in_channels / g, o.kernel, o.kernel};
+  // w: the weight's shape [O, I/g, kh, kw]; the folded data in `f` is laid out as that.
+  int conv_with(const std::string& name, const Shape& w, const ops::Conv2dParams& p, const Folded& f, int src,
+                bool relu, int sum_into) {
+    const Shape in = shape_of(src);
+    const Shape out = ops::conv2d_output_shape(in, w, p);
+    const int64_t g = p.groups;
+    const memory::dims wdims =
+        g == 1 ? memory::dims{w[0], w[1], w[2], w[3]} : memory::dims{g, w[0] / g, w[1], w[2], w[3]};
     const memory::desc plain_w(wdims, memory::data_type::f32, g == 1 ? Tag::oihw : Tag::goihw);
     const memory::desc any_w(wdims, act_type, Tag::any);
-    const memory::desc bias_desc({out_c}, memory::data_type::f32, Tag::a);
-    const memory::desc any_src(in, act_type, Tag::any);
+    const memory::desc bias_desc({w[0]}, memory::data_type::f32, Tag::a);
+    const memory::desc any_src(ops::cpu::to_dims(in), act_type, Tag::any);
     const memory::desc dst_desc = sum_into >= 0 ? values[static_cast<size_t>(sum_into)].desc
-                                                : memory::desc({in[0], out_c, oh, ow}, act_type, Tag::any);
+                                                : memory::desc(ops::cpu::to_dims(out), act_type, Tag::any);
     const dnnl::convolution_forward::desc desc(
         dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct, any_src, any_w, bias_desc,
-        dst_desc, {o.stride, o.stride}, {o.dilation - 1, o.dilation - 1}, {o.padding, o.padding},
-        {o.padding, o.padding});
+        dst_desc, {p.stride[0], p.stride[1]}, {p.dilation[0] - 1, p.dilation[1] - 1},
+        {p.padding[0], p.padding[1]}, {p.padding[0], p.padding[1]});
     dnnl::primitive_attr attr = ops::cpu::user_scratchpad_attr();
     dnnl::post_ops post;
     if (sum_into >= 0) post.append_sum(1.f);
@@ -200,8 +206,8 @@ struct Engine::Plan {
     f.bias.assign(static_cast<size_t>(out_c), 0.f);
     const int64_t front = (out_c - in_c) / 2;
     for (int64_t c = 0; c < in_c; ++c) f.weight[static_cast<size_t>((c + front) * in_c + c)] = 1.f;
-    const nn::Conv2dOptions o{.in_channels = in_c, .out_channels = out_c, .kernel = 1, .stride = stride};
-    return conv_with(name, o, f, src, /*relu=*/false, -1);
+    const ops::Conv2dParams p{.stride = {stride, stride}, .padding = {0, 0}, .dilation = {1, 1}, .groups = 1};
+    return conv_with(name, Shape{out_c, in_c, 1, 1}, p, f, src, /*relu=*/false, -1);
   }
 
   // Inference batch norm with the ReLU fused (pre-activation nets), into a new value.
@@ -228,16 +234,12 @@ struct Engine::Plan {
     return out;
   }
 
-  int pool(const std::string& name, dnnl::algorithm alg, int src, int64_t kh, int64_t kw, int64_t stride,
-           int64_t padding) {
+  int pool(const std::string& name, dnnl::algorithm alg, int src, const ops::Pool2dParams& p) {
     const memory::desc& data = values[static_cast<size_t>(src)].desc;
-    const memory::dims in = data.dims();
-    const int64_t oh = (in[2] + 2 * padding - kh) / stride + 1;
-    const int64_t ow = (in[3] + 2 * padding - kw) / stride + 1;
-    const memory::desc dst({in[0], in[1], oh, ow}, act_type, Tag::any);
+    const memory::desc dst(ops::cpu::to_dims(ops::pool2d_output_shape(shape_of(src), p)), act_type, Tag::any);
     const dnnl::pooling_forward::desc desc(dnnl::prop_kind::forward_inference, alg, data, dst,
-                                           {stride, stride}, {kh, kw}, {padding, padding},
-                                           {padding, padding});
+                                           {p.stride[0], p.stride[1]}, {p.kernel[0], p.kernel[1]},
+                                           {p.padding[0], p.padding[1]}, {p.padding[0], p.padding[1]});
     const dnnl::pooling_forward::primitive_desc pd(desc, ops::cpu::user_scratchpad_attr(), engine());
     const int out = new_value(pd.dst_desc());
     add_step(name, pd, dnnl::pooling_forward(pd), {{DNNL_ARG_SRC, src}, {DNNL_ARG_DST, out}});
@@ -246,8 +248,9 @@ struct Engine::Plan {
 
   // Global average pool (one H×W window) then the classifier, logits in f32.
   void head(nn::Linear& fc, int src) {
-    const memory::dims in = values[static_cast<size_t>(src)].desc.dims();
-    const int pooled = pool("avgpool", dnnl::algorithm::pooling_avg_exclude_padding, src, in[2], in[3], 1, 0);
+    const Shape in = shape_of(src);
+    const int pooled = pool("avgpool", dnnl::algorithm::pooling_avg_exclude_padding, src,
+                            {.kernel = {in[2], in[3]}, .stride = {1, 1}, .padding = {0, 0}});
     const Tensor& w = fc.weight().value();
     const int64_t k = w.size(0), c = w.size(1);
     const memory::desc plain_w({k, c, 1, 1}, memory::data_type::f32, Tag::oihw);
@@ -348,7 +351,9 @@ Engine::Engine(models::ResNet& model, const Shape& input, Precision precision)
   int x =
       p.conv("conv1", module_as<nn::Conv2d>(model, "conv1"),
              preact ? nullptr : &module_as<nn::BatchNorm2d>(model, "bn1"), p.input_value, /*relu=*/!preact);
-  if (spec.imagenet_stem) x = p.pool("maxpool", dnnl::algorithm::pooling_max, x, 3, 3, 2, 1);
+  if (spec.imagenet_stem)
+    x = p.pool("maxpool", dnnl::algorithm::pooling_max, x,
+               {.kernel = {3, 3}, .stride = {2, 2}, .padding = {1, 1}});
 
   for (size_t s = 0; s < spec.blocks_per_stage.size(); ++s) {
     for (int b = 0; b < spec.blocks_per_stage[s]; ++b) {
@@ -364,10 +369,6 @@ Engine::Engine(models::ResNet& model, const Shape& input, Precision precision)
           spec.block == models::BlockKind::bottleneck || spec.block == models::BlockKind::preact_bottleneck;
       const std::vector<std::string> convs = bottleneck ? std::vector<std::string>{"conv1", "conv2", "conv3"}
                                                         : std::vector<std::string>{"conv1", "conv2"};
-      int64_t stride = 1;
-      for (const auto& c : convs) stride *= conv(c).options().stride;
-      const int64_t in_c = conv("conv1").options().in_channels;
-      const int64_t out_c = conv(convs.back()).options().out_channels;
 
       if (!preact) {
         // The shortcut first, so that the block's last conv can accumulate onto it.
@@ -376,7 +377,10 @@ Engine::Engine(models::ResNet& model, const Shape& input, Precision precision)
           if (!downsample) {
             identity = x;
           } else if (dynamic_cast<nn::ShortcutA*>(downsample)) {
-            identity = p.shortcut_a(prefix + "downsample (option A)", x, in_c, out_c, stride);
+            int64_t stride = 1;
+            for (const auto& c : convs) stride *= conv(c).options().stride;
+            identity = p.shortcut_a(prefix + "downsample (option A)", x, conv("conv1").options().in_channels,
+                                    conv(convs.back()).options().out_channels, stride);
           } else {
             identity = p.conv(prefix + "downsample", module_as<nn::Conv2d>(model, prefix + "downsample.0"),
                               &module_as<nn::BatchNorm2d>(model, prefix + "downsample.1"), x, false);

@@ -431,21 +431,28 @@ TEST(CpuRelu, ForwardAndBackwardMatchRefExactlyAndInPlace) {
   EXPECT_MATCHES_REF("relu y", y_cpu, y_ref, kExact);
 }
 
+// A binary element-wise forward (add, add_relu): cpu matches ref exactly, also in place over a and over b.
+void expect_binary_matches_ref(const char* what, decltype(&ops::ref::add_forward) ref_op,
+                               decltype(&ops::cpu::add_forward) cpu_op, const Tensor& a, const Tensor& b,
+                               Layout layout) {
+  Tensor y_ref = junk(a.shape(), layout), y_cpu = junk(a.shape(), layout);
+  ref_op(a, b, y_ref);
+  cpu_op(a, b, y_cpu);
+  EXPECT_MATCHES_REF(what, y_cpu, y_ref, kExact);
+  Tensor into_a = a.clone(layout), into_b = b.clone(layout);
+  cpu_op(into_a, b, into_a);
+  cpu_op(a, into_b, into_b);
+  EXPECT_MATCHES_REF(what, into_a, y_ref, kExact);
+  EXPECT_MATCHES_REF(what, into_b, y_ref, kExact);
+}
+
 TEST(CpuAdd, ForwardAndBackwardMatchRefExactlyAndInPlace) {
   Rng rng(6);
   for (const Shape& shape : kElementwiseShapes) {
     for (Layout layout : kLayouts) {
       SCOPED_TRACE(describe(shape, layout));
       const Tensor a = random(shape, rng, layout), b = random(shape, rng, layout);
-      Tensor y_ref = junk(shape, layout), y_cpu = junk(shape, layout);
-      ref_ops().add_forward(a, b, y_ref);
-      cpu_ops().add_forward(a, b, y_cpu);
-      EXPECT_MATCHES_REF("add y", y_cpu, y_ref, kExact);
-      Tensor into_a = a.clone(layout), into_b = b.clone(layout);
-      cpu_ops().add_forward(into_a, b, into_a);
-      cpu_ops().add_forward(a, into_b, into_b);
-      EXPECT_MATCHES_REF("add y", into_a, y_ref, kExact);
-      EXPECT_MATCHES_REF("add y", into_b, y_ref, kExact);
+      expect_binary_matches_ref("add y", ref_ops().add_forward, cpu_ops().add_forward, a, b, layout);
 
       const Tensor dy = random(shape, rng, layout);
       Tensor da = junk(shape, layout), db = junk(shape, layout);
@@ -467,15 +474,8 @@ TEST(CpuAddRelu, MatchesRefExactlyAndInPlace) {
     for (Layout layout : kLayouts) {
       SCOPED_TRACE(describe(shape, layout));
       const Tensor a = random(shape, rng, layout), b = random(shape, rng, layout);
-      Tensor y_ref = junk(shape, layout), y_cpu = junk(shape, layout);
-      ref_ops().add_relu_forward(a, b, y_ref);
-      cpu_ops().add_relu_forward(a, b, y_cpu);
-      EXPECT_MATCHES_REF("add_relu y", y_cpu, y_ref, kExact);
-      Tensor into_a = a.clone(layout), into_b = b.clone(layout);
-      cpu_ops().add_relu_forward(into_a, b, into_a);
-      cpu_ops().add_relu_forward(a, into_b, into_b);
-      EXPECT_MATCHES_REF("add_relu y", into_a, y_ref, kExact);
-      EXPECT_MATCHES_REF("add_relu y", into_b, y_ref, kExact);
+      expect_binary_matches_ref("add_relu y", ref_ops().add_relu_forward, cpu_ops().add_relu_forward, a, b,
+                                layout);
     }
   }
 }

@@ -261,10 +261,6 @@ void check_affine(const Tensor* weight, const Tensor* bias, int64_t channels, co
   if (bias) check_channel_vector(*bias, channels, op, "bias");
 }
 
-}  // namespace
-
-namespace {
-
 void forward_training(const char* op, const Tensor& x, const Tensor* weight, const Tensor* bias,
                       Tensor& running_mean, Tensor& running_var, const BatchNormParams& p, Tensor& y,
                       Tensor& save_mean, Tensor& save_var, Tensor* relu_mask) {
