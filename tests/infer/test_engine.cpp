@@ -11,6 +11,9 @@
 //              path every layer's rounding passes through every later layer.
 #include <gtest/gtest.h>
 
+#include <cstdio>
+#include <functional>
+
 #include "fixture_fill.h"
 #include "resnet/core/memory.h"
 #include "resnet/infer/engine.h"
@@ -63,6 +66,9 @@ TEST(InferenceEngine, MatchesTheModuleNetworkForEveryBlockKind) {
     EXPECT_CLOSE(fp32.run(x), expected, 1e-5);
     infer::Engine bf16(*model, c.input, infer::Precision::bf16);
     EXPECT_CLOSE(bf16.run(x), expected, c.bf16_tolerance);
+    std::printf("    %-32s fp32 %.2g  bf16 %.2g  (max |engine - modules| / max |logit|)\n", c.name,
+                resnet::testing::max_rel_error(fp32.run(x), expected),
+                resnet::testing::max_rel_error(bf16.run(x), expected));
     // NHWC input gives the same answer.
     EXPECT_CLOSE(fp32.run(x.to(Layout::channels_last)), expected, 1e-5);
   }
