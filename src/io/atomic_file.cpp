@@ -59,4 +59,8 @@ void write_file_atomically(const std::string& path, const std::function<void(con
   }
 }
 
+void write_text_atomically(const std::string& path, const std::string& text) {
+  write_file_atomically(path, [&](const ByteSink& sink) { sink(text.data(), text.size()); });
+}
+
 }  // namespace resnet::io

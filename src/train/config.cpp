@@ -64,6 +64,8 @@ Config default_config() {
         {"eval_batch_size", 500},
         {"checkpoint_every", 0},  // also checkpoint every N steps (0 = once per epoch)
         {"stop_after_steps", 0},  // stop (checkpointed, resumable) after this many steps of this process
+        {"log_every_steps", 0},   // also record the training loss/accuracy of every N steps (0 = off)
+        {"eval_every_steps", 0},  // also evaluate every N steps, between epoch ends (0 = off)
         {"plots", true}}},
   };
 }

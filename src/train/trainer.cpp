@@ -125,10 +125,6 @@ double clip_gradients(nn::Module& model, double max_norm) {
   return norm;
 }
 
-void write_text_atomically(const std::string& path, const std::string& text) {
-  io::write_file_atomically(path, [&](const io::ByteSink& sink) { sink(text.data(), text.size()); });
-}
-
 // Dropout generators are the only random state inside a model.
 json dropout_states(nn::Module& model) {
   json out = json::object();
@@ -153,6 +149,8 @@ class Run {
   void write_metrics_files();
   void write_plots();
   void end_epoch(double seconds, int64_t images);
+  // After each step: the window record of run.log_every_steps / run.eval_every_steps, when one is due.
+  void record_step(double lr);
   bool should_stop() const;
 
   Config cfg_;
@@ -173,6 +171,10 @@ class Run {
   double best_accuracy_ = -1, train_seconds_ = 0;
   int64_t best_epoch_ = -1;
   json history_ = json::array();
+  // Per-step records (run.log_every_steps, run.eval_every_steps): the training metrics of the last window
+  // of steps and/or an evaluation, keyed by step. Kept in the checkpoint like history_.
+  json step_history_ = json::array();
+  std::unique_ptr<ClassificationMetrics> window_metrics_;
   std::unique_ptr<ClassificationMetrics> last_eval_;
 };
 
@@ -290,6 +292,7 @@ Run::Run(Config config, std::string dir, const Checkpoint* resume_from)
     io::load_state_dict(*ema_, copy);
   }
   train_metrics_ = std::make_unique<ClassificationMetrics>(classes);
+  window_metrics_ = std::make_unique<ClassificationMetrics>(classes);
 
   if (resume_from) {
     load_weights(*model_, *resume_from);
@@ -304,6 +307,8 @@ Run::Run(Config config, std::string dir, const Checkpoint* resume_from)
     train_seconds_ = s.at("train_seconds");
     history_ = s.at("history");
     train_metrics_->from_json(s.at("train_metrics"));
+    step_history_ = s.value("step_history", json::array());  // absent in checkpoints before step records
+    if (s.contains("window_metrics")) window_metrics_->from_json(s.at("window_metrics"));
     restore_dropout_states(*model_, s.at("dropout"));
   }
 
@@ -331,6 +336,8 @@ json Run::state_json(bool epoch_done, double running_seconds) const {
           {"train_seconds", train_seconds_ + running_seconds},
           {"history", history_},
           {"train_metrics", train_metrics_->to_json()},
+          {"step_history", step_history_},
+          {"window_metrics", window_metrics_->to_json()},
           {"dropout", dropout_states(*model_)}};
 }
 
@@ -363,8 +370,40 @@ void Run::write_metrics_files() {
            "," + field("eval_acc") + "," + field("eval_top5") + "," + field("ema_eval_acc") + "," +
            field("seconds") + "," + field("img_per_s") + "\n";
   }
-  write_text_atomically(dir_ + "/metrics.jsonl", jsonl);
-  write_text_atomically(dir_ + "/metrics.csv", csv);
+  io::write_text_atomically(dir_ + "/metrics.jsonl", jsonl);
+  io::write_text_atomically(dir_ + "/metrics.csv", csv);
+  if (step_history_.empty()) return;
+  std::string steps = "step,epoch,lr,train_loss,train_acc,eval_loss,eval_acc\n";
+  for (const auto& r : step_history_) {
+    auto field = [&](const char* k) { return r.contains(k) ? num(r[k].get<double>(), 8) : ""; };
+    steps += std::to_string(r["step"].get<int64_t>()) + "," + field("epoch") + "," + field("lr") + "," +
+             field("train_loss") + "," + field("train_acc") + "," + field("eval_loss") + "," +
+             field("eval_acc") + "\n";
+  }
+  io::write_text_atomically(dir_ + "/metrics_steps.csv", steps);
+}
+
+void Run::record_step(double lr) {
+  const int64_t log_every = config_at(cfg_, "run.log_every_steps");
+  const int64_t eval_every = config_at(cfg_, "run.eval_every_steps");
+  const bool log = log_every > 0 && step_ % log_every == 0;
+  // Epoch ends evaluate anyway (end_epoch); an evaluation here would repeat it.
+  const bool eval = eval_every > 0 && step_ % eval_every == 0 && batch_ < batches_;
+  if (!log && !eval) return;
+  json record = {{"step", step_}, {"epoch", static_cast<double>(step_) / static_cast<double>(batches_)}};
+  if (log) {
+    record["lr"] = lr;
+    record["train_loss"] = window_metrics_->loss();
+    record["train_acc"] = window_metrics_->top1();
+    window_metrics_->reset();
+  }
+  if (eval) {
+    auto metrics = evaluate(*model_, *eval_loader_, "  evaluate at step " + std::to_string(step_));
+    model_->train();
+    record["eval_loss"] = metrics.loss();
+    record["eval_acc"] = metrics.top1();
+  }
+  step_history_.push_back(record);
 }
 
 void Run::write_plots() {
@@ -439,7 +478,7 @@ void Run::end_epoch(double seconds, int64_t images) {
 RunResult Run::execute() {
   SigintGuard guard;
   fs::create_directories(dir_);
-  write_text_atomically(dir_ + "/config.json", cfg_.dump(2) + "\n");
+  io::write_text_atomically(dir_ + "/config.json", cfg_.dump(2) + "\n");
   const double grad_clip = config_at(cfg_, "optim.grad_clip"), ema_decay = config_at(cfg_, "optim.ema_decay");
   const double mixup = config_at(cfg_, "data.mixup_alpha"), cutmix = config_at(cfg_, "data.cutmix_alpha");
   const double mix_prob = config_at(cfg_, "data.mix_prob");
@@ -501,12 +540,14 @@ RunResult Run::execute() {
                         dir_ + ")");
       }
       train_metrics_->add(logits, batch->labels, loss);
+      window_metrics_->add(logits, batch->labels, loss);
       model_->backward(*dlogits);
       if (grad_clip > 0) clip_gradients(*model_, grad_clip);
       sgd_->step();
       if (ema_) update_ema(*ema_, *model_, ema_decay);
       ++step_, ++batch_, ++steps_this_process_;
       images += batch->size;
+      record_step(lr);
       const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
       char status[128];
       std::snprintf(status, sizeof status, "loss %.3f  acc %.1f%%  lr %.3g  %.0f img/s",
@@ -588,7 +629,7 @@ RunResult Run::execute() {
       {"threads", num_threads()}};
   if (!history_.empty() && history_.back().contains("ema_eval_acc"))
     result.summary["ema_eval_acc"] = history_.back()["ema_eval_acc"];
-  write_text_atomically(dir_ + "/summary.json", result.summary.dump(2) + "\n");
+  io::write_text_atomically(dir_ + "/summary.json", result.summary.dump(2) + "\n");
   result.finished = true;
   std::printf("\nTrained %s for %lld epochs (%lld steps) in %s (%.0f img/s). Run directory: %s\n",
               info_["model"].get<std::string>().c_str(), static_cast<long long>(epoch_),

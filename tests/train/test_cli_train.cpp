@@ -12,6 +12,7 @@
 #include <fstream>
 #include <thread>
 
+#include "cli_util.h"
 #include "resnet/train/checkpoint.h"
 
 namespace resnet::train {
@@ -19,27 +20,10 @@ namespace {
 
 namespace fs = std::filesystem;
 
-struct Output {
-  int status = -1;   // exit code
-  std::string text;  // stdout + stderr
-};
-
+using Output = resnet::testing::CliOutput;
+using resnet::testing::fresh_dir;
 Output run(const std::string& args) {
-  const std::string cmd = std::string(RESNET_CLI_PATH) + " " + args + " 2>&1";
-  FILE* pipe = popen(cmd.c_str(), "r");
-  Output out;
-  std::array<char, 4096> buf;
-  while (size_t n = fread(buf.data(), 1, buf.size(), pipe)) out.text.append(buf.data(), n);
-  const int status = pclose(pipe);
-  out.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return out;
-}
-
-fs::path fresh_dir(const std::string& name) {
-  const fs::path dir = fs::temp_directory_path() / ("resnet_cli_" + name + "_" + std::to_string(getpid()));
-  fs::remove_all(dir);
-  fs::create_directories(dir);
-  return dir;
+  return resnet::testing::run_cli(args);
 }
 
 const char* kSmall =

@@ -83,9 +83,11 @@ TEST(Trainer, LearnsFashionMnistSubset) {
 
 TEST(Trainer, StoppedAndResumedRunIsBitIdentical) {
   const auto dir = fresh_dir("resume");
-  // Everything that carries state: momentum (Nesterov), EMA, mixing, smoothing, clipping, warm-up.
+  // Everything that carries state: momentum (Nesterov), EMA, mixing, smoothing, clipping, warm-up, the
+  // per-step records (a training window of 3 steps spans both stops; evaluations between epoch ends).
   const Config extras = {
       {"optim", {{"nesterov", true}, {"ema_decay", 0.9}, {"label_smoothing", 0.1}, {"grad_clip", 5.0}}},
+      {"run", {{"log_every_steps", 3}, {"eval_every_steps", 4}}},
       {"data",
        {{"mixup_alpha", 0.2},
         {"cutmix_alpha", 1.0},
@@ -114,6 +116,14 @@ TEST(Trainer, StoppedAndResumedRunIsBitIdentical) {
   for (size_t e = 0; e < 2; ++e)
     for (const char* k : {"train_loss", "train_acc", "eval_loss", "eval_acc", "ema_eval_acc", "lr"})
       EXPECT_EQ(a.state["history"][e][k], b.state["history"][e][k]) << k << " epoch " << e;
+  // Steps 3, 6, 9, 12, 15 log a window; 4 and 12 evaluate (8 and 16 end epochs, which evaluate anyway).
+  const auto& steps = b.state["step_history"];
+  ASSERT_EQ(steps.size(), 6u) << steps.dump();
+  EXPECT_EQ(steps[1]["step"], 4);
+  EXPECT_TRUE(steps[1].contains("eval_acc") && !steps[1].contains("train_acc"));
+  EXPECT_TRUE(steps[4].contains("eval_acc") && steps[4].contains("train_acc"));
+  EXPECT_EQ(a.state["step_history"], steps);
+  EXPECT_TRUE(fs::exists(run + "/metrics_steps.csv"));
   // Changing the trajectory on resume is refused.
   EXPECT_THROW(resume(run, {{"optim", {{"lr", 0.5}}}}), UserError);
   fs::remove_all(dir);

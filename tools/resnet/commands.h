@@ -16,5 +16,6 @@ void add_eval_commands(CLI::App& app);  // eval, predict
 void add_images_command(CLI::App& app);
 void add_info_command(CLI::App& app);
 void add_model_commands(CLI::App& app);  // models, forward
+void add_study_commands(CLI::App& app);  // study degradation, study gradients
 
 }  // namespace resnet::cli

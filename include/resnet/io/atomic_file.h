@@ -12,5 +12,7 @@ namespace resnet::io {
 // `write` is called with a function that appends bytes to the temporary file.
 using ByteSink = std::function<void(const void* data, size_t bytes)>;
 void write_file_atomically(const std::string& path, const std::function<void(const ByteSink&)>& write);
+// The same for a whole text (CSV, JSON).
+void write_text_atomically(const std::string& path, const std::string& text);
 
 }  // namespace resnet::io

@@ -56,6 +56,7 @@ class BatchNorm2d : public Module {
   // Training forwards also apply the ReLU that follows (one pass instead of two; see fuse_norm_relu).
   // Forward hooks on this module then see the rectified output.
   void set_fused_relu(bool on) { fused_relu_ = on; }
+  bool fused_relu() const { return fused_relu_; }
   // Whether the last forward applied the ReLU.
   bool last_forward_fused() const { return forward_fused_; }
 

@@ -1,0 +1,40 @@
+// Running the `resnet` tool from tests as a user would: a shell command line, its exit code and output.
+#pragma once
+
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <array>
+#include <cstdio>
+#include <filesystem>
+#include <string>
+
+namespace resnet::testing {
+
+struct CliOutput {
+  int status = -1;   // exit code (-1 when killed by a signal)
+  std::string text;  // stdout + stderr
+};
+
+// `args` are appended to the tool's path and run by the shell (quote what needs it).
+inline CliOutput run_cli(const std::string& args) {
+  const std::string cmd = std::string(RESNET_CLI_PATH) + " " + args + " 2>&1";
+  FILE* pipe = popen(cmd.c_str(), "r");
+  CliOutput out;
+  std::array<char, 4096> buf;
+  while (size_t n = fread(buf.data(), 1, buf.size(), pipe)) out.text.append(buf.data(), n);
+  const int status = pclose(pipe);
+  out.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return out;
+}
+
+// An empty directory under the system's temporary directory, unique to this process and `name`.
+inline std::filesystem::path fresh_dir(const std::string& name) {
+  const auto dir =
+      std::filesystem::temp_directory_path() / ("resnet_cli_" + name + "_" + std::to_string(getpid()));
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  return dir;
+}
+
+}  // namespace resnet::testing
