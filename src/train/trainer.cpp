@@ -150,7 +150,8 @@ class Run {
   void write_plots();
   void end_epoch(double seconds, int64_t images);
   // After each step: the window record of run.log_every_steps / run.eval_every_steps, when one is due.
-  void record_step(double lr);
+  // Returns the time spent evaluating, which the caller keeps out of the training time.
+  std::chrono::steady_clock::duration record_step(double lr);
   bool should_stop() const;
 
   Config cfg_;
@@ -383,13 +384,13 @@ void Run::write_metrics_files() {
   io::write_text_atomically(dir_ + "/metrics_steps.csv", steps);
 }
 
-void Run::record_step(double lr) {
+std::chrono::steady_clock::duration Run::record_step(double lr) {
   const int64_t log_every = config_at(cfg_, "run.log_every_steps");
   const int64_t eval_every = config_at(cfg_, "run.eval_every_steps");
   const bool log = log_every > 0 && step_ % log_every == 0;
   // Epoch ends evaluate anyway (end_epoch); an evaluation here would repeat it.
   const bool eval = eval_every > 0 && step_ % eval_every == 0 && batch_ < batches_;
-  if (!log && !eval) return;
+  if (!log && !eval) return {};
   json record = {{"step", step_}, {"epoch", static_cast<double>(step_) / static_cast<double>(batches_)}};
   if (log) {
     record["lr"] = lr;
@@ -397,13 +398,17 @@ void Run::record_step(double lr) {
     record["train_acc"] = window_metrics_->top1();
     window_metrics_->reset();
   }
+  std::chrono::steady_clock::duration spent{};
   if (eval) {
+    const auto start = std::chrono::steady_clock::now();
     auto metrics = evaluate(*model_, *eval_loader_, "  evaluate at step " + std::to_string(step_));
     model_->train();
     record["eval_loss"] = metrics.loss();
     record["eval_acc"] = metrics.top1();
+    spent = std::chrono::steady_clock::now() - start;
   }
   step_history_.push_back(record);
+  return spent;
 }
 
 void Run::write_plots() {
@@ -496,7 +501,7 @@ RunResult Run::execute() {
     const int64_t batches_this_epoch = std::min(batches_, batch_ + (total_steps_ - step_));
     ProgressBar bar("epoch " + std::to_string(epoch_ + 1) + "/" + std::to_string(epochs_),
                     batches_this_epoch);
-    const auto start = std::chrono::steady_clock::now();
+    auto start = std::chrono::steady_clock::now();  // moved forward past mid-epoch evaluations
     int64_t images = 0;
     bool stopped = false;
     while (batch_ < batches_this_epoch) {
@@ -547,7 +552,7 @@ RunResult Run::execute() {
       if (ema_) update_ema(*ema_, *model_, ema_decay);
       ++step_, ++batch_, ++steps_this_process_;
       images += batch->size;
-      record_step(lr);
+      start += record_step(lr);
       const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
       char status[128];
       std::snprintf(status, sizeof status, "loss %.3f  acc %.1f%%  lr %.3g  %.0f img/s",

@@ -34,7 +34,7 @@ void add_study_commands(CLI::App& app) {
   auto* deg = study->add_subcommand(
       "degradation", "Plain vs residual nets at two or more depths, same recipe: the paper's Fig. 6");
   deg->footer(
-      "Default budget: plain-20, plain-56, ResNet-20, ResNet-56 for 6 epochs of Fashion-MNIST each (about 30 "
+      "Default budget: plain-20, plain-56, ResNet-20, ResNet-56 for 4 epochs of Fashion-MNIST each (about 25 "
       "minutes on 2 cores).\nExamples:\n"
       "  resnet study degradation\n"
       "  resnet study degradation --depths 20,32,44,56 --epochs 30\n"

@@ -30,7 +30,7 @@ struct StudyCommon {
 // Degradation (the paper's Fig. 6): plain-N and ResNet-N at each depth, same recipe, data and seed.
 struct DegradationOptions : StudyCommon {
   DegradationOptions() { depths = {20, 56}, out_dir = "runs/study-degradation"; }
-  int64_t epochs = 6;            // the default budget (see docs/studies.md); ignored when steps > 0
+  int64_t epochs = 4;            // the default budget (see docs/studies.md); ignored when steps > 0
   int64_t steps = 0;             // an iteration budget instead of epochs
   bool full = false;             // the paper's CIFAR schedule: 64k iterations, lr ÷10 at 32k and 48k
   int64_t log_every_steps = 20;  // training error of each window of this many iterations
