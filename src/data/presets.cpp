@@ -6,7 +6,8 @@
 namespace resnet::data {
 
 std::vector<std::string> imagenet_eval_transform_specs(int64_t crop) {
-  if (crop <= 0) throw UserError("the ImageNet evaluation crop must be positive, got " + std::to_string(crop));
+  if (crop <= 0)
+    throw UserError("the ImageNet evaluation crop must be positive, got " + std::to_string(crop));
   const int64_t resize = crop * 256 / 224;
   return {"resize(" + std::to_string(resize) + ")", "center_crop(" + std::to_string(crop) + ")",
           "normalize(mean=[0.485, 0.456, 0.406], std=[0.229, 0.224, 0.225])"};

@@ -17,20 +17,22 @@ using Kind = Value::Kind;
 // The storage classes torch.save names in persistent ids, by their global name.
 const std::map<std::string, ScalarType>& storage_types() {
   static const std::map<std::string, ScalarType> types{
-      {"torch.FloatStorage", ScalarType::f32},   {"torch.HalfStorage", ScalarType::f16},
+      {"torch.FloatStorage", ScalarType::f32},     {"torch.HalfStorage", ScalarType::f16},
       {"torch.BFloat16Storage", ScalarType::bf16}, {"torch.DoubleStorage", ScalarType::f64},
-      {"torch.LongStorage", ScalarType::i64},    {"torch.IntStorage", ScalarType::i32},
-      {"torch.ShortStorage", ScalarType::i16},   {"torch.CharStorage", ScalarType::i8},
-      {"torch.ByteStorage", ScalarType::u8},     {"torch.BoolStorage", ScalarType::boolean}};
+      {"torch.LongStorage", ScalarType::i64},      {"torch.IntStorage", ScalarType::i32},
+      {"torch.ShortStorage", ScalarType::i16},     {"torch.CharStorage", ScalarType::i8},
+      {"torch.ByteStorage", ScalarType::u8},       {"torch.BoolStorage", ScalarType::boolean}};
   return types;
 }
 
 // Every callable the VM interprets; any other global is refused.
 const std::vector<std::string>& allowed_calls() {
-  static const std::vector<std::string> calls{
-      "collections.OrderedDict",          "torch._utils._rebuild_tensor_v2",
-      "torch._utils._rebuild_tensor",     "torch._utils._rebuild_parameter",
-      "torch._utils._rebuild_parameter_with_state", "torch.Size"};
+  static const std::vector<std::string> calls{"collections.OrderedDict",
+                                              "torch._utils._rebuild_tensor_v2",
+                                              "torch._utils._rebuild_tensor",
+                                              "torch._utils._rebuild_parameter",
+                                              "torch._utils._rebuild_parameter_with_state",
+                                              "torch.Size"};
   return calls;
 }
 
@@ -48,19 +50,19 @@ class Machine {
   [[noreturn]] void refuse_global(const std::string& name) const {
     std::string allowed;
     for (const auto& c : allowed_calls()) allowed += (allowed.empty() ? "" : ", ") + c;
-    throw UserError("'" + source_ + "': refusing the pickle global '" + name + "' (byte " +
-                    std::to_string(op_start_) +
-                    "): a checkpoint of weights needs only tensors, dicts and numbers, and calling '" +
-                    name +
-                    "' could run arbitrary code — do not open this file with torch.load either unless you "
-                    "trust its source. Allowed: " +
-                    allowed +
-                    " and torch.*Storage. If you trust the file, load it in Python and save only the weights: "
-                    "torch.save(model.state_dict(), 'weights.pth')");
+    throw UserError(
+        "'" + source_ + "': refusing the pickle global '" + name + "' (byte " + std::to_string(op_start_) +
+        "): a checkpoint of weights needs only tensors, dicts and numbers, and calling '" + name +
+        "' could run arbitrary code — do not open this file with torch.load either unless you "
+        "trust its source. Allowed: " +
+        allowed +
+        " and torch.*Storage. If you trust the file, load it in Python and save only the weights: "
+        "torch.save(model.state_dict(), 'weights.pth')");
   }
 
   const uint8_t* take(size_t n) {
-    if (n > bytes_.size() - pos_) fail("the pickle stream ends early (truncated file): re-save or re-download it");
+    if (n > bytes_.size() - pos_)
+      fail("the pickle stream ends early (truncated file): re-save or re-download it");
     const uint8_t* p = bytes_.data() + pos_;
     pos_ += n;
     return p;
@@ -84,7 +86,8 @@ class Machine {
   }
 
   ValuePtr make(Kind kind) {
-    if (++objects_ > limits_.max_objects) fail("more than " + std::to_string(limits_.max_objects) + " objects");
+    if (++objects_ > limits_.max_objects)
+      fail("more than " + std::to_string(limits_.max_objects) + " objects");
     auto v = std::make_shared<Value>();
     v->kind = kind;
     return v;
@@ -95,7 +98,8 @@ class Machine {
     return v;
   }
   ValuePtr make_text(Kind kind, size_t n) {
-    if (n > bytes_.size() - pos_) fail("a string of " + std::to_string(n) + " bytes runs past the end of the stream");
+    if (n > bytes_.size() - pos_)
+      fail("a string of " + std::to_string(n) + " bytes runs past the end of the stream");
     auto v = make(kind);
     const uint8_t* p = take(n);
     v->text.assign(reinterpret_cast<const char*>(p), n);
@@ -140,8 +144,10 @@ class Machine {
   }
   Value& mutable_container(Kind kind, const char* op) {
     ValuePtr& c = top();
-    if (c->kind != kind) fail(std::string(op) + " on a " + kind_name(c->kind) + ", expected a " + kind_name(kind));
-    if (c->frozen) fail(std::string(op) + " changes a container already nested in another (not written by torch.save)");
+    if (c->kind != kind)
+      fail(std::string(op) + " on a " + kind_name(c->kind) + ", expected a " + kind_name(kind));
+    if (c->frozen)
+      fail(std::string(op) + " changes a container already nested in another (not written by torch.save)");
     return *c;
   }
   ValuePtr make_tuple(std::vector<ValuePtr> items) {
@@ -152,7 +158,8 @@ class Machine {
   }
   void set_item(Value& dict, ValuePtr key, ValuePtr value) {
     if (key->kind != Kind::string && key->kind != Kind::integer && key->kind != Kind::bytes)
-      fail(std::string("a dict key of type ") + kind_name(key->kind) + " (only strings and integers are accepted)");
+      fail(std::string("a dict key of type ") + kind_name(key->kind) +
+           " (only strings and integers are accepted)");
     adopt(dict, key);
     adopt(dict, value);
     for (auto& [k, v] : dict.entries)
@@ -164,12 +171,15 @@ class Machine {
   }
 
   void memo_put(size_t index) {
-    if (index >= limits_.max_memo) fail("memo index " + std::to_string(index) + " is past the limit of " + std::to_string(limits_.max_memo));
+    if (index >= limits_.max_memo)
+      fail("memo index " + std::to_string(index) + " is past the limit of " +
+           std::to_string(limits_.max_memo));
     if (memo_.size() <= index) memo_.resize(index + 1);
     memo_[index] = top();
   }
   void memo_get(uint64_t index) {
-    if (index >= memo_.size() || !memo_[index]) fail("memo entry " + std::to_string(index) + " was never stored");
+    if (index >= memo_.size() || !memo_[index])
+      fail("memo entry " + std::to_string(index) + " was never stored");
     push(memo_[index]);
   }
 
@@ -197,8 +207,10 @@ class Machine {
   }
 
   ValuePtr rebuild_tensor(const std::vector<ValuePtr>& args, const std::string& fn) {
-    if (args.size() < 4) fail(fn + " with " + std::to_string(args.size()) + " arguments (expected at least 4)");
-    if (args[0]->kind != Kind::storage) fail(fn + ": its first argument is a " + std::string(kind_name(args[0]->kind)) + ", not a storage");
+    if (args.size() < 4)
+      fail(fn + " with " + std::to_string(args.size()) + " arguments (expected at least 4)");
+    if (args[0]->kind != Kind::storage)
+      fail(fn + ": its first argument is a " + std::string(kind_name(args[0]->kind)) + ", not a storage");
     auto t = make(Kind::tensor);
     t->tensor.storage = args[0]->storage;
     t->tensor.offset = int_arg(args[1], "a tensor's storage offset");
@@ -214,8 +226,10 @@ class Machine {
     ValuePtr args = pop();
     ValuePtr callable = pop();
     if (callable->kind != Kind::global)
-      fail(std::string("REDUCE calls a ") + kind_name(callable->kind) + " (only allowed globals can be called)");
-    if (args->kind != Kind::tuple) fail("REDUCE arguments are a " + std::string(kind_name(args->kind)) + ", not a tuple");
+      fail(std::string("REDUCE calls a ") + kind_name(callable->kind) +
+           " (only allowed globals can be called)");
+    if (args->kind != Kind::tuple)
+      fail("REDUCE arguments are a " + std::string(kind_name(args->kind)) + ", not a tuple");
     const std::string& fn = callable->text;
     const auto& a = args->items;
     if (fn == "collections.OrderedDict") {
@@ -223,7 +237,8 @@ class Machine {
       push(make(Kind::dict));
     } else if (fn == "torch._utils._rebuild_tensor_v2" || fn == "torch._utils._rebuild_tensor") {
       push(rebuild_tensor(a, fn));
-    } else if (fn == "torch._utils._rebuild_parameter" || fn == "torch._utils._rebuild_parameter_with_state") {
+    } else if (fn == "torch._utils._rebuild_parameter" ||
+               fn == "torch._utils._rebuild_parameter_with_state") {
       if (a.empty() || a[0]->kind != Kind::tensor) fail(fn + " of something other than a tensor");
       push(a[0]);
     } else if (fn == "torch.Size") {
@@ -250,7 +265,8 @@ class Machine {
     s->storage.numel = int_arg(p[4], "a storage's element count");
     if (p.size() >= 6 && p[5]->kind != Kind::none) {  // legacy view: (view_key, offset, size)
       const auto& view = p[5]->items;
-      if (p[5]->kind != Kind::tuple || view.size() != 3) fail("a storage view record that is not (key, offset, size)");
+      if (p[5]->kind != Kind::tuple || view.size() != 3)
+        fail("a storage view record that is not (key, offset, size)");
       s->storage.view_offset = int_arg(view[1], "a storage view's offset");
       s->storage.numel = int_arg(view[2], "a storage view's size");
     }
@@ -443,7 +459,8 @@ Unpickled Machine::run() {
         break;
       case 'b': {  // BUILD: attributes of an OrderedDict (state_dict()._metadata) — ignored
         pop();
-        if (top()->kind != Kind::dict) fail(std::string("BUILD on a ") + kind_name(top()->kind) + " (only dicts take attributes here)");
+        if (top()->kind != Kind::dict)
+          fail(std::string("BUILD on a ") + kind_name(top()->kind) + " (only dicts take attributes here)");
         break;
       }
       case 0x81:

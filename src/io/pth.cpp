@@ -76,11 +76,14 @@ void convert_element(ScalarType t, const uint8_t* src, uint8_t* dst) {
 // Checks `ref` against the storage bytes, then copies it into a dense contiguous tensor.
 Tensor materialise(const TensorRef& ref, std::span<const uint8_t> storage, const std::string& where) {
   const auto fail = [&](const std::string& problem) -> Tensor {
-    throw UserError(where + ": " + problem + ": the checkpoint is damaged or forged; save it again with torch.save");
+    throw UserError(where + ": " + problem +
+                    ": the checkpoint is damaged or forged; save it again with torch.save");
   };
   const size_t elem = pickle::scalar_size(ref.storage.type);
   const int ndim = static_cast<int>(ref.size.size());
-  if (ndim > kMaxDims) return fail(std::to_string(ndim) + " dimensions (at most " + std::to_string(kMaxDims) + " are supported)");
+  if (ndim > kMaxDims)
+    return fail(std::to_string(ndim) + " dimensions (at most " + std::to_string(kMaxDims) +
+                " are supported)");
   if (ref.offset < 0 || ref.storage.view_offset < 0 || ref.storage.numel < 0)
     return fail("a negative storage offset or size");
   int64_t numel = 1, last = ref.offset;
@@ -106,6 +109,13 @@ Tensor materialise(const TensorRef& ref, std::span<const uint8_t> storage, const
     return fail("its storage needs " + std::to_string(storage_end) + " bytes, the file holds " +
                 std::to_string(storage.size()));
 
+  // Views that repeat elements (stride 0, as expand() makes) may grow past their storage, but only so far:
+  // a forged 2^40-element view of one float must not allocate terabytes.
+  constexpr int64_t kMaxRepeatedElements = int64_t{1} << 24;
+  if (numel > ref.storage.numel && numel > kMaxRepeatedElements)
+    return fail(std::to_string(numel) + " elements viewing a storage of " +
+                std::to_string(ref.storage.numel) +
+                " (repeating views are materialised only up to 2^24 elements)");
   Shape shape;
   for (int64_t s : ref.size) shape.push_back(s);
   const DType out_type = output_dtype(ref.storage.type);
@@ -141,7 +151,8 @@ Tensor materialise(const TensorRef& ref, std::span<const uint8_t> storage, const
 
 bool holds_tensors(const Value& v) {
   if (!v.is_dict()) return false;
-  return std::any_of(v.entries.begin(), v.entries.end(), [](const auto& e) { return e.second->kind == Kind::tensor; });
+  return std::any_of(v.entries.begin(), v.entries.end(),
+                     [](const auto& e) { return e.second->kind == Kind::tensor; });
 }
 
 std::string key_text(const Value& k) {
@@ -160,8 +171,9 @@ void append_quoted(std::string& list, const std::string& name) {
 const Value& choose_state_dict(const Value& root, const std::string& path, const PthOptions& options,
                                std::string& found_at) {
   if (!root.is_dict())
-    throw UserError("'" + path + "' holds a " + pickle::kind_name(root.kind) +
-                    ", not a dict of tensors: save model.state_dict() (or a dict holding it) with torch.save");
+    throw UserError(
+        "'" + path + "' holds a " + pickle::kind_name(root.kind) +
+        ", not a dict of tensors: save model.state_dict() (or a dict holding it) with torch.save");
   std::string top_keys;
   for (const auto& [k, v] : root.entries) append_quoted(top_keys, key_text(*k));
   if (!options.key.empty()) {
@@ -184,7 +196,8 @@ const Value& choose_state_dict(const Value& root, const std::string& path, const
     return *at;
   }
   if (holds_tensors(root)) return root;
-  for (const char* name : {"state_dict", "model_state_dict", "model", "net", "network", "weights", "params", "module"})
+  for (const char* name :
+       {"state_dict", "model_state_dict", "model", "net", "network", "weights", "params", "module"})
     if (const Value* v = root.find(name); v && holds_tensors(*v)) {
       found_at = name;
       return *v;
@@ -201,7 +214,8 @@ const Value& choose_state_dict(const Value& root, const std::string& path, const
   if (candidates.empty())
     throw UserError("'" + path + "' holds no dict of tensors (top-level entries: " + top_keys +
                     "): it is not a checkpoint of weights");
-  throw UserError("'" + path + "' holds several dicts of tensors (" + names + "): choose one with --key NAME");
+  throw UserError("'" + path + "' holds several dicts of tensors (" + names +
+                  "): choose one with --key NAME");
 }
 
 PthFile collect(const Value& root, const std::string& path, const PthOptions& options,
@@ -230,21 +244,24 @@ PthFile collect(const Value& root, const std::string& path, const PthOptions& op
     std::string list;
     for (size_t i = 0; i < skipped.size() && i < 8; ++i) list += (i ? ", " : "") + skipped[i];
     if (skipped.size() > 8) list += ", …";
-    out.notes.push_back("skipped " + std::to_string(skipped.size()) + " entries that are not tensors: " + list);
+    out.notes.push_back("skipped " + std::to_string(skipped.size()) +
+                        " entries that are not tensors: " + list);
   }
   const bool all_module = std::all_of(out.tensors.begin(), out.tensors.end(),
                                       [](const auto& t) { return t.first.rfind("module.", 0) == 0; });
   if (all_module && !options.keep_module_prefix) {
     for (auto& [name, t] : out.tensors) name.erase(0, 7);
-    out.notes.push_back("stripped the 'module.' prefix (a DataParallel/DistributedDataParallel model) from every name");
+    out.notes.push_back(
+        "stripped the 'module.' prefix (a DataParallel/DistributedDataParallel model) from every name");
   }
   return out;
 }
 
 PthFile parse_zip(std::span<const uint8_t> bytes, const std::string& path, const PthOptions& options) {
   ZipArchive zip(bytes, path);
+  const std::vector<std::string> names = zip.names();
   std::string prefix;
-  for (const auto& name : zip.names()) {
+  for (const auto& name : names) {
     const size_t slash = name.find('/');
     if (slash != std::string::npos && name.substr(slash) == "/data.pkl") {
       if (!prefix.empty())
@@ -253,15 +270,20 @@ PthFile parse_zip(std::span<const uint8_t> bytes, const std::string& path, const
     }
   }
   if (prefix.empty()) {
-    const bool torchscript = zip.contains("constants.pkl") || std::any_of(zip.names().begin(), zip.names().end(), [](const std::string& n) { return n.find("/constants.pkl") != std::string::npos; });
+    const bool torchscript =
+        zip.contains("constants.pkl") || std::any_of(names.begin(), names.end(), [](const std::string& n) {
+          return n.find("/constants.pkl") != std::string::npos;
+        });
     throw UserError("'" + path + "' is a zip archive without a data.pkl record: " +
-                    (torchscript ? std::string("it looks like TorchScript (torch.jit.save); save model.state_dict() with torch.save instead")
+                    (torchscript ? std::string("it looks like TorchScript (torch.jit.save); save "
+                                               "model.state_dict() with torch.save instead")
                                  : std::string("not a PyTorch checkpoint")));
   }
   if (zip.contains(prefix + "byteorder")) {
     const auto order = zip.read(prefix + "byteorder");
     if (std::string(order.begin(), order.end()) != "little")
-      throw UserError("'" + path + "' stores big-endian tensors: load and save it again on a little-endian machine");
+      throw UserError("'" + path +
+                      "' stores big-endian tensors: load and save it again on a little-endian machine");
   }
   const std::string source = path + " (" + prefix + "data.pkl)";
   const auto pkl = zip.read(prefix + "data.pkl");
@@ -286,7 +308,8 @@ PthFile parse_legacy(std::span<const uint8_t> bytes, const std::string& path, co
   };
   const auto protocol = next("protocol version");
   if (protocol.root->kind != Kind::integer || protocol.root->integer != 1001)
-    throw UserError("'" + path + "': legacy protocol version is not 1001: written by an unsupported torch version");
+    throw UserError("'" + path +
+                    "': legacy protocol version is not 1001: written by an unsupported torch version");
   const auto sys_info = next("sys_info");
   if (const Value* le = sys_info.root->is_dict() ? sys_info.root->find("little_endian") : nullptr;
       le && le->kind == Kind::boolean && !le->boolean)
@@ -294,7 +317,8 @@ PthFile parse_legacy(std::span<const uint8_t> bytes, const std::string& path, co
   const auto object = next("object");
   const auto keys = next("storage keys");
   if (keys.root->kind != Kind::list)
-    throw UserError("'" + path + "': the legacy storage key list is missing: the file is damaged; save it again");
+    throw UserError("'" + path +
+                    "': the legacy storage key list is missing: the file is damaged; save it again");
   std::map<std::string, ScalarType> types;
   for (const auto& s : object.storages) types[s.key] = s.type;
   StorageBytes storages;
@@ -302,9 +326,11 @@ PthFile parse_legacy(std::span<const uint8_t> bytes, const std::string& path, co
     if (k->kind != Kind::string) throw UserError("'" + path + "': a legacy storage key that is not a string");
     const auto type = types.find(k->text);
     if (type == types.end())
-      throw UserError("'" + path + "': legacy storage '" + k->text + "' is used by no tensor: the file is damaged");
+      throw UserError("'" + path + "': legacy storage '" + k->text +
+                      "' is used by no tensor: the file is damaged");
     if (bytes.size() - pos < 8)
-      throw UserError("'" + path + "' ends before legacy storage '" + k->text + "' (truncated): save it again");
+      throw UserError("'" + path + "' ends before legacy storage '" + k->text +
+                      "' (truncated): save it again");
     int64_t count;
     std::memcpy(&count, bytes.data() + pos, 8);
     pos += 8;
@@ -318,7 +344,8 @@ PthFile parse_legacy(std::span<const uint8_t> bytes, const std::string& path, co
   PthFile out = collect(*object.root, path, options, [&](const pickle::StorageRef& s) {
     const auto it = storages.find(s.key);
     if (it == storages.end())
-      throw UserError("'" + path + "': legacy storage '" + s.key + "' is missing from the file: save it again");
+      throw UserError("'" + path + "': legacy storage '" + s.key +
+                      "' is missing from the file: save it again");
     return it->second;
   });
   out.format = "legacy";
@@ -340,15 +367,17 @@ std::string first_bytes(std::span<const uint8_t> bytes) {
 PthFile parse_pth(std::span<const uint8_t> bytes, const std::string& path, const PthOptions& options) {
   if (bytes.size() >= 4 && bytes[0] == 'P' && bytes[1] == 'K' && (bytes[2] == 3 || bytes[2] == 5))
     return parse_zip(bytes, path, options);
-  if (bytes.size() >= sizeof kLegacyMagic && std::memcmp(bytes.data(), kLegacyMagic, sizeof kLegacyMagic) == 0)
+  if (bytes.size() >= sizeof kLegacyMagic &&
+      std::memcmp(bytes.data(), kLegacyMagic, sizeof kLegacyMagic) == 0)
     return parse_legacy(bytes, path, options);
   if (bytes.size() >= 2 && bytes[0] == 0x80)  // a bare pickle: run it, so that hostile ones are named
     pickle::unpickle(bytes, path);
   const bool safetensors = bytes.size() > 9 && bytes[8] == '{';
   throw UserError("'" + path + "' is not a PyTorch checkpoint (first bytes " + first_bytes(bytes) + "): " +
-                  (safetensors ? "it looks like safetensors already — use it directly"
-                               : "torch.save writes a zip archive (PK…) or, before torch 1.6, a pickle stream "
-                                 "starting 80 02 8a 0a"));
+                  (safetensors
+                       ? "it looks like safetensors already — use it directly"
+                       : "torch.save writes a zip archive (PK…) or, before torch 1.6, a pickle stream "
+                         "starting 80 02 8a 0a"));
 }
 
 PthFile load_pth(const std::string& path, const PthOptions& options) {

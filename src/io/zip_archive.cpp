@@ -2,6 +2,8 @@
 
 #include <zip.h>
 
+#include <algorithm>
+
 #include "resnet/core/check.h"
 
 namespace resnet::io {
@@ -29,7 +31,8 @@ std::vector<std::string> ZipArchive::names() const {
   std::vector<std::string> out;
   const zip_int64_t n = zip_get_num_entries(archive_, 0);
   for (zip_int64_t i = 0; i < n; ++i)
-    if (const char* name = zip_get_name(archive_, static_cast<zip_uint64_t>(i), ZIP_FL_ENC_RAW)) out.emplace_back(name);
+    if (const char* name = zip_get_name(archive_, static_cast<zip_uint64_t>(i), ZIP_FL_ENC_RAW))
+      out.emplace_back(name);
   return out;
 }
 
@@ -37,7 +40,9 @@ int64_t ZipArchive::index_of(const std::string& name) const {
   return zip_name_locate(archive_, name.c_str(), ZIP_FL_ENC_RAW);
 }
 
-bool ZipArchive::contains(const std::string& name) const { return index_of(name) >= 0; }
+bool ZipArchive::contains(const std::string& name) const {
+  return index_of(name) >= 0;
+}
 
 uint64_t ZipArchive::size(const std::string& name) const {
   const int64_t index = index_of(name);
@@ -60,17 +65,21 @@ std::vector<uint8_t> ZipArchive::read(const std::string& name, int64_t bytes) co
   if (!file)
     throw UserError("'" + path_ + "': cannot open record '" + name + "' (" + zip_strerror(archive_) +
                     "): the file is damaged; save it again");
-  std::vector<uint8_t> out(wanted);
-  uint64_t done = 0;
-  while (done < wanted) {
-    const zip_int64_t got = zip_fread(file, out.data() + done, wanted - done);
+  // Grown as bytes arrive, not sized from the directory's claim: a forged entry announcing gigabytes
+  // for a few compressed bytes costs only what it really inflates to.
+  std::vector<uint8_t> out;
+  constexpr uint64_t kChunk = uint64_t{1} << 24;
+  while (out.size() < wanted) {
+    const uint64_t done = out.size();
+    out.resize(done + std::min(kChunk, wanted - done));
+    const zip_int64_t got = zip_fread(file, out.data() + done, out.size() - done);
     if (got <= 0) {
       const std::string reason = got < 0 ? zip_file_strerror(file) : "ends early";
       zip_fclose(file);
       throw UserError("'" + path_ + "': record '" + name + "' cannot be read (" + reason +
                       "): the file is damaged; save it again");
     }
-    done += static_cast<uint64_t>(got);
+    out.resize(done + static_cast<uint64_t>(got));
   }
   zip_fclose(file);
   return out;

@@ -29,7 +29,8 @@ TEST(ImageNetPreprocess, MatchesTorchvisionWithinOneLevel) {
   for (int64_t c = 0; c < 3; ++c)
     for (int64_t y = 0; y < 56; ++y)
       for (int64_t xx = 0; xx < 56; ++xx) {
-        const double ours = x.at<float>({0, c, 4 * y, 4 * xx}) * data::kImageNetStd[c] + data::kImageNetMean[c];
+        const double ours =
+            x.at<float>({0, c, 4 * y, 4 * xx}) * data::kImageNetStd[c] + data::kImageNetMean[c];
         const double diff = std::abs(ours * 255.0 - levels.at<uint8_t>({c, y, xx}));
         worst = std::max(worst, diff);
         sum += diff;
@@ -57,6 +58,7 @@ TEST(ImageNetPreprocess, GreyIsReplicatedAndSpecsParse) {
   ASSERT_EQ(specs.size(), 3u);
   EXPECT_EQ(specs[0], "resize(256)");
   EXPECT_EQ(specs[1], "center_crop(224)");
-  EXPECT_EQ(data::parse_pipeline(specs)->describe(),
-            "resize(256), center_crop(224), normalize(mean=[0.485, 0.456, 0.406], std=[0.229, 0.224, 0.225])");
+  EXPECT_EQ(
+      data::parse_pipeline(specs)->describe(),
+      "resize(256), center_crop(224), normalize(mean=[0.485, 0.456, 0.406], std=[0.229, 0.224, 0.225])");
 }

@@ -102,7 +102,8 @@ TEST(Pth, TrainingScriptCheckpointGivesTheStateDictWithoutModulePrefix) {
   ASSERT_EQ(pth.tensors.size(), want.size());
   EXPECT_EQ(pth.tensors.front().first, "conv1.weight") << "torch's order";
   for (const auto& [name, w] : want) {
-    const auto it = std::find_if(pth.tensors.begin(), pth.tensors.end(), [&](const auto& t) { return t.first == name; });
+    const auto it =
+        std::find_if(pth.tensors.begin(), pth.tensors.end(), [&](const auto& t) { return t.first == name; });
     ASSERT_NE(it, pth.tensors.end()) << name << " missing";
     ASSERT_EQ(it->second.shape(), w.shape()) << name;
     ASSERT_EQ(it->second.dtype(), w.dtype()) << name;
@@ -148,7 +149,9 @@ struct HostileCase {
   const char* message;
 };
 
-void PrintTo(const HostileCase& c, std::ostream* os) { *os << c.file; }
+void PrintTo(const HostileCase& c, std::ostream* os) {
+  *os << c.file;
+}
 
 class PthHostileFile : public ::testing::TestWithParam<HostileCase> {};
 
@@ -172,7 +175,9 @@ INSTANTIATE_TEST_SUITE_P(
                       HostileCase{"hostile_short_record.pth", "holds 8 bytes"},
                       HostileCase{"hostile_offset.pth", "reaches element 1003 of a storage of 4"},
                       HostileCase{"hostile_stride.pth", "reaches element 6 of a storage of 4"},
-                      HostileCase{"hostile_legacy_truncated.pth", "truncated"}),
+                      HostileCase{"hostile_legacy_truncated.pth", "truncated"},
+                      HostileCase{"hostile_torchscript.pth", "looks like TorchScript"},
+                      HostileCase{"hostile_expand.pth", "1073741824 elements viewing a storage of 4"}),
     [](const ::testing::TestParamInfo<HostileCase>& info) {
       std::string name = fs::path(info.param.file).stem().string();
       std::replace(name.begin(), name.end(), '-', '_');
@@ -185,21 +190,48 @@ TEST(PthHostile, MalformedStreamsAreRefused) {
     return error_of([&] { io::pickle::unpickle(bytes, "stream"); });
   };
   // The bytes of a string literal, embedded NULs included, without the terminating one.
-  const auto s = [](const auto& literal) { return std::vector<uint8_t>(std::begin(literal), std::end(literal) - 1); };
+  const auto s = [](const auto& literal) {
+    return std::vector<uint8_t>(std::begin(literal), std::end(literal) - 1);
+  };
   EXPECT_NE(run({}).find("ends early"), std::string::npos);
-  EXPECT_NE(run(s("\x80\x02" "0.")).find("empty stack"), std::string::npos);
-  EXPECT_NE(run(s("\x80\x02N" "r\xff\xff\xff\x7f.")).find("memo index"), std::string::npos);
+  EXPECT_NE(run(s("\x80\x02"
+                  "0."))
+                .find("empty stack"),
+            std::string::npos);
+  EXPECT_NE(run(s("\x80\x02N"
+                  "r\xff\xff\xff\x7f."))
+                .find("memo index"),
+            std::string::npos);
   EXPECT_NE(run(s("\x80\x02h\x05.")).find("never stored"), std::string::npos);
   // A list appended to after it was nested: the pattern that would build deep chains or cycles.
-  EXPECT_NE(run(s("\x80\x02]q\x00]q\x01h\x00" "ah\x00N" "a.")).find("already nested"), std::string::npos);
-  EXPECT_NE(run(s("\x80\x02]q\x00h\x00" "a.")).find("inside itself"), std::string::npos);
-  EXPECT_NE(run(s("\x80\x02\x8a\x09" "123456789.")).find("more than 64 bits"), std::string::npos);
+  EXPECT_NE(run(s("\x80\x02]q\x00]q\x01h\x00"
+                  "ah\x00N"
+                  "a."))
+                .find("already nested"),
+            std::string::npos);
+  EXPECT_NE(run(s("\x80\x02]q\x00h\x00"
+                  "a."))
+                .find("inside itself"),
+            std::string::npos);
+  EXPECT_NE(run(s("\x80\x02\x8a\x09"
+                  "123456789."))
+                .find("more than 64 bits"),
+            std::string::npos);
   EXPECT_NE(run(s("\x80\x02\x8c\x02os\x8c\x06system\x93.")).find("'os.system'"), std::string::npos);
-  EXPECT_NE(run(s("\x80\x02" "cbuiltins\ngetattr\n.")).find("'builtins.getattr'"), std::string::npos);
-  EXPECT_NE(run(s("\x80\x02X\xff\xff\x00\x00" "abc.")).find("past the end"), std::string::npos);
+  EXPECT_NE(run(s("\x80\x02"
+                  "cbuiltins\ngetattr\n."))
+                .find("'builtins.getattr'"),
+            std::string::npos);
+  EXPECT_NE(run(s("\x80\x02X\xff\xff\x00\x00"
+                  "abc."))
+                .find("past the end"),
+            std::string::npos);
   EXPECT_NE(run(s("\x80\x02I1\n.")).find("unsupported pickle opcode 0x49"), std::string::npos);
   EXPECT_NE(run(s("\x80\x02NN.")).find("values left"), std::string::npos);
-  EXPECT_NE(run(s("\x80\x02" "ctorch\nFloatStorage\n)R.")).find("cannot be called"), std::string::npos);
+  EXPECT_NE(run(s("\x80\x02"
+                  "ctorch\nFloatStorage\n)R."))
+                .find("cannot be called"),
+            std::string::npos);
   EXPECT_NE(run(s("\x80\x02((((((((((((((((((((.")).find("empty stack"), std::string::npos);
   // 10^5 MARKs are within the stack limit; more are not, whatever memory they would take.
   std::vector<uint8_t> marks = {0x80, 0x02};
@@ -230,7 +262,8 @@ TEST(PthCli, ConvertChecksTheArchitectureAndPredictUsesTheCheckpoint) {
   EXPECT_NE(file.find("layer3.2.bn2.running_var"), nullptr);
 
   r = run_cli("convert " + kDir + "resnet20_w025.pth --out " + out +
-              " --model resnet20 --width 0.25 --mean 0.49 0.48 0.45 --std 0.25 0.24 0.26 --class-names " + names);
+              " --model resnet20 --width 0.25 --mean 0.49 0.48 0.45 --std 0.25 0.24 0.26 --class-names " +
+              names);
   ASSERT_EQ(r.status, 0) << r.text;
   const train::Checkpoint c = train::load_checkpoint(out);
   EXPECT_EQ(c.info.at("num_classes"), 10);

@@ -28,7 +28,8 @@ struct ConvertOptions {
 
 std::vector<std::string> read_class_names(const std::string& path, int64_t classes) {
   std::ifstream in(path);
-  if (!in) throw UserError("cannot open --class-names '" + path + "': give a text file with one class name a line");
+  if (!in)
+    throw UserError("cannot open --class-names '" + path + "': give a text file with one class name a line");
   std::vector<std::string> names;
   for (std::string line; std::getline(in, line);) {
     if (!line.empty() && line.back() == '\r') line.pop_back();
@@ -36,8 +37,9 @@ std::vector<std::string> read_class_names(const std::string& path, int64_t class
   }
   while (!names.empty() && names.back().empty()) names.pop_back();
   if (static_cast<int64_t>(names.size()) != classes)
-    throw UserError("--class-names '" + path + "' has " + std::to_string(names.size()) + " names for a model of " +
-                    std::to_string(classes) + " classes: one name a line, in class-index order");
+    throw UserError("--class-names '" + path + "' has " + std::to_string(names.size()) +
+                    " names for a model of " + std::to_string(classes) +
+                    " classes: one name a line, in class-index order");
   return names;
 }
 
@@ -60,9 +62,10 @@ void run_convert(const ConvertOptions& o) {
 
   if (o.model.empty()) {
     io::save_safetensors(o.out, pth.tensors, {{"source", fs::path(o.input).filename().string()}});
-    std::printf("wrote %s: %zu tensors, %lld values (from a %s-format .pth); add --model NAME to check them "
-                "against an architecture and make a checkpoint for `resnet predict`\n",
-                o.out.c_str(), pth.tensors.size(), static_cast<long long>(values), pth.format.c_str());
+    std::printf(
+        "wrote %s: %zu tensors, %lld values (from a %s-format .pth); add --model NAME to check them "
+        "against an architecture and make a checkpoint for `resnet predict`\n",
+        o.out.c_str(), pth.tensors.size(), static_cast<long long>(values), pth.format.c_str());
     return;
   }
 
@@ -76,8 +79,9 @@ void run_convert(const ConvertOptions& o) {
     const int64_t standard_stem = standard->named_parameters().front().second->value().size(0);
     if (stem > 0 && stem != standard_stem) {
       width = static_cast<double>(stem) / static_cast<double>(standard_stem);
-      std::fprintf(stderr, "note: conv1 has %lld channels where %s has %lld: width multiplier %g (--width sets it)\n",
-                   static_cast<long long>(stem), o.model.c_str(), static_cast<long long>(standard_stem), width);
+      std::fprintf(
+          stderr, "note: conv1 has %lld channels where %s has %lld: width multiplier %g (--width sets it)\n",
+          static_cast<long long>(stem), o.model.c_str(), static_cast<long long>(standard_stem), width);
     }
   }
   auto model = models::create_model(
@@ -106,9 +110,10 @@ void run_convert(const ConvertOptions& o) {
     mean.assign(std::begin(data::kImageNetMean), std::end(data::kImageNetMean));
     stdev.assign(std::begin(data::kImageNetStd), std::end(data::kImageNetStd));
     if (!imagenet_style)
-      std::fprintf(stderr,
-                   "note: no --mean/--std given: using ImageNet's; pass the training script's Normalize values "
-                   "if they differ\n");
+      std::fprintf(
+          stderr,
+          "note: no --mean/--std given: using ImageNet's; pass the training script's Normalize values "
+          "if they differ\n");
   }
   const auto list = [](const std::vector<double>& v) {
     std::string s;
@@ -144,10 +149,11 @@ void run_convert(const ConvertOptions& o) {
                                {"dataset", ""},
                                {"converted_from", fs::path(o.input).filename().string()}};
   train::save_checkpoint(o.out, *model, nullptr, nullptr, info, nullptr, nullptr);
-  std::printf("wrote %s: %s, %lld classes, %lld input channels, %zu tensors checked against the architecture; "
-              "classify with: resnet predict --checkpoint %s IMAGE...\n",
-              o.out.c_str(), o.model.c_str(), static_cast<long long>(actual_classes),
-              static_cast<long long>(actual_channels), pth.tensors.size(), o.out.c_str());
+  std::printf(
+      "wrote %s: %s, %lld classes, %lld input channels, %zu tensors checked against the architecture; "
+      "classify with: resnet predict --checkpoint %s IMAGE...\n",
+      o.out.c_str(), o.model.c_str(), static_cast<long long>(actual_classes),
+      static_cast<long long>(actual_channels), pth.tensors.size(), o.out.c_str());
 }
 
 }  // namespace
@@ -155,7 +161,8 @@ void run_convert(const ConvertOptions& o) {
 void add_convert_command(CLI::App& app) {
   auto o = std::make_shared<ConvertOptions>();
   auto* cmd = app.add_subcommand(
-      "convert", "PyTorch checkpoint (.pth/.pt from torch.save) to safetensors, or to a resnet.cpp checkpoint");
+      "convert",
+      "PyTorch checkpoint (.pth/.pt from torch.save) to safetensors, or to a resnet.cpp checkpoint");
   cmd->add_option("input", o->input, "The .pth file (zip or legacy torch.save format)")
       ->required()
       ->check(CLI::ExistingFile);
@@ -167,7 +174,9 @@ void add_convert_command(CLI::App& app) {
                   "`resnet eval`/`resnet predict`");
   cmd->add_option("--classes", o->classes, "Classes (default: from fc.weight)");
   cmd->add_option("--in-channels", o->in_channels, "Input channels (default: from conv1.weight)");
-  cmd->add_option("--width", o->width, "Width multiplier the model was built with (default: from conv1.weight)")->check(CLI::PositiveNumber);
+  cmd->add_option("--width", o->width,
+                  "Width multiplier the model was built with (default: from conv1.weight)")
+      ->check(CLI::PositiveNumber);
   cmd->add_option("--input-size", o->input_size, "Input height = width (default: the model's design size)");
   cmd->add_option("--class-names", o->class_names_file, "Text file, one class name a line")
       ->check(CLI::ExistingFile);

@@ -153,8 +153,8 @@ void run_predict(const PredictOptions& o) {
   }
   if (!o.indices.empty()) {
     if (c.info.at("dataset").get<std::string>().empty())
-      throw UserError("checkpoint '" + c.path() + "' names no data set, so --index has nothing to index: " +
-                      "give image files instead");
+      throw UserError("checkpoint '" + c.path() +
+                      "' names no data set, so --index has nothing to index: " + "give image files instead");
     const auto test = open_split(c.info.at("dataset"), "test", size[0], 0);
     for (int64_t i : parse_indices(o.indices)) {
       if (i >= test->size())

@@ -41,9 +41,9 @@ size_t scalar_size(ScalarType type);
 const char* scalar_name(ScalarType type);  // "float32", "float16", …
 
 struct StorageRef {
-  std::string key;       // record name: archive/data/<key> (zip) or the key in the legacy storage list
+  std::string key;  // record name: archive/data/<key> (zip) or the key in the legacy storage list
   ScalarType type = ScalarType::f32;
-  int64_t numel = 0;     // elements, as the persistent id says
+  int64_t numel = 0;        // elements, as the persistent id says
   int64_t view_offset = 0;  // legacy storage views: elements into the root storage `key`
 };
 
@@ -62,10 +62,10 @@ struct Value {
   bool boolean = false;
   int64_t integer = 0;
   double real = 0;
-  std::string text;                                  // string, bytes, global ("module.name")
-  std::vector<ValuePtr> items;                       // tuple, list
+  std::string text;                                    // string, bytes, global ("module.name")
+  std::vector<ValuePtr> items;                         // tuple, list
   std::vector<std::pair<ValuePtr, ValuePtr>> entries;  // dict, in insertion order
-  StorageRef storage;                                // storage (the persistent id's storage type for global)
+  StorageRef storage;  // storage (the persistent id's storage type for global)
   TensorRef tensor;
   int depth = 0;        // nesting depth: 0 for scalars
   bool frozen = false;  // placed inside another container: no longer mutable
@@ -78,9 +78,9 @@ struct Value {
 const char* kind_name(Value::Kind kind);
 
 struct Limits {
-  int max_depth = 100;          // container nesting
-  size_t max_stack = 1 << 20;   // stack entries plus marks
-  size_t max_memo = 1 << 20;    // memo entries
+  int max_depth = 100;         // container nesting
+  size_t max_stack = 1 << 20;  // stack entries plus marks
+  size_t max_memo = 1 << 20;   // memo entries
   size_t max_objects = 1 << 24;
 };
 

@@ -37,7 +37,7 @@
 namespace resnet::io {
 
 struct PthOptions {
-  std::string key;             // the entry holding the state_dict; "" = find it
+  std::string key;  // the entry holding the state_dict; "" = find it
   bool keep_module_prefix = false;
 };
 
