@@ -202,11 +202,25 @@ const Value& choose_state_dict(const Value& root, const std::string& path, const
       found_at = name;
       return *v;
     }
+  // Dicts of tensors up to three levels down ({"model": {"state_dict": …}}), named by their key paths.
+  // The visit budget bounds the walk over shared sub-dicts, which pickle memo references can multiply.
   std::vector<std::pair<std::string, const Value*>> candidates;
-  for (const auto& [k, v] : root.entries)
-    if (holds_tensors(*v)) candidates.emplace_back(key_text(*k), v.get());
+  size_t budget = 10000;
+  const std::function<void(const Value&, const std::string&, int)> search =
+      [&](const Value& dict, const std::string& prefix, int levels) {
+        for (const auto& [k, v] : dict.entries) {
+          if (budget == 0 || !v->is_dict()) continue;
+          --budget;
+          const std::string at = prefix + key_text(*k);
+          if (holds_tensors(*v))
+            candidates.emplace_back(at, v.get());
+          else if (levels > 1)
+            search(*v, at + "/", levels - 1);
+        }
+      };
+  search(root, "", 3);
   if (candidates.size() == 1) {
-    found_at = candidates[0].first;
+    found_at = candidates[0].first;  // collect() notes where it came from
     return *candidates[0].second;
   }
   std::string names;

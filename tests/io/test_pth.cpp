@@ -144,6 +144,16 @@ TEST(Pth, NestedCheckpointWithOptimizerStatePicksTheModel) {
   EXPECT_NE(not_sd.find("not a state_dict"), std::string::npos) << not_sd;
 }
 
+TEST(Pth, DeeperStateDictIsFoundByItsKeyPathAndAmbiguityNeedsKey) {
+  const io::PthFile deeper = io::load_pth(kDir + "nested_deeper.pth");
+  EXPECT_EQ(deeper.key, "checkpoint/model");
+  expect_matches_fixture(deeper, "nested");
+  const std::string msg = error_of([] { io::load_pth(kDir + "nested_ambiguous.pth"); });
+  EXPECT_NE(msg.find("several dicts of tensors ('a/state_dict', 'b/weights')"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("--key"), std::string::npos) << msg;
+  EXPECT_EQ(io::load_pth(kDir + "nested_ambiguous.pth", {.key = "b/weights"}).key, "b/weights");
+}
+
 struct HostileCase {
   const char* file;
   const char* message;

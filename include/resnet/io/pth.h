@@ -19,7 +19,8 @@
 // Which dict: with PthOptions::key, that entry of the top-level dict ("a/b" descends into nested dicts).
 // Otherwise the top-level dict when it holds tensors; else the first of "state_dict", "model_state_dict",
 // "model", "net", "network", "weights", "params", "module" that is a dict holding tensors; else the only
-// top-level entry that is such a dict (several → UserError listing them, suggesting --key). Non-tensor
+// dict holding tensors up to three levels down, e.g. "model/state_dict" (several → UserError listing their
+// key paths, suggesting --key). Non-tensor
 // entries of the chosen dict are skipped with a note. When every name starts with "module." (DataParallel)
 // the prefix is stripped, with a note.
 //
