@@ -162,12 +162,14 @@ class Machine {
            " (only strings and integers are accepted)");
     adopt(dict, key);
     adopt(dict, value);
-    for (auto& [k, v] : dict.entries)
-      if (k->kind == key->kind && k->text == key->text && k->integer == key->integer) {
-        v = std::move(value);
-        return;
-      }
-    dict.entries.emplace_back(std::move(key), std::move(value));
+    // Indexed, so that a forged dict of a million keys costs a million inserts, not 10^12 comparisons.
+    std::string id = key->kind == Kind::integer ? "i:" + std::to_string(key->integer)
+                                                : (key->kind == Kind::string ? "s:" : "b:") + key->text;
+    const auto [it, inserted] = dict.entry_index.try_emplace(std::move(id), dict.entries.size());
+    if (inserted)
+      dict.entries.emplace_back(std::move(key), std::move(value));
+    else
+      dict.entries[it->second].second = std::move(value);
   }
 
   void memo_put(size_t index) {

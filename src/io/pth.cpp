@@ -86,6 +86,8 @@ Tensor materialise(const TensorRef& ref, std::span<const uint8_t> storage, const
                 " are supported)");
   if (ref.offset < 0 || ref.storage.view_offset < 0 || ref.storage.numel < 0)
     return fail("a negative storage offset or size");
+  if (ref.storage.numel > kMaxElements || ref.storage.view_offset > kMaxElements)
+    return fail("a storage of more than 2^40 elements");
   int64_t numel = 1, last = ref.offset;
   for (int d = 0; d < ndim; ++d) {
     if (ref.size[d] < 0 || ref.stride[d] < 0) return fail("a negative size or stride");
@@ -102,8 +104,6 @@ Tensor materialise(const TensorRef& ref, std::span<const uint8_t> storage, const
   if (numel > 0 && last >= ref.storage.numel)
     return fail("the tensor reaches element " + std::to_string(last) + " of a storage of " +
                 std::to_string(ref.storage.numel) + " elements");
-  if (ref.storage.numel > kMaxElements || ref.storage.view_offset > kMaxElements)
-    return fail("a storage of more than 2^40 elements");
   const uint64_t storage_end = static_cast<uint64_t>(ref.storage.view_offset + ref.storage.numel) * elem;
   if (storage_end > storage.size())
     return fail("its storage needs " + std::to_string(storage_end) + " bytes, the file holds " +
@@ -120,6 +120,7 @@ Tensor materialise(const TensorRef& ref, std::span<const uint8_t> storage, const
   for (int64_t s : ref.size) shape.push_back(s);
   const DType out_type = output_dtype(ref.storage.type);
   Tensor out = Tensor::empty(shape, out_type);
+  if (numel == 0) return out;
   const uint8_t* base = storage.data() + (ref.storage.view_offset + ref.offset) * elem;
   uint8_t* dst = static_cast<uint8_t*>(out.raw());
   const size_t out_elem = dtype_size(out_type);
@@ -304,6 +305,8 @@ PthFile parse_zip(std::span<const uint8_t> bytes, const std::string& path, const
   const pickle::Unpickled u = pickle::unpickle(pkl, source);
   std::map<std::string, std::vector<uint8_t>> cache;
   PthFile out = collect(*u.root, path, options, [&](const pickle::StorageRef& s) -> std::span<const uint8_t> {
+    if (s.numel < 0 || s.numel > kMaxElements || s.view_offset < 0 || s.view_offset > kMaxElements)
+      return {};  // materialise names the fault
     const int64_t needed = (s.view_offset + s.numel) * static_cast<int64_t>(pickle::scalar_size(s.type));
     auto& bytes = cache[s.key];
     if (static_cast<int64_t>(bytes.size()) < needed) bytes = zip.read(prefix + "data/" + s.key, needed);

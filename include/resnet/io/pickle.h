@@ -30,6 +30,7 @@
 #include <memory>
 #include <span>
 #include <string>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -65,6 +66,8 @@ struct Value {
   std::string text;                                    // string, bytes, global ("module.name")
   std::vector<ValuePtr> items;                         // tuple, list
   std::vector<std::pair<ValuePtr, ValuePtr>> entries;  // dict, in insertion order
+  std::unordered_map<std::string, size_t>
+      entry_index;     // dict: key ("s:name", "i:42", "b:…") -> entries index
   StorageRef storage;  // storage (the persistent id's storage type for global)
   TensorRef tensor;
   int depth = 0;        // nesting depth: 0 for scalars
