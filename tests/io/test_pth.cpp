@@ -288,6 +288,14 @@ TEST(PthCli, ConvertChecksTheArchitectureAndPredictUsesTheCheckpoint) {
   ASSERT_EQ(r.status, 0) << r.text;
   EXPECT_NE(r.text.find("photo_300x200.png:  class_"), std::string::npos) << r.text;
 
+  // A converted checkpoint names no data set: eval and --index say what to give instead.
+  r = run_cli("eval --checkpoint " + out);
+  EXPECT_NE(r.status, 0);
+  EXPECT_NE(r.text.find("pass --dataset"), std::string::npos) << r.text;
+  r = run_cli("predict --checkpoint " + out + " --index 3");
+  EXPECT_NE(r.status, 0);
+  EXPECT_NE(r.text.find("give image files instead"), std::string::npos) << r.text;
+
   // The wrong architecture: every mismatch named, nothing written.
   const std::string wrong = temp_path("wrong.safetensors");
   r = run_cli("convert " + kDir + "resnet20_w025.pth --out " + wrong + " --model resnet32 --width 0.25");
