@@ -12,6 +12,7 @@ packages=(
   nlohmann-json3-dev     # safetensors headers, configs
   libcli11-dev           # command line
   zlib1g-dev             # gzipped IDX files
+  libzip-dev             # PyTorch .pth checkpoints (zip archives)
   libturbojpeg0-dev libspng-dev  # JPEG and PNG images
   libplplot-dev plplot-driver-cairo  # plots (PNG through cairo)
   libtomlplusplus-dev    # configs/*.toml

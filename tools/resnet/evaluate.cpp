@@ -52,6 +52,9 @@ void run_eval(const EvalOptions& o) {
   const train::Checkpoint c = train::load_checkpoint(o.checkpoint);
   auto model = train::model_from_checkpoint(c, o.ema);
   const std::string spec = o.dataset.empty() ? c.info.at("dataset").get<std::string>() : o.dataset;
+  if (spec.empty())
+    throw UserError("checkpoint '" + c.path() + "' names no data set (it was converted, not trained here): " +
+                    "pass --dataset, e.g. --dataset folder:/data/imagenet");
   const auto size = c.info.at("input_size").get<std::vector<int64_t>>();
   auto set = open_split(spec, o.split, size[0], o.limit);
   check_compatible(c, *set);
@@ -149,6 +152,9 @@ void run_predict(const PredictOptions& o) {
     for (const auto& f : files) items.push_back({f.string(), data::decode_image(f.string(), size[0])});
   }
   if (!o.indices.empty()) {
+    if (c.info.at("dataset").get<std::string>().empty())
+      throw UserError("checkpoint '" + c.path() +
+                      "' names no data set, so --index has nothing to index: " + "give image files instead");
     const auto test = open_split(c.info.at("dataset"), "test", size[0], 0);
     for (int64_t i : parse_indices(o.indices)) {
       if (i >= test->size())

@@ -45,6 +45,7 @@ int main(int argc, char** argv) {
   resnet::cli::add_info_command(app);
   resnet::cli::add_model_commands(app);
   resnet::cli::add_study_commands(app);
+  resnet::cli::add_convert_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ExtrasError& e) {

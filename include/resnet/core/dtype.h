@@ -82,5 +82,7 @@ constexpr DType dtype_of<int64_t>() {
 // bf16 <-> f32, round-to-nearest-even (NaN stays NaN).
 uint16_t f32_to_bf16(float x);
 float bf16_to_f32(uint16_t x);
+// IEEE half (its raw 16 bits) -> f32, exact (subnormals, infinities and NaN included).
+float f16_to_f32(uint16_t h);
 
 }  // namespace resnet

@@ -268,6 +268,23 @@ class Compose final : public Transform {
   std::vector<std::unique_ptr<Transform>> transforms_;
 };
 
+// ---- presets
+// torchvision's ImageNet evaluation transform, the one its ResNet weights were measured with:
+//   Resize(256) (shorter side, PIL's antialiased bilinear), CenterCrop(224), ToTensor, Normalize(mean, std)
+// with the ImageNet statistics below. For a crop size S the resize is int(S * 256 / 224) (timm's
+// crop_pct 0.875), which is 256 at 224.
+inline constexpr double kImageNetMean[3] = {0.485, 0.456, 0.406};
+inline constexpr double kImageNetStd[3] = {0.229, 0.224, 0.225};
+// The transform as specs for parse_pipeline (what a checkpoint's "eval_transforms" holds):
+// {"resize(256)", "center_crop(224)", "normalize(mean=[0.485, 0.456, 0.406], std=[0.229, 0.224, 0.225])"}.
+std::vector<std::string> imagenet_eval_transform_specs(int64_t crop = 224);
+// A decoded image (decode_image: u8, 1 or 3 channels, any size; grey is replicated into R, G and B as
+// PIL's convert('RGB') does) through that transform: f32 [1, 3, crop, crop], contiguous NCHW, ready for
+// a converted torchvision ResNet. Matches torchvision on the same decoded pixels within one u8 level
+// (1/255) per value before normalisation: PIL rounds to u8 after each resampling pass, this stays in float
+// (tests/data/test_imagenet_preprocess.cpp).
+Tensor imagenet_eval_preprocess(const Image& image, int64_t crop = 224);
+
 // ---- parsing
 // One transform from text: name, optionally followed by (arguments): positional ones first, then
 // key=value; a value is a number, a word or a list [a, b, …]. Names and parameters:
