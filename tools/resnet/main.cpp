@@ -44,6 +44,7 @@ int main(int argc, char** argv) {
   resnet::cli::add_images_command(app);
   resnet::cli::add_info_command(app);
   resnet::cli::add_model_commands(app);
+  resnet::cli::add_interchange_commands(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ExtrasError& e) {
