@@ -19,8 +19,8 @@ constexpr double kOurEps = 1e-5;                // BatchNorm2d's epsilon
 constexpr int64_t kOpenEnd = int64_t{1} << 30;  // a Slice end at least this large means "to the end"
 
 // Ops that only compute the target shape of a flattening Reshape from the activation's Shape.
-const std::set<std::string> kShapeOps{"Shape", "Gather", "Unsqueeze", "Concat", "Cast", "Squeeze", "Slice",
-                                      "Reshape", "ConstantOfShape"};
+const std::set<std::string> kShapeOps{"Shape",   "Gather", "Unsqueeze", "Concat",         "Cast",
+                                      "Squeeze", "Slice",  "Reshape",   "ConstantOfShape"};
 
 struct ConvUnit {
   int node = -1;
@@ -305,12 +305,19 @@ class Recogniser {
   }
 
   // A standalone BN (pre-activation nets) on v.
+  // A standalone BN (pre-activation nets) on v; v may also feed the block's residual Add.
   std::string take_standalone_norm(const std::string& v, const std::string& name, Named& tensors) {
-    const int i = only_consumer(v, "BatchNormalization " + name);
-    expect(i, "BatchNormalization", name);
-    auto t = norm_tensors(i);
+    int bn = -1;
+    for (int c : consumers(v)) {
+      if (op(c) == "BatchNormalization" && bn < 0)
+        bn = c;
+      else if (op(c) != "Add")
+        fail(c, "found where BatchNormalization " + name + " (or the residual Add) should be");
+    }
+    if (bn < 0) fail_value(v, "no BatchNormalization " + name + " where a pre-activation net has one");
+    auto t = norm_tensors(bn);
     add_norm(tensors, name, t[0], t[1], t[2], t[3]);
-    return out(i);
+    return out(bn);
   }
 
   std::string take_relu(const std::string& v, const std::string& role) {

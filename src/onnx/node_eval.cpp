@@ -462,11 +462,19 @@ Tensor constant(const pb::NodeProto& node, const std::string& where) {
 }  // namespace
 
 bool node_supported(const std::string& op) {
-  static const std::set<std::string> ops{
-      "Conv",      "BatchNormalization", "Relu",  "MaxPool", "AveragePool", "GlobalAveragePool", "ReduceMean",
-      "Add",       "Gemm",               "MatMul", "Flatten", "Reshape",    "Squeeze",           "Unsqueeze",
-      "Pad",       "Slice",              "Constant", "Identity", "Dropout", "Transpose",         "Shape",
-      "Gather",    "Concat",             "ConstantOfShape", "Cast"};
+  static const std::set<std::string> ops{"Conv",        "BatchNormalization",
+                                         "Relu",        "MaxPool",
+                                         "AveragePool", "GlobalAveragePool",
+                                         "ReduceMean",  "Add",
+                                         "Gemm",        "MatMul",
+                                         "Flatten",     "Reshape",
+                                         "Squeeze",     "Unsqueeze",
+                                         "Pad",         "Slice",
+                                         "Constant",    "Identity",
+                                         "Dropout",     "Transpose",
+                                         "Shape",       "Gather",
+                                         "Concat",      "ConstantOfShape",
+                                         "Cast"};
   return ops.count(op) > 0;
 }
 
@@ -606,13 +614,22 @@ std::vector<Tensor> evaluate_node(const pb::NodeProto& node, const std::vector<T
     const int64_t to = attribute_int(node, "to", 0);
     DType dtype;
     switch (to) {
-      case pb::TensorProto::FLOAT: dtype = DType::f32; break;
-      case pb::TensorProto::DOUBLE: dtype = DType::f64; break;
+      case pb::TensorProto::FLOAT:
+        dtype = DType::f32;
+        break;
+      case pb::TensorProto::DOUBLE:
+        dtype = DType::f64;
+        break;
       case pb::TensorProto::INT64:
-      case pb::TensorProto::INT32: dtype = DType::i64; break;
+      case pb::TensorProto::INT32:
+        dtype = DType::i64;
+        break;
       case pb::TensorProto::BOOL:
-      case pb::TensorProto::UINT8: dtype = DType::u8; break;
-      default: throw UserError(where + ": Cast to ONNX type " + std::to_string(to) + " is not supported");
+      case pb::TensorProto::UINT8:
+        dtype = DType::u8;
+        break;
+      default:
+        throw UserError(where + ": Cast to ONNX type " + std::to_string(to) + " is not supported");
     }
     Tensor y = Tensor::empty(in[0].shape(), dtype);
     for (int64_t i = 0; i < y.numel(); ++i) {

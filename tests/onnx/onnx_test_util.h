@@ -33,7 +33,9 @@ inline CliOutput run_command(const std::string& command) {
   return out;
 }
 
-inline CliOutput run_cli(const std::string& args) { return run_command(std::string(RESNET_CLI_PATH) + " " + args); }
+inline CliOutput run_cli(const std::string& args) {
+  return run_command(std::string(RESNET_CLI_PATH) + " " + args);
+}
 
 inline fs::path fresh_dir(const std::string& name) {
   const fs::path dir = fs::temp_directory_path() / ("resnet_onnx_" + name + "_" + std::to_string(getpid()));
@@ -59,6 +61,8 @@ inline std::unique_ptr<models::ResNet> filled_model(const models::ResNetSpec& sp
 }
 
 // The logits as an owned copy (a module's output buffer is reused by the next forward).
-inline Tensor logits_of(models::ResNet& model, const Tensor& x) { return model.forward(x).clone(Layout::contiguous); }
+inline Tensor logits_of(models::ResNet& model, const Tensor& x) {
+  return model.forward(x).clone(Layout::contiguous);
+}
 
 }  // namespace resnet::testing

@@ -24,11 +24,18 @@ namespace {
 
 namespace fs = std::filesystem;
 
-const std::set<std::string> kClaimedOps{
-    "Conv",      "BatchNormalization", "Relu",      "MaxPool",  "AveragePool", "GlobalAveragePool", "ReduceMean",
-    "Add",       "Gemm",               "MatMul",    "Flatten",  "Reshape",     "Squeeze",           "Unsqueeze",
-    "Pad",       "Slice",              "Constant",  "Identity", "Dropout",     "Transpose",         "Shape",
-    "Gather",    "Concat"};
+const std::set<std::string> kClaimedOps{"Conv",        "BatchNormalization",
+                                        "Relu",        "MaxPool",
+                                        "AveragePool", "GlobalAveragePool",
+                                        "ReduceMean",  "Add",
+                                        "Gemm",        "MatMul",
+                                        "Flatten",     "Reshape",
+                                        "Squeeze",     "Unsqueeze",
+                                        "Pad",         "Slice",
+                                        "Constant",    "Identity",
+                                        "Dropout",     "Transpose",
+                                        "Shape",       "Gather",
+                                        "Concat"};
 
 // Cases of claimed ops that resnet.cpp rejects on purpose, with the reason.
 const std::map<std::string, std::string> kOutOfScope{
@@ -68,14 +75,14 @@ Outcome run_case(const fs::path& dir) {
       if (!set.is_directory() || set.path().filename().string().rfind("test_data_set_", 0) != 0) continue;
       ++sets;
       for (size_t k = 0; k < inputs.size(); ++k)
-        values[inputs[k]] = tensor_from_proto(read_tensor_pb(set.path() / ("input_" + std::to_string(k) + ".pb")),
-                                              inputs[k], dir.string());
+        values[inputs[k]] = tensor_from_proto(
+            read_tensor_pb(set.path() / ("input_" + std::to_string(k) + ".pb")), inputs[k], dir.string());
       std::vector<Tensor> args;
       for (const auto& name : node.input()) args.push_back(name.empty() ? Tensor() : values.at(name));
       const auto outs = evaluate_node(node, args, dir.filename().string());
       for (int k = 0; k < g.output_size(); ++k) {
-        const Tensor expected =
-            tensor_from_proto(read_tensor_pb(set.path() / ("output_" + std::to_string(k) + ".pb")), "output", dir.string());
+        const Tensor expected = tensor_from_proto(
+            read_tensor_pb(set.path() / ("output_" + std::to_string(k) + ".pb")), "output", dir.string());
         if (k >= static_cast<int>(outs.size())) {
           o.detail = "output " + std::to_string(k) + " missing";
           return o;
@@ -91,8 +98,8 @@ Outcome run_case(const fs::path& dir) {
                               ? std::abs(a - e) <= 1e-5 + 1e-4 * std::abs(e)
                               : a == e;
           if (!ok) {
-            o.detail = "output " + std::to_string(k) + " element " + std::to_string(i) + ": " + std::to_string(a) +
-                       " vs expected " + std::to_string(e);
+            o.detail = "output " + std::to_string(k) + " element " + std::to_string(i) + ": " +
+                       std::to_string(a) + " vs expected " + std::to_string(e);
             return o;
           }
         }
@@ -110,8 +117,9 @@ Outcome run_case(const fs::path& dir) {
 TEST(OnnxConformance, OfficialNodeTestsOfEveryClaimedOp) {
   const fs::path root = RESNET_ONNX_NODE_TESTS;
   if (!fs::is_directory(root))
-    GTEST_SKIP() << "\n\n*** ONNX node tests not found at " << root
-                 << ": install Debian's libonnx-testdata (scripts/setup.sh does) — CONFORMANCE NOT CHECKED ***\n";
+    GTEST_SKIP()
+        << "\n\n*** ONNX node tests not found at " << root
+        << ": install Debian's libonnx-testdata (scripts/setup.sh does) — CONFORMANCE NOT CHECKED ***\n";
   std::vector<fs::path> dirs;
   for (const auto& e : fs::directory_iterator(root))
     if (e.is_directory()) dirs.push_back(e.path());
@@ -139,9 +147,10 @@ TEST(OnnxConformance, OfficialNodeTestsOfEveryClaimedOp) {
     EXPECT_TRUE(o.passed) << name << ": " << (o.rejected ? "rejected: " : "") << o.detail;
     passed += o.passed;
   }
-  for (const auto& [name, reason] : kOutOfScope) EXPECT_TRUE(seen.count(name)) << name << " listed but not found";
-  std::printf("[ conformance ] %d ONNX node tests pass, %d out of scope (rejected with a clear error)\n", passed,
-              out_of_scope);
+  for (const auto& [name, reason] : kOutOfScope)
+    EXPECT_TRUE(seen.count(name)) << name << " listed but not found";
+  std::printf("[ conformance ] %d ONNX node tests pass, %d out of scope (rejected with a clear error)\n",
+              passed, out_of_scope);
   EXPECT_GT(passed, 100);
 }
 

@@ -24,7 +24,8 @@ namespace {
 
 void write_raw(const fs::path& path, const Tensor& t) {
   const Tensor c = t.clone(Layout::contiguous);
-  std::ofstream(path, std::ios::binary).write(static_cast<const char*>(c.raw()), static_cast<std::streamsize>(c.nbytes()));
+  std::ofstream(path, std::ios::binary)
+      .write(static_cast<const char*>(c.raw()), static_cast<std::streamsize>(c.nbytes()));
 }
 
 struct OrtCase {
@@ -40,9 +41,12 @@ TEST(OnnxRuntime, ExportedModelsMatchOurLogits) {
   preact_bottleneck.widths = {16, 32, 64};
   preact_bottleneck.shortcut = nn::ShortcutKind::B;
   const std::vector<OrtCase> cases = {
-      {"resnet20", "resnet20", {}, 32},          {"plain20", "plain20", {}, 32},
-      {"resnet18", "resnet18", {}, 64},          {"resnet50", "resnet50", {}, 64},
-      {"preact_resnet18", "preact_resnet18", {}, 32}, {"wrn_16_4", "wrn_16_4", {}, 32},
+      {"resnet20", "resnet20", {}, 32},
+      {"plain20", "plain20", {}, 32},
+      {"resnet18", "resnet18", {}, 64},
+      {"resnet50", "resnet50", {}, 64},
+      {"preact_resnet18", "preact_resnet18", {}, 32},
+      {"wrn_16_4", "wrn_16_4", {}, 32},
       {"preact_bottleneck_20", "", preact_bottleneck, 32},
   };
   const fs::path dir = fresh_dir("ort");
@@ -56,8 +60,8 @@ TEST(OnnxRuntime, ExportedModelsMatchOurLogits) {
       if (c.model.empty()) {
         onnx::export_onnx(*model, onnx, {.fold_bn = fold});
       } else {
-        const auto out = run_cli("export --checkpoint " + weights + " --model " + c.model + " --classes 10 --onnx " +
-                                 onnx + (fold ? " --fold-bn" : ""));
+        const auto out = run_cli("export --checkpoint " + weights + " --model " + c.model +
+                                 " --classes 10 --onnx " + onnx + (fold ? " --fold-bn" : ""));
         ASSERT_EQ(out.status, 0) << out.text;
       }
       for (int64_t batch : {1, 7}) {
@@ -77,20 +81,22 @@ TEST(OnnxRuntime, ExportedModelsMatchOurLogits) {
   const std::string src = RESNET_SOURCE_DIR;
   const auto env = run_command("bash " + src + "/tests/onnx/ort_env.sh " + RESNET_ORT_DIR);
   ASSERT_EQ(env.status, 0) << "could not provide ONNX Runtime (node + npm onnxruntime-node):\n" << env.text;
-  const auto run = run_command("cd " + std::string(RESNET_ORT_DIR) + " && node " + src + "/tests/onnx/ort_compare.js " +
-                               (dir / "manifest.json").string());
+  // Node resolves modules next to the script, so point it at the installed ones.
+  const auto run = run_command("NODE_PATH=" + std::string(RESNET_ORT_DIR) + "/node_modules node " + src +
+                               "/tests/onnx/ort_compare.js " + (dir / "manifest.json").string());
   ASSERT_EQ(run.status, 0) << run.text;
   std::istringstream lines(run.text);
   size_t checked = 0;
   for (std::string line; std::getline(lines, line);) {
     if (line.empty() || line[0] != '{') continue;
     const auto r = nlohmann::json::parse(line);
-    const double err = r.at("max_abs_diff").get<double>() / std::max(r.at("max_abs_expected").get<double>(), 1e-30);
+    const double err =
+        r.at("max_abs_diff").get<double>() / std::max(r.at("max_abs_expected").get<double>(), 1e-30);
     const std::string name = fs::path(r.at("onnx").get<std::string>()).filename().string();
     EXPECT_LE(err, 1e-4) << name << " batch " << r.at("batch");
     EXPECT_EQ(r.at("shape")[0], r.at("batch")) << name;
-    std::printf("[ onnxruntime ] %-32s batch %d: max |diff| / max |logit| = %.2e (max |logit| %.3g)\n", name.c_str(),
-                r.at("batch").get<int>(), err, r.at("max_abs_expected").get<double>());
+    std::printf("[ onnxruntime ] %-32s batch %d: max |diff| / max |logit| = %.2e (max |logit| %.3g)\n",
+                name.c_str(), r.at("batch").get<int>(), err, r.at("max_abs_expected").get<double>());
     ++checked;
   }
   EXPECT_EQ(checked, manifest.size()) << "ONNX Runtime did not report every case:\n" << run.text;

@@ -57,6 +57,10 @@ struct TorchCase {
   int64_t classes, size;
 };
 
+void PrintTo(const TorchCase& c, std::ostream* os) {
+  *os << c.name;
+}
+
 class OnnxTorchParity : public ::testing::TestWithParam<TorchCase> {};
 
 TEST_P(OnnxTorchParity, ImportedNetworkReproducesTorchLogits) {
@@ -86,20 +90,52 @@ TEST_P(OnnxTorchParity, ImportedNetworkReproducesTorchLogits) {
   const auto truth = io::load_safetensors(kDir + "torch_logits.safetensors");
   const double err = max_rel_error(logits, truth.at(c.name + ".logits"));
   EXPECT_LE(err, 1e-4) << c.name;
-  std::printf("[ torch parity ] %-18s %s: max |diff| / max |logit| = %.2e\n", c.name.c_str(), imported.summary.c_str(),
-              err);
+  std::printf("[ torch parity ] %-18s %s: max |diff| / max |logit| = %.2e\n", c.name.c_str(),
+              imported.summary.c_str(), err);
   fs::remove_all(dir);
 }
 
 INSTANTIATE_TEST_SUITE_P(
     TorchExports, OnnxTorchParity,
     ::testing::Values(
-        TorchCase{"cifar_resnet20_bn", models::BlockKind::basic, {3, 3, 3}, 1, 64, nn::ShortcutKind::A, false, 10, 32},
-        TorchCase{"resnet18_bn", models::BlockKind::basic, {2, 2, 2, 2}, 1, 64, nn::ShortcutKind::B, true, 1000, 64},
-        TorchCase{"resnet18", models::BlockKind::basic, {2, 2, 2, 2}, 1, 64, nn::ShortcutKind::B, true, 1000, 64},
-        TorchCase{"resnet50", models::BlockKind::bottleneck, {3, 4, 6, 3}, 1, 64, nn::ShortcutKind::B, true, 1000, 64},
-        TorchCase{"resnext50_32x4d", models::BlockKind::bottleneck, {3, 4, 6, 3}, 32, 4, nn::ShortcutKind::B, true,
-                  1000, 64}),
+        TorchCase{"cifar_resnet20_bn",
+                  models::BlockKind::basic,
+                  {3, 3, 3},
+                  1,
+                  64,
+                  nn::ShortcutKind::A,
+                  false,
+                  10,
+                  32},
+        TorchCase{"resnet18_bn",
+                  models::BlockKind::basic,
+                  {2, 2, 2, 2},
+                  1,
+                  64,
+                  nn::ShortcutKind::B,
+                  true,
+                  1000,
+                  64},
+        TorchCase{
+            "resnet18", models::BlockKind::basic, {2, 2, 2, 2}, 1, 64, nn::ShortcutKind::B, true, 1000, 64},
+        TorchCase{"resnet50",
+                  models::BlockKind::bottleneck,
+                  {3, 4, 6, 3},
+                  1,
+                  64,
+                  nn::ShortcutKind::B,
+                  true,
+                  1000,
+                  64},
+        TorchCase{"resnext50_32x4d",
+                  models::BlockKind::bottleneck,
+                  {3, 4, 6, 3},
+                  32,
+                  4,
+                  nn::ShortcutKind::B,
+                  true,
+                  1000,
+                  64}),
     [](const auto& info) { return info.param.name; });
 
 }  // namespace

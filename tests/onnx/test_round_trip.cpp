@@ -34,6 +34,10 @@ models::ResNetSpec small_spec(models::BlockKind block, std::vector<int> blocks, 
   return s;
 }
 
+void PrintTo(const Case& c, std::ostream* os) {
+  *os << c.label;
+}
+
 std::vector<Case> cases() {
   return {
       {"resnet20", "resnet20", {}, 32},
@@ -43,7 +47,8 @@ std::vector<Case> cases() {
       {"preact_resnet18", "preact_resnet18", {}, 32},
       {"wrn_16_4", "wrn_16_4", {}, 32},
       {"resnext_small", "", small_spec(models::BlockKind::bottleneck, {1, 2}, {16, 32}, 4, 8), 16},
-      {"bottleneck_stride_in_1x1", "", small_spec(models::BlockKind::bottleneck, {2, 1}, {8, 16}, 1, 64, true), 16},
+      {"bottleneck_stride_in_1x1", "",
+       small_spec(models::BlockKind::bottleneck, {2, 1}, {8, 16}, 1, 64, true), 16},
       {"preact_bottleneck", "", small_spec(models::BlockKind::preact_bottleneck, {1, 1, 1}, {8, 16, 32}), 16},
   };
 }
@@ -102,9 +107,11 @@ TEST_P(OnnxRoundTrip, ImportsTheExportedArchitectureAndLogits) {
   fs::remove_all(dir);
 }
 
-INSTANTIATE_TEST_SUITE_P(Zoo, OnnxRoundTrip, ::testing::Combine(::testing::ValuesIn(cases()), ::testing::Bool()),
+INSTANTIATE_TEST_SUITE_P(Zoo, OnnxRoundTrip,
+                         ::testing::Combine(::testing::ValuesIn(cases()), ::testing::Bool()),
                          [](const auto& info) {
-                           return std::get<0>(info.param).label + (std::get<1>(info.param) ? "_folded" : "_bn");
+                           return std::get<0>(info.param).label +
+                                  (std::get<1>(info.param) ? "_folded" : "_bn");
                          });
 
 TEST(OnnxExport, WritesOpset13DynamicBatchNamesAndMetadata) {
@@ -153,12 +160,13 @@ TEST(OnnxExport, OnnxFileLoadsAsCheckpointWithItsInfo) {
   auto model = filled_model("resnet20", 4);
   const fs::path dir = fresh_dir("as_checkpoint");
   const std::string path = (dir / "m.onnx").string();
-  onnx::export_onnx(*model, path,
-                    {.info = {{"model", "resnet20"},
-                              {"class_names", {"w", "x", "y", "z"}},
-                              {"input_size", {3, 32, 32}},
-                              {"eval_transforms", {"normalize(mean=[0.5, 0.5, 0.5], std=[0.25, 0.25, 0.25])"}},
-                              {"dataset", "fashion-mnist"}}});
+  onnx::export_onnx(
+      *model, path,
+      {.info = {{"model", "resnet20"},
+                {"class_names", {"w", "x", "y", "z"}},
+                {"input_size", {3, 32, 32}},
+                {"eval_transforms", {"normalize(mean=[0.5, 0.5, 0.5], std=[0.25, 0.25, 0.25])"}},
+                {"dataset", "fashion-mnist"}}});
   const train::Checkpoint c = train::load_checkpoint(path);
   EXPECT_EQ(c.info.at("class_names").size(), 4u);
   EXPECT_EQ(c.info.at("dataset"), "fashion-mnist");
