@@ -692,7 +692,11 @@ class Recogniser {
     std::string input;
     for (const auto& in : g_.input())
       if (!constants_.count(in.name())) {
-        if (!input.empty()) fail_value(in.name(), "a second graph input: a ResNet has one (the images)");
+        if (!input.empty())
+          fail_value(in.name(),
+                     "a second graph input without a value: a ResNet has one input (the images). If it is a "
+                     "weight, the file was written without its weights (torch.onnx.export(..., "
+                     "export_params=False)): export it again with them");
         input = in.name();
         const auto& shape = in.type().tensor_type().shape();
         if (in.type().tensor_type().elem_type() != pb::TensorProto::FLOAT || shape.dim_size() != 4)
