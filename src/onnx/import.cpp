@@ -75,6 +75,7 @@ class Recogniser {
   std::map<int, std::vector<std::string>> inputs_;     // live nodes' inputs, aliases resolved
   std::set<int> live_, taken_;
   int64_t height_ = 0, width_ = 0;  // tracked spatial size when the input's is static (else 0)
+  bool softmax_dropped_ = false;
 
   const pb::NodeProto& node(int i) const { return g_.node(i); }
   std::string where(int i) const { return "'" + path_ + "': " + describe_node(node(i), i); }
@@ -98,13 +99,13 @@ class Recogniser {
       const auto& n = node(i);
       if (!n.domain().empty() && n.domain() != "ai.onnx")
         fail(i, "ops of domain '" + n.domain() + "' are not supported (standard ONNX ops only)");
-      if (!node_supported(n.op_type()))
+      if (!node_supported(n.op_type()) && n.op_type() != "Softmax")  // Softmax: only last, dropped
         fail(i,
              "op " + n.op_type() +
                  " is not supported by resnet.cpp's importer (supported: Conv, BatchNormalization, Relu, "
                  "MaxPool, AveragePool, GlobalAveragePool, ReduceMean, Add, Gemm, MatMul, Flatten, Reshape, "
                  "Squeeze, Pad, Slice, Constant, Identity, Dropout, Transpose, Shape, Gather, Unsqueeze, "
-                 "Concat)");
+                 "Concat, ConstantOfShape, Cast, and a final Softmax)");
       std::vector<std::string> in;
       for (const auto& name : n.input()) in.push_back(name.empty() ? name : resolve(name));
       const bool all_constant = !in.empty() && std::all_of(in.begin(), in.end(), [&](const std::string& v) {
@@ -122,11 +123,12 @@ class Recogniser {
         alias_[n.output(0)] = in.at(0);
         continue;
       }
-      const bool from_shape =
-          n.op_type() == "Shape" ||
-          (kShapeOps.count(n.op_type()) && std::any_of(in.begin(), in.end(), [&](const std::string& v) {
-             return shape_values_.count(v) > 0;
-           }));
+      // Values computed from shapes: the data input (or, for Concat, any input) is one. A Reshape of an
+      // activation *by* a computed shape is an activation.
+      auto is_shape = [&](const std::string& v) { return shape_values_.count(v) > 0; };
+      const bool from_shape = n.op_type() == "Shape" ||
+                              (kShapeOps.count(n.op_type()) && !in.empty() && is_shape(in[0])) ||
+                              (n.op_type() == "Concat" && std::any_of(in.begin(), in.end(), is_shape));
       if (from_shape || n.op_type() == "Cast") {
         if (!from_shape) fail(i, "Cast of an activation is not supported");
         for (const auto& o : n.output()) shape_values_.insert(o);
@@ -230,11 +232,23 @@ class Recogniser {
     const auto& n = node(i);
     const auto kernel = attribute_ints(n, "kernel_shape", {u.weight.size(2), u.weight.size(3)});
     const auto strides = attribute_ints(n, "strides", {1, 1});
-    const auto pads = attribute_ints(n, "pads", {0, 0, 0, 0});
+    auto pads = attribute_ints(n, "pads", {0, 0, 0, 0});
     const auto dilations = attribute_ints(n, "dilations", {1, 1});
     const std::string auto_pad = attribute_string(n, "auto_pad", "NOTSET");
-    if (auto_pad != "NOTSET" && auto_pad != "VALID")
-      fail(i, "auto_pad " + auto_pad + " is not supported (export with explicit pads)");
+    if (auto_pad == "SAME_UPPER" || auto_pad == "SAME_LOWER") {
+      // SAME is symmetric, whatever the input size, for 1×1 kernels (no padding) and for odd kernels at
+      // stride 1 ((k − 1)/2 on each side) — what TensorFlow exporters write for a ResNet's convs.
+      const int64_t k = u.weight.size(2), s = attribute_ints(n, "strides", {1, 1})[0];
+      if (k != 1 && !(s == 1 && k % 2 == 1))
+        fail(i, "auto_pad " + auto_pad + " with a " + std::to_string(k) + "×" + std::to_string(k) +
+                    " kernel at stride " + std::to_string(s) +
+                    " pads asymmetrically, which resnet.cpp's convs do not do");
+      pads.assign(4, (k - 1) / 2);
+    } else if (auto_pad == "VALID") {
+      pads.assign(4, 0);
+    } else if (auto_pad != "NOTSET") {
+      fail(i, "unknown auto_pad '" + auto_pad + "'");
+    }
     if (kernel.size() != 2 || kernel[0] != kernel[1] || kernel[0] != u.weight.size(2) ||
         u.weight.size(2) != u.weight.size(3))
       fail(i, "only square 2-D kernels matching the weight are supported");
@@ -449,9 +463,20 @@ class Recogniser {
     }
     for (int n : chain) {
       if (op(n) == "Slice") {
-        const Tensor starts = constant_input(n, 1, "starts"), ends = constant_input(n, 2, "ends");
-        const auto axes = optional_constant(n, 3, "axes");
-        const auto steps = optional_constant(n, 4, "steps");
+        // Opset ≥ 10 gives starts/ends/axes/steps as inputs, older opsets as attributes.
+        auto from_attribute = [&](const char* name) {
+          const auto v = attribute_ints(node(n), name);
+          Tensor t = Tensor::empty({static_cast<int64_t>(v.size())}, DType::i64);
+          std::copy(v.begin(), v.end(), t.data<int64_t>());
+          return t;
+        };
+        const bool inputs = inputs_.at(n).size() > 1;
+        const Tensor starts = inputs ? constant_input(n, 1, "starts") : from_attribute("starts");
+        const Tensor ends = inputs ? constant_input(n, 2, "ends") : from_attribute("ends");
+        const auto axes = inputs                            ? optional_constant(n, 3, "axes")
+                          : find_attribute(node(n), "axes") ? std::optional<Tensor>(from_attribute("axes"))
+                                                            : std::nullopt;
+        const auto steps = inputs ? optional_constant(n, 4, "steps") : std::nullopt;
         for (int64_t k = 0; k < starts.numel(); ++k) {
           int64_t axis = axes ? static_cast<int64_t>(axes->get_flat(k)) : k;
           if (axis < 0) axis += 4;
@@ -667,8 +692,25 @@ class Recogniser {
     if (weight.size(1) != channels)
       fail(f, "the classifier takes " + std::to_string(weight.size(1)) + " features but the network has " +
                   std::to_string(channels));
+    // A final Softmax is dropped: resnet.cpp's networks output logits (predict applies the softmax itself;
+    // the argmax, and so accuracy, is the same).
+    if (const int sm = next(logits); sm >= 0 && op(sm) == "Softmax") {
+      const int64_t axis = attribute_int(node(sm), "axis", -1);
+      if (axis != -1 && axis != 1) fail(sm, "a final Softmax over another axis than the classes");
+      take(sm);
+      softmax_dropped_ = true;
+      if (consumers(out(sm)).empty()) {
+        bool is_output = false;
+        for (const auto& o : g_.output()) is_output = is_output || resolve(o.name()) == out(sm);
+        if (!is_output) fail(sm, "the final Softmax's output is not the graph's output");
+        tensors.emplace_back("fc.weight", weight);
+        tensors.emplace_back("fc.bias", bias);
+        classes = weight.size(0);
+        return;
+      }
+    }
     if (!consumers(logits).empty())
-      fail_value(logits, "the logits feed further nodes (softmax?) that resnet.cpp does not model");
+      fail_value(logits, "the logits feed further nodes that resnet.cpp does not model");
     bool is_output = false;
     for (const auto& o : g_.output()) is_output = is_output || resolve(o.name()) == logits;
     if (!is_output) fail_value(logits, "the classifier's output is not the graph's output");
@@ -730,13 +772,25 @@ class Recogniser {
       x = take_relu(take_norm(stem, "bn1", tensors), "the stem's ReLU");
     }
     if (stem.kernel == 7 && stem.stride == 2) {
-      const int m = only_consumer(x, "the stem's max-pool");
+      int m = only_consumer(x, "the stem's max-pool");
+      std::vector<int64_t> pool_pads{1, 1, 1, 1};
+      if (op(m) == "Pad" && !preact) {
+        // An explicit zero Pad (TensorFlow's ZeroPadding2D) before the pool: the input is a ReLU's output,
+        // ≥ 0, so zeros never win a max and the pair is the padded max-pool.
+        const auto pads = pad_amounts(m);
+        const bool one = pads == std::vector<int64_t>{0, 0, 1, 1, 0, 0, 1, 1} && pad_value(m) == 0 &&
+                         attribute_string(node(m), "mode", "constant") == "constant";
+        if (!one) fail(m, "a Pad before the stem max-pool that is not a zero pad of 1 on H and W");
+        take(m);
+        m = only_consumer(out(m), "the stem's max-pool");
+        pool_pads = {0, 0, 0, 0};
+      }
       expect(m, "MaxPool", "stem max-pool (3×3, stride 2, pad 1)");
       const auto& n = node(m);
       if (attribute_ints(n, "kernel_shape") != std::vector<int64_t>{3, 3} ||
           attribute_ints(n, "strides", {1, 1}) != std::vector<int64_t>{2, 2} ||
-          attribute_ints(n, "pads", {0, 0, 0, 0}) != std::vector<int64_t>{1, 1, 1, 1} ||
-          attribute_int(n, "ceil_mode", 0) != 0 || n.output_size() > 1)
+          attribute_ints(n, "pads", {0, 0, 0, 0}) != pool_pads || attribute_int(n, "ceil_mode", 0) != 0 ||
+          n.output_size() > 1)
         fail(m, "the stem max-pool must be 3×3, stride 2, pad 1 (torchvision's)");
       take(m);
       track(3, 2, 1);
@@ -777,7 +831,7 @@ class Recogniser {
     m.spec = spec;
     m.tensors = std::move(tensors);
     m.info = make_info(spec, input_h, input_w);
-    m.summary = summarise(spec, blocks);
+    m.summary = summarise(spec, blocks) + (softmax_dropped_ ? "; final Softmax dropped (logits)" : "");
     return m;
   }
 
@@ -900,6 +954,7 @@ class Recogniser {
     out += s.shortcut == nn::ShortcutKind::A      ? ", option-A shortcuts"
            : s.shortcut == nn::ShortcutKind::none ? ", plain (no shortcuts)"
                                                   : ", projection shortcuts";
+    if (s.stride_in_1x1) out += ", stride on the first 1×1";
     out += s.imagenet_stem ? ", ImageNet stem" : ", 3×3 stem";
     out += ", " + std::to_string(s.in_channels) + " input channels, " + std::to_string(s.num_classes) +
            " classes";

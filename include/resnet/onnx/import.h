@@ -15,6 +15,10 @@
 //            running variance: var' = var + ε − 1e-5). A conv with a bias and no BN after it (BN folded by
 //            the exporter) maps to the conv plus a BN with weight 1, bias = the conv bias, running mean 0
 //            and running variance 1 − 1e-5, so that √(var + ε) = 1 — the same function, still trainable.
+//   padding  explicit pads, or auto_pad SAME_* where it is symmetric (1×1 kernels; odd kernels at stride 1),
+//            or a zero spatial Pad node before a Conv (merged) or before the stem's max-pool (its input is a
+//            ReLU's, so zero padding equals the max-pool's own);
+//   tail     a final Softmax is dropped: resnet.cpp's networks output logits (same argmax).
 //   Also     Identity/Dropout pass through; Constant, and any node whose inputs are all constant
 //            (Transpose of a weight, Unsqueeze/Concat of constants…), is folded; Pad before a Conv
 //            (zero, spatial, symmetric) is merged into its padding; Transpose pairs that cancel vanish.
