@@ -434,7 +434,7 @@ class Recogniser {
       const ConvUnit u = take_conv_node(conv_node, 0, "projection shortcut");
       if (u.kernel != 1 || u.stride != b.stride)
         fail(conv_node, "a projection shortcut that is not a 1×1 conv at the block's stride");
-      if (!preact && is_option_a(u, b)) {
+      if (!preact && is_option_a(u)) {
         b.shortcut = Shortcut::option_a;
         return;
       }
@@ -512,13 +512,12 @@ class Recogniser {
   }
 
   // resnet.cpp's own option-A export: a bias-free 1×1 conv whose weight selects channel c into c + front.
-  bool is_option_a(const ConvUnit& u, const Block& b) const {
+  bool is_option_a(const ConvUnit& u) const {
     if (u.bias.defined() || next(u.out) < 0 || op(next(u.out)) != "Add" || u.groups != 1) return false;
     const int64_t o = u.weight.size(0), c = u.weight.size(1), front = (o - c) / 2;
     for (int64_t k = 0; k < o; ++k)
       for (int64_t j = 0; j < c; ++j)
         if (u.weight.get_flat(k * c + j) != (k == j + front ? 1.0 : 0.0)) return false;
-    (void)b;
     return true;
   }
 
@@ -831,7 +830,7 @@ class Recogniser {
     m.spec = spec;
     m.tensors = std::move(tensors);
     m.info = make_info(spec, input_h, input_w);
-    m.summary = summarise(spec, blocks) + (softmax_dropped_ ? "; final Softmax dropped (logits)" : "");
+    m.summary = summarise(spec) + (softmax_dropped_ ? "; final Softmax dropped (logits)" : "");
     return m;
   }
 
@@ -941,7 +940,7 @@ class Recogniser {
     return info;
   }
 
-  static std::string summarise(const models::ResNetSpec& s, const std::vector<Block>& blocks) {
+  static std::string summarise(const models::ResNetSpec& s) {
     static const char* kinds[] = {"basic", "bottleneck", "pre-activation basic", "pre-activation bottleneck"};
     std::string out = std::string(kinds[static_cast<int>(s.block)]) + " blocks [";
     for (size_t i = 0; i < s.blocks_per_stage.size(); ++i)
@@ -958,7 +957,6 @@ class Recogniser {
     out += s.imagenet_stem ? ", ImageNet stem" : ", 3×3 stem";
     out += ", " + std::to_string(s.in_channels) + " input channels, " + std::to_string(s.num_classes) +
            " classes";
-    (void)blocks;
     return out;
   }
 };
