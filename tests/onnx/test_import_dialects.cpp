@@ -1,8 +1,9 @@
 // Import of graphs written the way other exporters write a ResNet (TensorFlow-to-ONNX, older PyTorch):
 // our own export is rewritten node by node into that dialect — SAME auto-padding, explicit Pad nodes before
-// the stem conv and the max-pool, BN epsilon 1e-3, the Shape→Gather→Unsqueeze→Concat→Reshape flatten, a
-// Transpose of the classifier weight feeding MatMul + Add, Identity nodes and a final Softmax — and must
-// import to the same architecture and the same logits (the dropped Softmax aside).
+// the stem conv and the max-pool, BN epsilon 1e-3, an AveragePool over the whole map as the final pool, the
+// Shape→Gather→Unsqueeze→Concat→Reshape flatten, a Transpose of the classifier weight feeding MatMul + Add,
+// Identity nodes and a final Softmax — and must import to the same architecture and the same logits (the
+// dropped Softmax aside).
 #include <gtest/gtest.h>
 
 #include <fstream>
@@ -43,8 +44,14 @@ void add_constant(pb::GraphProto* g, const std::string& name, std::vector<int64_
   onnx::tensor_to_proto(name, t, g->add_initializer());
 }
 
-void rewrite_as_foreign_exporter(pb::ModelProto& m) {
+// `pooled_size` > 0: the input gets a static H = W, and the final pool becomes an AveragePool over the
+// whole pooled_size × pooled_size map (as `F.avg_pool2d(out, 4)` exports).
+void rewrite_as_foreign_exporter(pb::ModelProto& m, int64_t input_size, int64_t pooled_size) {
   auto* g = m.mutable_graph();
+  if (pooled_size > 0) {
+    auto* shape = g->mutable_input(0)->mutable_type()->mutable_tensor_type()->mutable_shape();
+    for (int d : {2, 3}) shape->mutable_dim(d)->set_dim_value(input_size);
+  }
   std::map<std::string, pb::TensorProto*> init;
   for (auto& t : *g->mutable_initializer()) init[t.name()] = &t;
   add_constant(g, "pads.stem", {0, 0, 3, 3, 0, 0, 3, 3}, {8});
@@ -90,6 +97,13 @@ void rewrite_as_foreign_exporter(pb::ModelProto& m) {
       n.set_output(0, "relu.raw");
       nodes.push_back(n);
       n = make_node("Identity", {"relu.raw"}, "relu");
+    } else if (op == "GlobalAveragePool" && pooled_size > 0) {
+      n.set_op_type("AveragePool");
+      auto* k = n.add_attribute();
+      k->set_name("kernel_shape");
+      k->set_type(pb::AttributeProto::INTS);
+      k->add_ints(pooled_size);
+      k->add_ints(pooled_size);
     } else if (op == "Flatten") {
       nodes.push_back(make_node("Shape", {n.input(0)}, "flat.shape"));
       nodes.push_back(make_node("Gather", {"flat.shape", "gather.index"}, "flat.n"));
@@ -130,7 +144,8 @@ TEST(OnnxImportDialects, TensorFlowStyleGraphImportsToTheSameNetwork) {
     const std::string path = (dir / (fold ? "folded.onnx" : "bn.onnx")).string();
     onnx::export_onnx(*model, path, {.fold_bn = fold});
     auto m = onnx::read_model(path);
-    rewrite_as_foreign_exporter(m);
+    // The unfolded variant also gets a static input size and an AveragePool head (32 → 16 → 8 → 4).
+    rewrite_as_foreign_exporter(m, 32, fold ? 0 : 4);
     std::string bytes;
     ASSERT_TRUE(m.SerializeToString(&bytes));
     std::ofstream(path, std::ios::binary | std::ios::trunc) << bytes;
