@@ -15,7 +15,7 @@ void add_train_command(CLI::App& app);  // train
 void add_eval_commands(CLI::App& app);  // eval, predict
 void add_images_command(CLI::App& app);
 void add_info_command(CLI::App& app);
-void add_model_commands(CLI::App& app);         // models, forward
+void add_model_commands(CLI::App& app);        // models, forward
 void add_interchange_commands(CLI::App& app);  // export, import (ONNX)
 
 }  // namespace resnet::cli
