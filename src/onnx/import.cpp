@@ -431,6 +431,8 @@ class Recogniser {
         if (conv_node < 0 || op(conv_node) != "Conv")
           fail(i, "a shortcut BN that does not follow a projection conv");
       }
+      if (inputs_.at(conv_node).at(0) != x)
+        fail(conv_node, "a projection shortcut that does not read the block's input");
       const ConvUnit u = take_conv_node(conv_node, 0, "projection shortcut");
       if (u.kernel != 1 || u.stride != b.stride)
         fail(conv_node, "a projection shortcut that is not a 1×1 conv at the block's stride");
