@@ -103,8 +103,13 @@ TEST(OnnxCli, ErrorsNameTheFileTheNodeAndTheProblem) {
   const std::string onnx = (dir / "model.onnx").string();
   onnx::export_onnx(*model, onnx);
 
+  // An import that does not name its data set asks for one instead of guessing.
+  auto out = run_cli("eval --checkpoint " + onnx + " --limit 5");
+  EXPECT_NE(out.status, 0);
+  EXPECT_NE(out.text.find("pass --dataset"), std::string::npos) << out.text;
+
   retype_first(onnx, "Relu", "Sigmoid");
-  auto out = run_cli("import " + onnx + " --out " + (dir / "x.safetensors").string());
+  out = run_cli("import " + onnx + " --out " + (dir / "x.safetensors").string());
   EXPECT_NE(out.status, 0);
   EXPECT_NE(out.text.find("Sigmoid"), std::string::npos) << out.text;
   EXPECT_NE(out.text.find("'relu'"), std::string::npos) << "names the node: " << out.text;

@@ -38,20 +38,32 @@ std::shared_ptr<const data::Dataset> open_split(const std::string& spec, const s
   return set;
 }
 
+// The data set a checkpoint was trained on, or `override`; imported models (ONNX) may not name one.
+std::string dataset_of(const train::Checkpoint& c, const std::string& override) {
+  const std::string spec = override.empty() ? c.info.value("dataset", std::string()) : override;
+  if (spec.empty())
+    throw UserError("'" + c.path() +
+                    "' does not name the data set it was trained on (an imported model?): pass --dataset "
+                    "(fashion-mnist, idx:DIR, cifar10:DIR, cifar100:DIR, folder:DIR)");
+  return spec;
+}
+
 void check_compatible(const train::Checkpoint& c, const data::Dataset& set) {
   const int64_t classes = c.info.at("num_classes");
   if (set.num_classes() != classes)
     throw UserError("'" + c.path() + "' classifies " + std::to_string(classes) + " classes but " +
                     set.describe() + " has " + std::to_string(set.num_classes()) +
-                    ": evaluate on the data set it was trained for (" +
-                    c.info.at("dataset").get<std::string>() + ")");
+                    ": evaluate on the data set it was trained for" +
+                    (c.info.value("dataset", std::string()).empty()
+                         ? std::string()
+                         : " (" + c.info.at("dataset").get<std::string>() + ")"));
 }
 
 void run_eval(const EvalOptions& o) {
   set_num_threads(o.threads);
   const train::Checkpoint c = train::load_checkpoint(o.checkpoint);
   auto model = train::model_from_checkpoint(c, o.ema);
-  const std::string spec = o.dataset.empty() ? c.info.at("dataset").get<std::string>() : o.dataset;
+  const std::string spec = dataset_of(c, o.dataset);
   const auto size = c.info.at("input_size").get<std::vector<int64_t>>();
   auto set = open_split(spec, o.split, size[0], o.limit);
   check_compatible(c, *set);
@@ -149,7 +161,7 @@ void run_predict(const PredictOptions& o) {
     for (const auto& f : files) items.push_back({f.string(), data::decode_image(f.string(), size[0])});
   }
   if (!o.indices.empty()) {
-    const auto test = open_split(c.info.at("dataset"), "test", size[0], 0);
+    const auto test = open_split(dataset_of(c, ""), "test", size[0], 0);
     for (int64_t i : parse_indices(o.indices)) {
       if (i >= test->size())
         throw UserError("--index " + std::to_string(i) + " is past the " + std::to_string(test->size()) +
