@@ -84,6 +84,29 @@ TEST(OnnxCli, EvalAndPredictRunAnOnnxFile) {
   fs::remove_all(dir);
 }
 
+// A foreign file carries no class names or preprocessing: `resnet import` takes them from the command line.
+TEST(OnnxCli, ImportTakesClassNamesAndPreprocessing) {
+  auto model = filled_model("resnet20", 3);
+  const fs::path dir = fresh_dir("cli_overrides");
+  const std::string onnx = (dir / "m.onnx").string(), out_path = (dir / "m.safetensors").string();
+  onnx::export_onnx(*model, onnx);
+  std::ofstream(dir / "names.txt") << "cat\ndog\nbird\n";
+  auto out = run_cli("import " + onnx + " --out " + out_path +
+                     " --mean 0.5,0.4,0.3 --std 0.2,0.2,0.25 --class-names " + (dir / "names.txt").string() +
+                     " --input-size 40 --dataset folder:/data/pets");
+  ASSERT_EQ(out.status, 0) << out.text;
+  const train::Checkpoint c = train::load_checkpoint(out_path);
+  EXPECT_EQ(c.info.at("class_names"), nlohmann::json({"cat", "dog", "bird"}));
+  EXPECT_EQ(c.info.at("input_size"), nlohmann::json({3, 40, 40}));
+  EXPECT_EQ(c.info.at("dataset"), "folder:/data/pets");
+  ASSERT_EQ(c.info.at("eval_transforms").size(), 1u);
+  EXPECT_EQ(c.info.at("eval_transforms")[0].get<std::string>().rfind("normalize(mean=[0.5", 0), 0u);
+  out = run_cli("import " + onnx + " --out " + out_path + " --mean 0.5 --std 0.2");
+  EXPECT_NE(out.status, 0);
+  EXPECT_NE(out.text.find("one value per input channel"), std::string::npos) << out.text;
+  fs::remove_all(dir);
+}
+
 // Turns the first node of type `from` into `to` in an exported file.
 void retype_first(const std::string& path, const std::string& from, const std::string& to) {
   auto m = onnx::read_model(path);
