@@ -16,6 +16,8 @@ packages=(
   libturbojpeg0-dev libspng-dev  # JPEG and PNG images
   libplplot-dev plplot-driver-cairo  # plots (PNG through cairo)
   libtomlplusplus-dev    # configs/*.toml
+  libonnx-dev libprotobuf-dev  # ONNX export/import (the schema as compiled protobuf classes)
+  libonnx-testdata       # the official ONNX node tests our importer's ops must pass
   dataset-fashion-mnist  # the demo's data set
 )
 

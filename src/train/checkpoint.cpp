@@ -4,6 +4,8 @@
 
 #include "resnet/io/state_dict.h"
 #include "resnet/models/registry.h"
+#include "resnet/models/spec_json.h"
+#include "resnet/onnx/import.h"
 
 namespace resnet::train {
 namespace {
@@ -55,6 +57,15 @@ void save_checkpoint(const std::string& path, nn::Module& model, const optim::Sg
 
 Checkpoint load_checkpoint(const std::string& path, bool prefer_last) {
   namespace fs = std::filesystem;
+  if (fs::path(path).extension() == ".onnx") {
+    // An ONNX ResNet stands in for a checkpoint: its weights under torchvision names, its spec in info.
+    onnx::ImportedModel imported = onnx::import_onnx(path);
+    Checkpoint c;
+    c.file.path = path;
+    c.file.tensors = std::move(imported.tensors);
+    c.info = std::move(imported.info);
+    return c;
+  }
   std::string file = path;
   if (fs::is_directory(path)) {
     const std::string best = path + "/best.safetensors", last = path + "/last.safetensors";
@@ -109,9 +120,15 @@ void load_optimizer(optim::Sgd& sgd, nn::Module& model, const Checkpoint& checkp
 
 std::unique_ptr<models::ResNet> model_from_checkpoint(const Checkpoint& checkpoint, bool use_ema) {
   const auto& info = checkpoint.info;
-  models::ModelOptions options{.num_classes = info.at("num_classes"), .in_channels = info.at("in_channels")};
-  options.width_multiplier = info.value("width_multiplier", 1.0);
-  auto model = models::create_model(info.at("model").get<std::string>(), options);
+  std::unique_ptr<models::ResNet> model;
+  if (info.contains("spec")) {  // a network that is no zoo name (imported), or any newer checkpoint
+    model = std::make_unique<models::ResNet>(models::spec_from_json(info.at("spec"), checkpoint.path()));
+  } else {
+    models::ModelOptions options{.num_classes = info.at("num_classes"),
+                                 .in_channels = info.at("in_channels")};
+    options.width_multiplier = info.value("width_multiplier", 1.0);
+    model = models::create_model(info.at("model").get<std::string>(), options);
+  }
   if (use_ema && !checkpoint.has_ema())
     throw UserError("checkpoint '" + checkpoint.path() +
                     "' holds no EMA weights (train with optim.ema_decay > 0)");

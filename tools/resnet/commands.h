@@ -15,8 +15,9 @@ void add_train_command(CLI::App& app);  // train
 void add_eval_commands(CLI::App& app);  // eval, predict
 void add_images_command(CLI::App& app);
 void add_info_command(CLI::App& app);
-void add_model_commands(CLI::App& app);   // models, forward
-void add_study_commands(CLI::App& app);   // study degradation, study gradients
-void add_convert_command(CLI::App& app);  // convert (PyTorch .pth)
+void add_model_commands(CLI::App& app);        // models, forward
+void add_study_commands(CLI::App& app);        // study degradation, study gradients
+void add_convert_command(CLI::App& app);       // convert (PyTorch .pth)
+void add_interchange_commands(CLI::App& app);  // export, import (ONNX)
 
 }  // namespace resnet::cli

@@ -38,23 +38,32 @@ std::shared_ptr<const data::Dataset> open_split(const std::string& spec, const s
   return set;
 }
 
+// The data set a checkpoint was trained on, or `override`; imported models (ONNX) may not name one.
+std::string dataset_of(const train::Checkpoint& c, const std::string& override) {
+  const std::string spec = override.empty() ? c.info.value("dataset", std::string()) : override;
+  if (spec.empty())
+    throw UserError("'" + c.path() +
+                    "' does not name the data set it was trained on (an imported model?): pass --dataset "
+                    "(fashion-mnist, idx:DIR, cifar10:DIR, cifar100:DIR, folder:DIR)");
+  return spec;
+}
+
 void check_compatible(const train::Checkpoint& c, const data::Dataset& set) {
   const int64_t classes = c.info.at("num_classes");
   if (set.num_classes() != classes)
     throw UserError("'" + c.path() + "' classifies " + std::to_string(classes) + " classes but " +
                     set.describe() + " has " + std::to_string(set.num_classes()) +
-                    ": evaluate on the data set it was trained for (" +
-                    c.info.at("dataset").get<std::string>() + ")");
+                    ": evaluate on the data set it was trained for" +
+                    (c.info.value("dataset", std::string()).empty()
+                         ? std::string()
+                         : " (" + c.info.at("dataset").get<std::string>() + ")"));
 }
 
 void run_eval(const EvalOptions& o) {
   set_num_threads(o.threads);
   const train::Checkpoint c = train::load_checkpoint(o.checkpoint);
   auto model = train::model_from_checkpoint(c, o.ema);
-  const std::string spec = o.dataset.empty() ? c.info.at("dataset").get<std::string>() : o.dataset;
-  if (spec.empty())
-    throw UserError("checkpoint '" + c.path() + "' names no data set (it was converted, not trained here): " +
-                    "pass --dataset, e.g. --dataset folder:/data/imagenet");
+  const std::string spec = dataset_of(c, o.dataset);
   const auto size = c.info.at("input_size").get<std::vector<int64_t>>();
   auto set = open_split(spec, o.split, size[0], o.limit);
   check_compatible(c, *set);
@@ -152,10 +161,11 @@ void run_predict(const PredictOptions& o) {
     for (const auto& f : files) items.push_back({f.string(), data::decode_image(f.string(), size[0])});
   }
   if (!o.indices.empty()) {
-    if (c.info.at("dataset").get<std::string>().empty())
+    const std::string spec = c.info.value("dataset", std::string());
+    if (spec.empty())
       throw UserError("checkpoint '" + c.path() +
-                      "' names no data set, so --index has nothing to index: " + "give image files instead");
-    const auto test = open_split(c.info.at("dataset"), "test", size[0], 0);
+                      "' names no data set, so --index has nothing to index: give image files instead");
+    const auto test = open_split(spec, "test", size[0], 0);
     for (int64_t i : parse_indices(o.indices)) {
       if (i >= test->size())
         throw UserError("--index " + std::to_string(i) + " is past the " + std::to_string(test->size()) +

@@ -46,6 +46,7 @@ int main(int argc, char** argv) {
   resnet::cli::add_model_commands(app);
   resnet::cli::add_study_commands(app);
   resnet::cli::add_convert_command(app);
+  resnet::cli::add_interchange_commands(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ExtrasError& e) {

@@ -5,7 +5,9 @@
 //             "ema.<name>"                  the weight average, when optim.ema_decay > 0;
 //   metadata  "format"  "resnet.cpp checkpoint 1"
 //             "info"    JSON: how to rebuild and feed the model (model name, classes, channels, input size,
-//                       class names, normalisation, evaluation transforms, data set);
+//                       class names, normalisation, evaluation transforms, data set); optionally "spec",
+//                       the full architecture (models/spec_json.h), which then takes precedence over the
+//                       model name (imported networks; checkpoints without it load by name as before);
 //             "config"  JSON: the resolved training config (training checkpoints);
 //             "state"   JSON: where training stands (epoch, batch, step, running metrics, history, best).
 //
@@ -39,8 +41,9 @@ void save_checkpoint(const std::string& path, nn::Module& model, const optim::Sg
                      const nlohmann::json& info, const nlohmann::json& config, const nlohmann::json& state);
 
 // `path` is a checkpoint file or a run directory (then its best.safetensors, or last.safetensors when
-// `prefer_last` or no best exists). Throws UserError naming the file when it is missing, corrupt, or not a
-// resnet.cpp checkpoint.
+// `prefer_last` or no best exists), or an ONNX ResNet (*.onnx, imported by onnx/import.h: weights under
+// torchvision names, info with the recognised "spec"; no training state). Throws UserError naming the file
+// when it is missing, corrupt, or not a resnet.cpp checkpoint.
 Checkpoint load_checkpoint(const std::string& path, bool prefer_last = false);
 
 // The model the info describes, with the checkpoint's weights (or its EMA weights) loaded, in eval mode.

@@ -1,0 +1,36 @@
+// ONNX export of a ResNet (opset 13, IR version 7), for ONNX Runtime, OpenCV, TensorRT and friends.
+//
+// The graph: input "input" f32 [N, C, H, W] (N dynamic; H, W fixed when `input_size` is given, dynamic
+// otherwise), output "logits" f32 [N, classes]. Eval-mode semantics: Conv, BatchNormalization, Relu,
+// MaxPool, Add, GlobalAveragePool, Flatten, Gemm; dropout is absent (identity at inference). The paper's
+// option-A shortcut (stride-s subsample + zero channels on both sides) is an exact 1×1 stride-s Conv whose
+// weight is 0/1, so every runtime runs it as a plain conv. Initializers carry torchvision's names
+// ("layer1.0.conv1.weight", …), nodes the module names.
+//
+// fold_bn = false keeps every BatchNormalization (running statistics included), so an importer can
+// fine-tune the network. fold_bn = true folds each BN that follows a conv into that conv (computed in
+// double: w' = w·γ/√(var+ε), b' = (b − mean)·γ/√(var+ε) + β); pre-activation nets keep the BNs that do not
+// follow a conv (the ones on a block's input and the final one).
+//
+// metadata_props: "resnet.cpp.info" (the checkpoint's info JSON, with the network's full "spec"), and for
+// other tools "model", "class_names", "mean", "std", "input_size" (JSON values) when the info has them.
+// The file is written atomically (io/atomic_file.h).
+#pragma once
+
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "resnet/models/resnet.h"
+
+namespace resnet::onnx {
+
+struct ExportOptions {
+  bool fold_bn = false;
+  nlohmann::json info = nlohmann::json::object();  // checkpoint info: model, class_names, mean, std, …
+  int64_t height = 0, width = 0;                   // 0: dynamic spatial size
+};
+
+void export_onnx(models::ResNet& model, const std::string& path, const ExportOptions& options = {});
+
+}  // namespace resnet::onnx

@@ -1,0 +1,150 @@
+// `resnet export` (a checkpoint, run directory, bare weights or .onnx file → ONNX) and `resnet import`
+// (an ONNX ResNet → a resnet.cpp checkpoint with torchvision names, ready to evaluate or fine-tune).
+#include <algorithm>
+#include <cstdio>
+#include <fstream>
+#include <memory>
+
+#include "commands.h"
+#include "resnet/io/safetensors.h"
+#include "resnet/io/state_dict.h"
+#include "resnet/models/registry.h"
+#include "resnet/models/spec_json.h"
+#include "resnet/onnx/export.h"
+#include "resnet/onnx/import.h"
+#include "resnet/train/checkpoint.h"
+
+namespace resnet::cli {
+namespace {
+
+struct ExportCommand {
+  std::string checkpoint, onnx, model;
+  int64_t classes = 0, in_channels = 0;
+  bool fold_bn = false, ema = false;
+};
+
+void run_export(const ExportCommand& o) {
+  std::unique_ptr<models::ResNet> model;
+  nlohmann::json info = nlohmann::json::object();
+  if (!o.model.empty()) {
+    // Bare weights: the architecture comes from the command line, as for `resnet forward --weights`.
+    model = models::create_model(o.model, o.classes, o.in_channels > 0 ? o.in_channels : 3);
+    io::load_state_dict(*model, io::load_safetensors(o.checkpoint));
+    model->eval();
+    info = {{"model", o.model},
+            {"num_classes", model->spec().num_classes},
+            {"in_channels", model->spec().in_channels}};
+  } else {
+    const train::Checkpoint c = train::load_checkpoint(o.checkpoint);
+    model = train::model_from_checkpoint(c, o.ema);
+    info = c.info;
+  }
+  onnx::export_onnx(*model, o.onnx, {.fold_bn = o.fold_bn, .info = info});
+  std::printf("wrote %s: %s, opset 13, input \"input\" [N, %lld, H, W], output \"logits\" [N, %lld]%s\n",
+              o.onnx.c_str(), info.value("model", std::string("resnet")).c_str(),
+              static_cast<long long>(model->spec().in_channels),
+              static_cast<long long>(model->spec().num_classes), o.fold_bn ? ", BN folded" : "");
+}
+
+struct ImportCommand {
+  std::string onnx, out, mean, std, class_names, dataset;
+  int64_t input_size = 0;
+};
+
+std::vector<double> parse_numbers(const std::string& text, const std::string& flag) {
+  std::vector<double> values;
+  size_t start = 0;
+  while (start <= text.size()) {
+    const size_t end = std::min(text.find(',', start), text.size());
+    try {
+      values.push_back(std::stod(text.substr(start, end - start)));
+    } catch (const std::exception&) {
+      throw UserError(flag + " '" + text +
+                      "' is not a comma-separated list of numbers (e.g. 0.485,0.456,0.406)");
+    }
+    start = end + 1;
+  }
+  return values;
+}
+
+// What a foreign ONNX file does not say (class names, preprocessing, data set), from the command line.
+void apply_overrides(const ImportCommand& o, onnx::ImportedModel& m) {
+  auto& info = m.info;
+  const int64_t channels = m.spec.in_channels;
+  if (!o.mean.empty() || !o.std.empty()) {
+    const auto mean = parse_numbers(o.mean, "--mean"), stdev = parse_numbers(o.std, "--std");
+    if (mean.size() != static_cast<size_t>(channels) || stdev.size() != static_cast<size_t>(channels))
+      throw UserError("--mean and --std need one value per input channel (" + std::to_string(channels) + ")");
+    auto list = [](const std::vector<double>& v) {
+      std::string s = "[";
+      for (size_t i = 0; i < v.size(); ++i) s += (i ? ", " : "") + std::to_string(v[i]);
+      return s + "]";
+    };
+    info["mean"] = mean;
+    info["std"] = stdev;
+    nlohmann::json transforms = nlohmann::json::array();
+    for (const auto& t : info.value("eval_transforms", nlohmann::json::array()))
+      if (t.get<std::string>().rfind("normalize", 0) != 0) transforms.push_back(t);
+    transforms.push_back("normalize(mean=" + list(mean) + ", std=" + list(stdev) + ")");
+    info["eval_transforms"] = transforms;
+  }
+  if (!o.class_names.empty()) {
+    std::ifstream in(o.class_names);
+    if (!in)
+      throw UserError("cannot read --class-names '" + o.class_names + "' (a text file, one name per line)");
+    nlohmann::json names = nlohmann::json::array();
+    for (std::string line; std::getline(in, line);)
+      if (!line.empty()) names.push_back(line);
+    if (static_cast<int64_t>(names.size()) != m.spec.num_classes)
+      throw UserError("--class-names '" + o.class_names + "' has " + std::to_string(names.size()) +
+                      " names but the network classifies " + std::to_string(m.spec.num_classes) + " classes");
+    info["class_names"] = names;
+  }
+  if (!o.dataset.empty()) info["dataset"] = o.dataset;
+  if (o.input_size > 0) info["input_size"] = {channels, o.input_size, o.input_size};
+}
+
+void run_import(const ImportCommand& o) {
+  onnx::ImportedModel imported = onnx::import_onnx(o.onnx);
+  apply_overrides(o, imported);
+  auto model = std::make_unique<models::ResNet>(imported.spec);
+  io::TensorFile weights;
+  weights.path = o.onnx;
+  weights.tensors = imported.tensors;
+  io::load_state_dict(*model, weights);
+  train::save_checkpoint(o.out, *model, nullptr, nullptr, imported.info, nullptr, nullptr);
+  std::printf("wrote %s: %s (%s)\n", o.out.c_str(), imported.info.at("model").get<std::string>().c_str(),
+              imported.summary.c_str());
+}
+
+}  // namespace
+
+void add_interchange_commands(CLI::App& app) {
+  auto e = std::make_shared<ExportCommand>();
+  auto* exp = app.add_subcommand("export", "Write a network as an ONNX file (opset 13)");
+  exp->add_option("--checkpoint", e->checkpoint,
+                  "Run directory, checkpoint, .onnx file, or bare safetensors weights (then --model)")
+      ->required();
+  exp->add_option("--onnx", e->onnx, "ONNX file to write")->required();
+  exp->add_flag("--fold-bn", e->fold_bn, "Fold batch norms into the convs (smaller, inference only)");
+  exp->add_flag("--ema", e->ema, "Export the checkpoint's EMA weights");
+  exp->add_option("--model", e->model, "For bare weights: the model name (see `resnet models`)");
+  exp->add_option("--classes", e->classes, "For bare weights: number of classes (default: the model's)");
+  exp->add_option("--in-channels", e->in_channels, "For bare weights: input channels (default 3)");
+  exp->callback([e] { run_export(*e); });
+
+  auto i = std::make_shared<ImportCommand>();
+  auto* imp = app.add_subcommand(
+      "import", "Read an ONNX ResNet into a resnet.cpp checkpoint (torchvision names, trainable)");
+  imp->add_option("model", i->onnx, "ONNX file")->required();
+  imp->add_option("--out", i->out, "Checkpoint (.safetensors) to write")->required();
+  imp->add_option("--mean", i->mean, "Per-channel normalisation mean, e.g. 0.485,0.456,0.406 (with --std)");
+  imp->add_option("--std", i->std, "Per-channel normalisation std, e.g. 0.229,0.224,0.225 (with --mean)");
+  imp->add_option("--class-names", i->class_names, "Text file of class names, one per line");
+  imp->add_option("--dataset", i->dataset, "Data set spec eval/predict --index use by default");
+  imp->add_option("--input-size", i->input_size, "Input height = width the model expects")
+      ->check(CLI::PositiveNumber);
+  imp->callback([i] { run_import(*i); });
+}
+
+}  // namespace resnet::cli
