@@ -12,9 +12,12 @@ namespace resnet::train {
 Config default_config() {
   return {
       {"model",
-       {{"name", "resnet20"},             // any `resnet models` name
-        {"width_multiplier", 1.0},        // scales every stage's channels
-        {"zero_init_residual", false}}},  // last BN of each residual branch starts at 0
+       {{"name", "resnet20"},           // any `resnet models` name
+        {"width_multiplier", 1.0},      // scales every stage's channels
+        {"zero_init_residual", false},  // last BN of each residual branch starts at 0
+        // Fine-tuning: start from these weights (run directory, checkpoint, .onnx, converted .pth). The
+        // architecture is theirs (model.name is ignored); a classifier for another class count starts fresh.
+        {"init_from", ""}}},
       {"data",
        {{"dataset", "fashion-mnist"},  // fashion-mnist | idx:DIR | cifar10:DIR | cifar100:DIR | folder:DIR
         {"val_fraction", 0.0},         // hold out this fraction of the training set for validation

@@ -1,5 +1,9 @@
 #include "resnet/train/trainer.h"
 
+#include <optional>
+
+#include "resnet/models/spec_json.h"
+
 #include <atomic>
 #include <chrono>
 #include <cmath>
@@ -7,6 +11,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 
 #include "resnet/core/parallel.h"
 #include "resnet/core/rng.h"
@@ -15,6 +20,7 @@
 #include "resnet/io/atomic_file.h"
 #include "resnet/io/state_dict.h"
 #include "resnet/models/registry.h"
+#include "resnet/models/spec_json.h"
 #include "resnet/nn/init.h"
 #include "resnet/nn/layers.h"
 #include "resnet/nn/loss.h"
@@ -233,9 +239,31 @@ Run::Run(Config config, std::string dir, const Checkpoint* resume_from)
   const std::string model_name = at("model.name");
   const double width_multiplier = at("model.width_multiplier");
   const int64_t classes = train_set.num_classes();
+  // Fine-tuning takes the architecture of the weights it starts from (recorded as a spec in the info, so
+  // a resumed run rebuilds it without the source file).
+  const std::string init_from = at("model.init_from");
+  std::optional<models::ResNetSpec> arch;
+  std::unique_ptr<models::ResNet> source;
+  std::string source_name = model_name;
+  if (resume_from && resume_from->info.contains("spec")) {
+    arch = models::spec_from_json(resume_from->info.at("spec"), resume_from->path());
+  } else if (!init_from.empty()) {
+    const Checkpoint c = load_checkpoint(init_from);
+    source = model_from_checkpoint(c);
+    source_name = c.info.at("model").get<std::string>();
+    arch = source->spec();
+    if (arch->in_channels != channels)
+      throw UserError("model.init_from '" + init_from + "' takes " + std::to_string(arch->in_channels) +
+                      "-channel images but the data set has " + std::to_string(channels) +
+                      ": set data.channels=" + std::to_string(arch->in_channels) +
+                      " (image folders) or start from another network");
+  }
+  if (arch) arch->num_classes = classes;
   auto build = [&] {
-    auto m = models::create_model(
-        model_name, {.num_classes = classes, .in_channels = channels, .width_multiplier = width_multiplier});
+    auto m = arch ? std::make_unique<models::ResNet>(*arch)
+                  : models::create_model(model_name, {.num_classes = classes,
+                                                      .in_channels = channels,
+                                                      .width_multiplier = width_multiplier});
     m->set_backend(backend);
     m->set_input_gradient(false);  // training needs no gradient w.r.t. the images
     return m;
@@ -243,7 +271,17 @@ Run::Run(Config config, std::string dir, const Checkpoint* resume_from)
   model_ = build();
   Rng init_rng(seed);
   nn::init_torchvision(*model_, init_rng, at("model.zero_init_residual").get<bool>());
-  info_ = {{"model", model_name},
+  if (source) {
+    io::TensorFile weights;
+    weights.path = init_from;
+    weights.tensors = io::state_dict(*source);
+    const bool new_head = source->spec().num_classes != classes;
+    io::load_state_dict(*model_, weights, {.strict = !new_head, .skip_prefixes = {}});
+    std::fprintf(stderr, "Starting from the weights of %s (%s)%s\n", init_from.c_str(), source_name.c_str(),
+                 new_head ? (", with a new " + std::to_string(classes) + "-class classifier").c_str() : "");
+  }
+  info_ = {{"model",
+            arch ? (source ? source_name : resume_from->info.at("model").get<std::string>()) : model_name},
            {"width_multiplier", width_multiplier},
            {"num_classes", classes},
            {"in_channels", channels},
@@ -253,6 +291,7 @@ Run::Run(Config config, std::string dir, const Checkpoint* resume_from)
            {"std", stdev},
            {"eval_transforms", eval_specs},
            {"dataset", spec}};
+  if (arch) info_["spec"] = models::spec_to_json(*arch);
 
   // Optimisation.
   std::vector<nn::Parameter*> params;

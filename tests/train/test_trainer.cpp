@@ -257,3 +257,69 @@ TEST(Trainer, PaperCifarRecipeRunsOnSyntheticCifarFiles) {
 
 }  // namespace
 }  // namespace resnet::train
+
+namespace resnet::train {
+namespace {
+
+// Fine-tuning (model.init_from): the run starts from the source's weights under the source's architecture,
+// a classifier for another class count starts fresh, and the spec in the info lets the run be resumed and
+// loaded without the source. lr 1e-9 keeps one step from moving the weights measurably.
+TEST(Trainer, InitFromStartsFromTheSourceWeightsWithANewHead) {
+  const auto dir = fresh_dir("init_from");
+  auto source = models::create_model("resnet20", 5, 1);  // 5 classes: Fashion-MNIST has 10
+  Rng rng(7);
+  nn::init_torchvision(*source, rng);
+  const std::string source_path = (dir / "source.safetensors").string();
+  save_checkpoint(
+      source_path, *source, nullptr, nullptr,
+      {{"model", "resnet20"}, {"num_classes", 5}, {"in_channels", 1}, {"input_size", {1, 28, 28}}}, nullptr,
+      nullptr);
+
+  Config c = small_run(dir, "tuned", 256, 64);
+  merge_config(c,
+               {{"model", {{"init_from", source_path}, {"name", "resnet56"}}},  // the name is ignored
+                {"optim", {{"steps", 1}, {"lr", 1e-9}}},
+                {"schedule", {{"warmup_epochs", 0.0}}}},
+               "test");
+  ASSERT_TRUE(train(c).finished);
+  const Checkpoint tuned = load_checkpoint((dir / "tuned").string(), true);
+  ASSERT_TRUE(tuned.info.contains("spec"));
+  EXPECT_EQ(tuned.info["spec"]["blocks_per_stage"], nlohmann::json({3, 3, 3}));  // ResNet-20, not 56
+  EXPECT_EQ(tuned.info["spec"]["num_classes"], 10);
+  for (const char* name : {"conv1.weight", "layer2.1.conv2.weight", "layer3.0.bn1.weight"}) {
+    Tensor expected;
+    for (auto& [n, p] : source->named_parameters())
+      if (n == name) expected = p->value();
+    const Tensor& got = tuned.file.at(name);
+    ASSERT_EQ(got.numel(), expected.numel()) << name;
+    double worst = 0;
+    for (int64_t i = 0; i < got.numel(); ++i)
+      worst = std::max(worst, std::abs(got.get_flat(i) - expected.get_flat(i)));
+    EXPECT_LT(worst, 1e-6) << name;
+  }
+  EXPECT_EQ(tuned.file.at("fc.weight").shape(), Shape({10, 64}));
+  // The run directory loads alone (no source needed) as the fine-tuned architecture.
+  fs::remove(source_path);
+  auto model = model_from_checkpoint(tuned);
+  EXPECT_EQ(model->spec().num_classes, 10);
+
+  // A source for other images is refused, naming the fix.
+  auto rgb = models::create_model("resnet20", 10, 3);
+  nn::init_torchvision(*rgb, rng);
+  save_checkpoint(
+      source_path, *rgb, nullptr, nullptr,
+      {{"model", "resnet20"}, {"num_classes", 10}, {"in_channels", 3}, {"input_size", {3, 32, 32}}}, nullptr,
+      nullptr);
+  Config bad = small_run(dir, "bad", 256, 64);
+  merge_config(bad, {{"model", {{"init_from", source_path}}}}, "test");
+  try {
+    train(bad);
+    ADD_FAILURE() << "a 3-channel source trained on 1-channel images";
+  } catch (const UserError& e) {
+    EXPECT_NE(std::string(e.what()).find("3-channel"), std::string::npos) << e.what();
+  }
+  fs::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace resnet::train

@@ -10,7 +10,7 @@ namespace {
 
 struct TrainOptions {
   std::string config_file, resume;
-  std::optional<std::string> model, dataset, name, dir, backend;
+  std::optional<std::string> model, dataset, name, dir, backend, init_from;
   std::optional<int64_t> epochs, batch_size, threads, workers, stop_after_steps;
   std::optional<double> lr;
   std::optional<uint64_t> seed;
@@ -24,6 +24,7 @@ int run_train(const TrainOptions& o) {
     if (value) overrides[section][key] = *value;
   };
   put("model", "name", o.model);
+  put("model", "init_from", o.init_from);
   put("data", "dataset", o.dataset);
   put("data", "workers", o.workers);
   put("optim", "epochs", o.epochs);
@@ -76,6 +77,9 @@ void add_train_command(CLI::App& app) {
   cmd->add_option("--config", o->config_file, "TOML config file (defaults: --print-config)")
       ->check(CLI::ExistingFile);
   cmd->add_option("--model", o->model, "Model name (resnet models); default resnet20");
+  cmd->add_option("--init-from", o->init_from,
+                  "Fine-tune: start from these weights (run directory, checkpoint, .onnx, converted .pth); "
+                  "their architecture, a new classifier when the class count differs");
   cmd->add_option("--dataset", o->dataset,
                   "fashion-mnist | idx:DIR | cifar10:DIR | cifar100:DIR | folder:DIR; default fashion-mnist");
   cmd->add_option("--epochs", o->epochs, "Passes over the training set; default 15")
