@@ -8,6 +8,7 @@ cd "$(dirname "$0")/.."
 packages=(
   build-essential cmake ninja-build pkg-config
   libdnnl-dev            # oneDNN 2.6: the CPU kernels
+  ocl-icd-opencl-dev     # only Recommended by libdnnl-dev, but its CMake config requires OpenCL
   libgtest-dev libgmock-dev libbenchmark-dev
   nlohmann-json3-dev     # safetensors headers, configs
   libcli11-dev           # command line

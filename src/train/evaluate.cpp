@@ -10,14 +10,19 @@ namespace resnet::train {
 
 ClassificationMetrics evaluate(models::ResNet& model, data::DataLoader& loader, const std::string& label) {
   model.eval();
+  return evaluate([&](const Tensor& images) -> const Tensor& { return model.forward(images); }, loader,
+                  label);
+}
+
+ClassificationMetrics evaluate(const Classifier& classify, data::DataLoader& loader,
+                               const std::string& label) {
   nn::CrossEntropyLoss loss(0.0);
-  loss.set_backend(model.backend());
   ClassificationMetrics metrics(loader.dataset().num_classes());
   ProgressBar bar(label, loader.dataset().size());
   loader.start_epoch(0);
   int64_t done = 0;
   while (const data::Batch* batch = loader.next()) {
-    const Tensor& logits = model.forward(batch->images);
+    const Tensor& logits = classify(batch->images);
     metrics.add(logits, batch->labels, loss.forward(logits, batch->labels));
     done += batch->size;
     char status[64];

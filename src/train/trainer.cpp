@@ -382,16 +382,19 @@ json Run::state_json(bool epoch_done, double running_seconds) const {
 }
 
 void Run::save_last(bool epoch_done, double running_seconds) {
-  // A step can turn the weights non-finite before the loss shows it: never let such a state replace the
-  // last good checkpoint.
-  for (auto& [name, p] : model_->named_parameters()) {
-    const float* v = p->value().data<float>();
-    for (int64_t i = 0, n = p->value().numel(); i < n; ++i)
+  // A step can turn the weights — or the BN running statistics, which overflow first when activations
+  // explode — non-finite before the loss shows it: never let such a state replace the last good checkpoint.
+  auto check_finite = [&](const std::string& what, const std::string& name, const Tensor& t) {
+    if (t.dtype() != DType::f32) return;
+    const float* v = t.data<float>();
+    for (int64_t i = 0, n = t.numel(); i < n; ++i)
       if (!std::isfinite(v[i]))
-        throw UserError("training diverged at step " + std::to_string(step_) + ": parameter " + name +
+        throw UserError("training diverged at step " + std::to_string(step_) + ": " + what + " " + name +
                         " is no longer finite. The last good checkpoint is kept in " + dir_ +
                         "/last.safetensors. Lower optim.lr or set optim.grad_clip, then start again");
-  }
+  };
+  for (auto& [name, p] : model_->named_parameters()) check_finite("parameter", name, p->value());
+  for (auto& [name, b] : model_->named_buffers()) check_finite("buffer", name, *b);
   save_checkpoint(dir_ + "/last.safetensors", *model_, sgd_.get(), ema_.get(), info_, cfg_,
                   state_json(epoch_done, running_seconds));
 }

@@ -111,8 +111,11 @@ TEST(StudyCli, GradientsWritesPerLayerStatistics) {
   }
   EXPECT_TRUE(layers.count("conv1") && layers.count("fc") && layers.count("layer3.2.conv2"));
   // At initialisation every BN has γ = 1, β = 0: a training-mode BN output has std 1 (up to ε).
-  for (size_t i = 1; i < responses.size(); ++i)
-    if (responses[i][3] == "init") EXPECT_NEAR(std::stod(responses[i][6]), 1.0, 1e-3) << responses[i][5];
+  for (size_t i = 1; i < responses.size(); ++i) {
+    if (responses[i][3] == "init") {
+      EXPECT_NEAR(std::stod(responses[i][6]), 1.0, 1e-3) << responses[i][5];
+    }
+  }
 }
 
 TEST(StudyCli, BadDepthsAreNamed) {

@@ -2,6 +2,9 @@
 #pragma once
 
 #include <CLI/CLI.hpp>
+#include <string>
+
+#include "resnet/infer/engine.h"
 
 namespace resnet::cli {
 
@@ -19,5 +22,10 @@ void add_model_commands(CLI::App& app);        // models, forward
 void add_study_commands(CLI::App& app);        // study degradation, study gradients
 void add_convert_command(CLI::App& app);       // convert (PyTorch .pth)
 void add_interchange_commands(CLI::App& app);  // export, import (ONNX)
+void add_quantize_command(CLI::App& app);      // quantize (int8 calibration)
+
+// Calibration files (quantize.cpp): RUN/calibration.json, or FILE.calibration.json beside a checkpoint.
+std::string default_calibration_path(const std::string& checkpoint);
+infer::Calibration load_calibration(const std::string& path);
 
 }  // namespace resnet::cli

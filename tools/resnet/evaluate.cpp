@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
+#include <optional>
 
 #include "commands.h"
 #include "resnet/core/parallel.h"
@@ -21,7 +22,7 @@ namespace {
 namespace fs = std::filesystem;
 
 struct EvalOptions {
-  std::string checkpoint, dataset, split = "test", confusion_png;
+  std::string checkpoint, dataset, split = "test", confusion_png, engine, calibration;
   bool ema = false;
   int64_t batch_size = 500, limit = 0;
   int threads = 0, workers = 1;
@@ -75,10 +76,25 @@ void run_eval(const EvalOptions& o) {
                            .channels = size[0],
                            .height = size[1],
                            .width = size[2]});
-  std::fprintf(stderr, "Evaluating %s (%s%s) on %s\n", c.path().c_str(),
+  std::fprintf(stderr, "Evaluating %s (%s%s%s) on %s\n", c.path().c_str(),
                c.info.at("model").get<std::string>().c_str(), o.ema ? ", EMA weights" : "",
+               o.engine.empty() ? "" : (", " + o.engine + " inference engine").c_str(),
                set->describe().c_str());
-  const auto metrics = train::evaluate(*model, loader, "eval");
+  std::optional<train::ClassificationMetrics> evaluated;
+  if (o.engine.empty()) {
+    evaluated = train::evaluate(*model, loader, "eval");
+  } else {
+    const infer::Precision precision = infer::parse_precision(o.engine);
+    infer::Calibration calibration;
+    if (precision == infer::Precision::int8)
+      calibration =
+          load_calibration(o.calibration.empty() ? default_calibration_path(o.checkpoint) : o.calibration);
+    model->eval();
+    infer::EngineSet engines(*model, precision, &calibration);
+    evaluated = train::evaluate([&](const Tensor& x) -> const Tensor& { return engines.run(x); }, loader,
+                                "eval " + o.engine);
+  }
+  const train::ClassificationMetrics& metrics = *evaluated;
   const auto names = c.info.at("class_names").get<std::vector<std::string>>();
   std::printf("%s\n", train::format_class_report(metrics, names).c_str());
   std::printf("%s on %s: top-1 %.2f%%  top-5 %.2f%%  loss %.4f  (%lld images)\n",
@@ -233,6 +249,11 @@ void add_eval_commands(CLI::App& app) {
       ->check(CLI::PositiveNumber);
   eval->add_option("--limit", e->limit, "Only the first N images (0 = all)")->capture_default_str();
   eval->add_option("--confusion-png", e->confusion_png, "Also draw the confusion matrix to this PNG");
+  eval->add_option("--engine", e->engine,
+                   "Run the inference engine at this precision instead of the module network: fp32, bf16 "
+                   "or int8 (int8 reads the calibration `resnet quantize` wrote)");
+  eval->add_option("--calibration", e->calibration,
+                   "int8: calibration file (default: RUN/calibration.json, or FILE.calibration.json)");
   eval->add_option("--threads", e->threads, "Threads (0 = all cores)")->capture_default_str();
   eval->add_option("--workers", e->workers, "Data loader threads")->capture_default_str();
   eval->callback([e] { run_eval(*e); });

@@ -1,0 +1,170 @@
+// `resnet quantize`: post-training int8 quantisation of a checkpoint. Calibrates the activation ranges of
+// every step of the inference engine on training images (the checkpoint's evaluation transforms, so the
+// data look as they will at inference), writes them as a calibration file beside the checkpoint, then
+// measures what int8 costs: top-1 of the fp32 and int8 engines on the test set, and how often they agree.
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "commands.h"
+#include "resnet/core/parallel.h"
+#include "resnet/data/loader.h"
+#include "resnet/data/sources.h"
+#include "resnet/data/transforms.h"
+#include "resnet/infer/engine.h"
+#include "resnet/io/atomic_file.h"
+#include "resnet/train/checkpoint.h"
+#include "resnet/train/evaluate.h"
+#include "resnet/train/progress.h"
+
+namespace resnet::cli {
+
+namespace fs = std::filesystem;
+
+std::string default_calibration_path(const std::string& checkpoint) {
+  if (fs::is_directory(checkpoint)) return (fs::path(checkpoint) / "calibration.json").string();
+  fs::path p(checkpoint);
+  return (p.parent_path() / (p.stem().string() + ".calibration.json")).string();
+}
+
+infer::Calibration load_calibration(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in)
+    throw UserError("cannot read calibration file '" + path +
+                    "': make it with `resnet quantize --checkpoint RUN` (or pass --calibration FILE)");
+  std::stringstream text;
+  text << in.rdbuf();
+  return infer::Calibration::from_json(text.str(), path);
+}
+
+namespace {
+
+struct QuantizeOptions {
+  std::string checkpoint, dataset, out;
+  int64_t images = 1000, batch_size = 100, test_limit = 0;
+  bool evaluate = true, ema = false;
+  int threads = 0, workers = 1;
+};
+
+std::unique_ptr<data::DataLoader> loader_for(const train::Checkpoint& c, const std::string& dataset,
+                                             bool train_split, int64_t limit, const QuantizeOptions& o) {
+  const std::string spec = dataset.empty() ? c.info.value("dataset", std::string()) : dataset;
+  if (spec.empty())
+    throw UserError("'" + c.path() +
+                    "' does not name the data set it was trained on (an imported model?): pass --dataset");
+  const auto size = c.info.at("input_size").get<std::vector<int64_t>>();
+  data::SourceOptions so{.channels = size[0]};
+  if (train_split)
+    so.train_limit = limit;
+  else
+    so.test_limit = limit;
+  const auto sources = data::open_data_sources(spec, so);
+  auto set = train_split ? sources.train : sources.test;
+  if (!set) throw UserError("data set '" + spec + "' has no " + (train_split ? "train" : "test") + " split");
+  if (set->num_classes() != c.info.at("num_classes").get<int64_t>())
+    throw UserError("'" + c.path() + "' classifies " + c.info.at("num_classes").dump() + " classes but " +
+                    set->describe() + " has " + std::to_string(set->num_classes()));
+  return std::make_unique<data::DataLoader>(set, data::parse_pipeline(c.info.at("eval_transforms")),
+                                            data::LoaderOptions{.batch_size = o.batch_size,
+                                                                .shuffle = false,
+                                                                .drop_last = false,
+                                                                .workers = o.workers,
+                                                                .channels = size[0],
+                                                                .height = size[1],
+                                                                .width = size[2]});
+}
+
+void run_quantize(const QuantizeOptions& o) {
+  set_num_threads(o.threads);
+  if (o.images < 1) throw UserError("--images must be at least 1");
+  if (o.batch_size < 1) throw UserError("--batch-size must be at least 1");
+  const train::Checkpoint c = train::load_checkpoint(o.checkpoint);
+  auto model = train::model_from_checkpoint(c, o.ema);
+  model->eval();
+  const std::string out = o.out.empty() ? default_calibration_path(o.checkpoint) : o.out;
+
+  auto calibration_data = loader_for(c, o.dataset, /*train_split=*/true, o.images, o);
+  std::fprintf(stderr, "Calibrating %s on %lld images of %s\n", c.info.at("model").get<std::string>().c_str(),
+               static_cast<long long>(calibration_data->dataset().size()),
+               calibration_data->dataset().describe().c_str());
+  infer::Calibration calibration;
+  infer::EngineSet observers(*model, infer::Precision::f32);
+  train::ProgressBar bar("calibrate", calibration_data->dataset().size());
+  calibration_data->start_epoch(0);
+  while (const data::Batch* batch = calibration_data->next()) {
+    observers.engine_for(batch->images.shape()).observe(batch->images, calibration);
+    bar.update(calibration.images);
+  }
+  bar.finish(std::to_string(calibration.ranges.size()) + " activation ranges");
+  io::write_text_atomically(out, calibration.to_json());
+  std::printf("wrote %s (%zu activation ranges from %lld images)\n", out.c_str(), calibration.ranges.size(),
+              static_cast<long long>(calibration.images));
+  if (!o.evaluate) return;
+
+  auto test = loader_for(c, o.dataset, /*train_split=*/false, o.test_limit, o);
+  struct Row {
+    const char* name;
+    infer::Precision precision;
+    train::ClassificationMetrics metrics{1};
+    double seconds = 0;
+  };
+  std::vector<Row> rows{{"fp32", infer::Precision::f32}, {"int8", infer::Precision::int8}};
+  std::vector<std::vector<int64_t>> predictions(rows.size());
+  for (size_t r = 0; r < rows.size(); ++r) {
+    infer::EngineSet engines(*model, rows[r].precision, &calibration);
+    const auto start = std::chrono::steady_clock::now();
+    rows[r].metrics = train::evaluate(
+        [&](const Tensor& images) -> const Tensor& {
+          const Tensor& logits = engines.run(images);
+          const int64_t k = logits.size(1);
+          for (int64_t i = 0; i < logits.size(0); ++i) {
+            const float* row = logits.data<float>() + i * k;
+            predictions[r].push_back(std::max_element(row, row + k) - row);
+          }
+          return logits;
+        },
+        *test, std::string(rows[r].name) + " engine");
+    rows[r].seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  }
+  int64_t agree = 0;
+  for (size_t i = 0; i < predictions[0].size(); ++i) agree += predictions[0][i] == predictions[1][i];
+  std::printf("\n%s on %s (%lld images)\n", c.info.at("model").get<std::string>().c_str(),
+              test->dataset().describe().c_str(), static_cast<long long>(rows[0].metrics.count()));
+  std::printf("  engine   top-1     top-5     loss     img/s (incl. loading)\n");
+  for (const Row& r : rows)
+    std::printf("  %-6s  %6.2f%%   %6.2f%%   %.4f   %.0f\n", r.name, r.metrics.top1(), r.metrics.top5(),
+                r.metrics.loss(), static_cast<double>(r.metrics.count()) / r.seconds);
+  std::printf(
+      "int8 - fp32: %+.2f points of top-1; the two agree on %.2f%% of the images\n",
+      rows[1].metrics.top1() - rows[0].metrics.top1(),
+      100.0 * static_cast<double>(agree) / static_cast<double>(std::max<size_t>(1, predictions[0].size())));
+}
+
+}  // namespace
+
+void add_quantize_command(CLI::App& app) {
+  auto o = std::make_shared<QuantizeOptions>();
+  auto* cmd = app.add_subcommand(
+      "quantize",
+      "Post-training int8 quantisation: calibrate activation ranges on training images, then compare the "
+      "int8 and fp32 engines on the test set");
+  cmd->footer(
+      "Writes RUN/calibration.json (or FILE.calibration.json beside a checkpoint file); `resnet eval "
+      "--engine int8` uses it.\nExample:\n  resnet quantize --checkpoint runs/demo --images 2000");
+  cmd->add_option("--checkpoint", o->checkpoint, "Run directory or checkpoint file")->required();
+  cmd->add_option("--images", o->images, "Training images to calibrate on (the first N)")
+      ->capture_default_str();
+  cmd->add_option("--out", o->out, "Calibration file to write (default: beside the checkpoint)");
+  cmd->add_option("--dataset", o->dataset, "Data set (default: the one the checkpoint was trained on)");
+  cmd->add_option("--batch-size", o->batch_size, "Batch size")->capture_default_str();
+  cmd->add_option("--test-limit", o->test_limit, "Evaluate on the first N test images only (0: all)");
+  cmd->add_flag("!--no-eval", o->evaluate, "Only calibrate; skip the fp32-vs-int8 evaluation");
+  cmd->add_flag("--ema", o->ema, "Quantise the checkpoint's EMA weights");
+  cmd->add_option("--threads", o->threads, "Compute threads (default: all cores)");
+  cmd->add_option("--workers", o->workers, "Data-loading threads")->capture_default_str();
+  cmd->callback([o] { run_quantize(*o); });
+}
+
+}  // namespace resnet::cli
