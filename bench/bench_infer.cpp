@@ -1,5 +1,5 @@
 // Inference throughput and latency of the engine (BN folded, ReLU and residual sums fused, one layout),
-// fp32 and bf16, and — for comparison — of the module network in eval mode. The side-by-side run with
+// fp32, bf16 and int8, and — for comparison — of the module network in eval mode. The side-by-side run with
 // ONNX Runtime and PyTorch is bench/run.sh.
 //
 //   bench_infer --benchmark_filter='Engine/resnet50_b32_fp32' --benchmark_min_time=5
@@ -46,10 +46,19 @@ void report(benchmark::State& state, int64_t batch) {
 
 void BM_Engine(benchmark::State& state, const char* name, int64_t batch, int64_t size,
                infer::Precision precision) {
+  if (!infer::precision_supported(precision)) {
+    state.SkipWithError("this CPU has no kernels for this precision (bf16 needs AVX-512)");
+    return;
+  }
   Rng rng(1);
   auto model = trained_like(name, rng);
-  infer::Engine engine(dynamic_cast<models::ResNet&>(*model), {batch, 3, size, size}, precision);
+  auto& resnet = dynamic_cast<models::ResNet&>(*model);
+  const Shape shape{batch, 3, size, size};
   const Tensor x = random_images(batch, size, rng);
+  // int8 calibrates on the benchmark's own images (the ranges matter for accuracy, not for speed).
+  infer::Calibration calibration;
+  if (precision == infer::Precision::int8) infer::Engine(resnet, shape).observe(x, calibration);
+  infer::Engine engine(resnet, shape, precision, &calibration);
   for (int i = 0; i < 3; ++i) engine.run(x);  // first touch of every buffer stays outside the timing
   for (auto _ : state) benchmark::DoNotOptimize(engine.run(x).raw());
   report(state, batch);
@@ -78,6 +87,10 @@ RESNET_ENGINE_BENCH(resnet18, 1, bf16)
 RESNET_ENGINE_BENCH(resnet18, 32, bf16)
 RESNET_ENGINE_BENCH(resnet50, 1, bf16)
 RESNET_ENGINE_BENCH(resnet50, 32, bf16)
+RESNET_ENGINE_BENCH(resnet18, 1, int8)
+RESNET_ENGINE_BENCH(resnet18, 32, int8)
+RESNET_ENGINE_BENCH(resnet50, 1, int8)
+RESNET_ENGINE_BENCH(resnet50, 32, int8)
 BENCHMARK_CAPTURE(BM_Modules, resnet50_b32, "resnet50", 32, 224)
     ->Unit(benchmark::kMillisecond)
     ->UseRealTime();
