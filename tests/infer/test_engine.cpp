@@ -29,6 +29,7 @@ struct Case {
   std::function<std::unique_ptr<models::ResNet>()> make;
   Shape input;
   double bf16_tolerance = 3e-2;
+  double int8_tolerance = 5e-2;  // see the int8 test; pre-activation nets have no int8 path
 };
 
 std::vector<Case> cases() {
@@ -40,7 +41,8 @@ std::vector<Case> cases() {
       {"cifar plain8",
        [] { return models::cifar_resnet(8, 10, 3, nn::ShortcutKind::none); },
        {2, 3, 16, 16},
-       8e-2},
+       8e-2,
+       1.2e-1},
       {"resnet18", [] { return models::torchvision_resnet("resnet18", 10); }, {2, 3, 64, 64}},
       {"resnet50", [] { return models::torchvision_resnet("resnet50", 10); }, {2, 3, 64, 64}},
       {"resnext50_32x4d", [] { return models::torchvision_resnet("resnext50_32x4d", 10); }, {2, 3, 64, 64}},
@@ -113,7 +115,8 @@ TEST(InferenceEngine, PlanIsFusedReorderFreeAndRunAllocatesNothing) {
   EXPECT_EQ(resnet::testing::max_rel_error(second, first), 0.0);  // deterministic
 }
 
-// int8 against the module network, for every post-activation block and shortcut kind. The calibration
+// int8 against the module network, for every post-activation case above (the pre-activation ones are
+// refused: Int8NeedsAFittingCalibrationAndSaysSo). The calibration
 // sees four batches (phases of the input formula), the test batch among them. Tolerance, relative to the
 // largest |logit| (measured worst on an AVX2 CPU without VNNI, where weights get 7 bits, in brackets):
 //   5e-2 (2.1e-2, option B) — each activation is rounded to 1/255 (u8) or 1/127 (s8) of its calibrated
@@ -122,29 +125,6 @@ TEST(InferenceEngine, PlanIsFusedReorderFreeAndRunAllocatesNothing) {
 //   The plain twin 1.2e-1 (7.7e-2): as for bf16, with no identity path every rounding passes through
 //   every later layer. ResNet-50 and ResNeXt-50 measure 3.3e-3 and 7.8e-3.
 //   Without the 7-bit weights on such a CPU, oneDNN's s16 pair sums saturate: ResNet-50 then errs by 0.19.
-struct Int8Case {
-  const char* name;
-  std::function<std::unique_ptr<models::ResNet>()> make;
-  Shape input;
-  double tolerance = 5e-2;
-};
-
-std::vector<Int8Case> int8_cases() {
-  return {
-      {"resnet20 (option A, 1 channel)", [] { return models::cifar_resnet(20, 10, 1); }, {3, 1, 28, 28}},
-      {"cifar resnet8 option B",
-       [] { return models::cifar_resnet(8, 10, 3, nn::ShortcutKind::B); },
-       {2, 3, 16, 16}},
-      {"cifar plain8",
-       [] { return models::cifar_resnet(8, 10, 3, nn::ShortcutKind::none); },
-       {2, 3, 16, 16},
-       1.2e-1},
-      {"resnet18", [] { return models::torchvision_resnet("resnet18", 10); }, {2, 3, 64, 64}},
-      {"resnet50", [] { return models::torchvision_resnet("resnet50", 10); }, {2, 3, 64, 64}},
-      {"resnext50_32x4d", [] { return models::torchvision_resnet("resnext50_32x4d", 10); }, {2, 3, 64, 64}},
-  };
-}
-
 infer::Calibration calibrate(models::ResNet& model, const Shape& input) {
   infer::Engine fp32(model, input);
   infer::Calibration c;
@@ -155,16 +135,18 @@ infer::Calibration calibrate(models::ResNet& model, const Shape& input) {
 constexpr double kInt8Tolerance = 5e-2;
 
 TEST(InferenceEngine, Int8MatchesTheModuleNetworkWithinQuantisationError) {
-  for (const Int8Case& c : int8_cases()) {
+  for (const Case& c : cases()) {
     SCOPED_TRACE(c.name);
     auto model = c.make();
+    const auto block = model->spec().block;
+    if (block == models::BlockKind::preact_basic || block == models::BlockKind::preact_bottleneck) continue;
     resnet::testing::fill_module(*model);
     const Tensor x = resnet::testing::fill_input(c.input);
     const Tensor expected = module_logits(*model, x);
     const infer::Calibration calibration = calibrate(*model, c.input);
     EXPECT_EQ(calibration.images, 4 * c.input[0]);
     infer::Engine int8(*model, c.input, infer::Precision::int8, &calibration);
-    EXPECT_CLOSE(int8.run(x), expected, c.tolerance);
+    EXPECT_CLOSE(int8.run(x), expected, c.int8_tolerance);
     std::printf("    %-32s int8 %.2g  (max |engine - modules| / max |logit|)\n", c.name,
                 resnet::testing::max_rel_error(int8.run(x), expected));
     EXPECT_EQ(int8.describe().find("ref:"), std::string::npos) << int8.describe();
