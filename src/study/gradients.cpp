@@ -204,8 +204,11 @@ int run_gradient_study(const GradientOptions& o) {
       .title = "Std of each residual function's output (after its last BN, before the addition), " + after,
       .width_px = 1400,
       .height_px = 560};
-  plot::Panel ordered{.title = "in layer order", .x_label = "block index", .y_label = "std"};
-  plot::Panel sorted{.title = "sorted by magnitude", .x_label = "block rank", .y_label = "std"};
+  // Log scale: a plain net that went unstable has responses 1000× the others', which hide them on a
+  // linear axis.
+  plot::Panel ordered{.title = "in layer order", .x_label = "block index", .y_label = "std", .log_y = true};
+  plot::Panel sorted{
+      .title = "sorted by magnitude", .x_label = "block rank", .y_label = "std", .log_y = true};
   for (const Net& n : nets) {
     plot::Series line = series(n, n.trained.response_std);
     layer_axis(line.x, line.y.size());
@@ -213,7 +216,6 @@ int run_gradient_study(const GradientOptions& o) {
     std::sort(line.y.begin(), line.y.end(), std::greater<>());
     sorted.series.push_back(line);
   }
-  ordered.y_min = sorted.y_min = 0.0;
   response_figure.panels = {ordered, sorted};
   plot::save_png(response_figure, o.out_dir + "/responses.png");
 
