@@ -4,7 +4,9 @@
 #include <CLI/CLI.hpp>
 #include <string>
 
+#include "resnet/data/loader.h"
 #include "resnet/infer/engine.h"
+#include "resnet/train/checkpoint.h"
 
 namespace resnet::cli {
 
@@ -23,6 +25,13 @@ void add_study_commands(CLI::App& app);        // study degradation, study gradi
 void add_convert_command(CLI::App& app);       // convert (PyTorch .pth)
 void add_interchange_commands(CLI::App& app);  // export, import (ONNX)
 void add_quantize_command(CLI::App& app);      // quantize (int8 calibration)
+
+// An evaluation loader over `split` ("train"/"test", first `limit` images, 0 = all) of the data set a
+// checkpoint was trained on, or of `dataset`, with its evaluation transforms (evaluate.cpp); the class
+// count is checked against the checkpoint.
+std::unique_ptr<data::DataLoader> checkpoint_loader(const train::Checkpoint& c, const std::string& dataset,
+                                                    const std::string& split, int64_t limit,
+                                                    int64_t batch_size, int workers);
 
 // Calibration files (quantize.cpp): RUN/calibration.json, or FILE.calibration.json beside a checkpoint.
 std::string default_calibration_path(const std::string& checkpoint);

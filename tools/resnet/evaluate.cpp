@@ -60,22 +60,33 @@ void check_compatible(const train::Checkpoint& c, const data::Dataset& set) {
                          : " (" + c.info.at("dataset").get<std::string>() + ")"));
 }
 
+}  // namespace
+
+std::unique_ptr<data::DataLoader> checkpoint_loader(const train::Checkpoint& c, const std::string& dataset,
+                                                    const std::string& split, int64_t limit,
+                                                    int64_t batch_size, int workers) {
+  const auto size = c.info.at("input_size").get<std::vector<int64_t>>();
+  auto set = open_split(dataset_of(c, dataset), split, size[0], limit);
+  check_compatible(c, *set);
+  return std::make_unique<data::DataLoader>(set, data::parse_pipeline(c.info.at("eval_transforms")),
+                                            data::LoaderOptions{.batch_size = batch_size,
+                                                                .shuffle = false,
+                                                                .drop_last = false,
+                                                                .workers = workers,
+                                                                .channels = size[0],
+                                                                .height = size[1],
+                                                                .width = size[2]});
+}
+
+namespace {
+
 void run_eval(const EvalOptions& o) {
   set_num_threads(o.threads);
   const train::Checkpoint c = train::load_checkpoint(o.checkpoint);
   auto model = train::model_from_checkpoint(c, o.ema);
-  const std::string spec = dataset_of(c, o.dataset);
-  const auto size = c.info.at("input_size").get<std::vector<int64_t>>();
-  auto set = open_split(spec, o.split, size[0], o.limit);
-  check_compatible(c, *set);
-  data::DataLoader loader(set, data::parse_pipeline(c.info.at("eval_transforms")),
-                          {.batch_size = o.batch_size,
-                           .shuffle = false,
-                           .drop_last = false,
-                           .workers = o.workers,
-                           .channels = size[0],
-                           .height = size[1],
-                           .width = size[2]});
+  const auto loader_ptr = checkpoint_loader(c, o.dataset, o.split, o.limit, o.batch_size, o.workers);
+  data::DataLoader& loader = *loader_ptr;
+  const data::Dataset* set = &loader.dataset();
   std::fprintf(stderr, "Evaluating %s (%s%s%s) on %s\n", c.path().c_str(),
                c.info.at("model").get<std::string>().c_str(), o.ema ? ", EMA weights" : "",
                o.engine.empty() ? "" : (", " + o.engine + " inference engine").c_str(),

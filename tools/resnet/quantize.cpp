@@ -48,34 +48,6 @@ struct QuantizeOptions {
   int threads = 0, workers = 1;
 };
 
-std::unique_ptr<data::DataLoader> loader_for(const train::Checkpoint& c, const std::string& dataset,
-                                             bool train_split, int64_t limit, const QuantizeOptions& o) {
-  const std::string spec = dataset.empty() ? c.info.value("dataset", std::string()) : dataset;
-  if (spec.empty())
-    throw UserError("'" + c.path() +
-                    "' does not name the data set it was trained on (an imported model?): pass --dataset");
-  const auto size = c.info.at("input_size").get<std::vector<int64_t>>();
-  data::SourceOptions so{.channels = size[0]};
-  if (train_split)
-    so.train_limit = limit;
-  else
-    so.test_limit = limit;
-  const auto sources = data::open_data_sources(spec, so);
-  auto set = train_split ? sources.train : sources.test;
-  if (!set) throw UserError("data set '" + spec + "' has no " + (train_split ? "train" : "test") + " split");
-  if (set->num_classes() != c.info.at("num_classes").get<int64_t>())
-    throw UserError("'" + c.path() + "' classifies " + c.info.at("num_classes").dump() + " classes but " +
-                    set->describe() + " has " + std::to_string(set->num_classes()));
-  return std::make_unique<data::DataLoader>(set, data::parse_pipeline(c.info.at("eval_transforms")),
-                                            data::LoaderOptions{.batch_size = o.batch_size,
-                                                                .shuffle = false,
-                                                                .drop_last = false,
-                                                                .workers = o.workers,
-                                                                .channels = size[0],
-                                                                .height = size[1],
-                                                                .width = size[2]});
-}
-
 void run_quantize(const QuantizeOptions& o) {
   set_num_threads(o.threads);
   if (o.images < 1) throw UserError("--images must be at least 1");
@@ -85,7 +57,7 @@ void run_quantize(const QuantizeOptions& o) {
   model->eval();
   const std::string out = o.out.empty() ? default_calibration_path(o.checkpoint) : o.out;
 
-  auto calibration_data = loader_for(c, o.dataset, /*train_split=*/true, o.images, o);
+  auto calibration_data = checkpoint_loader(c, o.dataset, "train", o.images, o.batch_size, o.workers);
   std::fprintf(stderr, "Calibrating %s on %lld images of %s\n", c.info.at("model").get<std::string>().c_str(),
                static_cast<long long>(calibration_data->dataset().size()),
                calibration_data->dataset().describe().c_str());
@@ -103,7 +75,7 @@ void run_quantize(const QuantizeOptions& o) {
               static_cast<long long>(calibration.images));
   if (!o.evaluate) return;
 
-  auto test = loader_for(c, o.dataset, /*train_split=*/false, o.test_limit, o);
+  auto test = checkpoint_loader(c, o.dataset, "test", o.test_limit, o.batch_size, o.workers);
   struct Row {
     const char* name;
     infer::Precision precision;
