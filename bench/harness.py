@@ -65,6 +65,8 @@ def training_rows(seconds):
             "bench_train", f"BM_TrainStep/{m}_b{b}_{s}/real_time", seconds)
         yield row, gflop, "fp32", "pytorch", lambda m=model, b=batch, s=size: python_peer(
             "torch_train.py", [m, str(b), str(s), str(seconds), "fp32"])
+        yield row, gflop, "bf16", "ours", lambda m=model, b=batch, s=size: ours_gbench(
+            "bench_train", f"BM_TrainStep/{m}_b{b}_{s}_bf16/real_time", seconds)
         yield row, gflop, "bf16", "pytorch", lambda m=model, b=batch, s=size: python_peer(
             "torch_train.py", [m, str(b), str(s), str(seconds), "bf16"])
 

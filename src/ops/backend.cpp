@@ -1,5 +1,7 @@
 #include "resnet/ops/backend.h"
 
+#include <oneapi/dnnl/dnnl.hpp>
+
 #include <string>
 
 namespace resnet::ops {
@@ -21,23 +23,53 @@ namespace {
 const OpTable kRefTable = RESNET_OP_TABLE(ref);
 const OpTable kCpuTable = RESNET_OP_TABLE(cpu);
 
+OpTable make_cpu_bf16_table() {
+  OpTable t = kCpuTable;
+  t.conv2d_forward = cpu::conv2d_forward_bf16;
+  t.conv2d_backward = cpu::conv2d_backward_bf16;
+  return t;
+}
+const OpTable kCpuBf16Table = make_cpu_bf16_table();
+
 #undef RESNET_OP_TABLE
 
 }  // namespace
 
 const OpTable& op_table(Backend backend) {
-  return backend == Backend::ref ? kRefTable : kCpuTable;
+  switch (backend) {
+    case Backend::ref:
+      return kRefTable;
+    case Backend::cpu_bf16:
+      return kCpuBf16Table;
+    default:
+      return kCpuTable;
+  }
 }
 
 std::string_view backend_name(Backend backend) {
-  return backend == Backend::ref ? "ref" : "cpu";
+  switch (backend) {
+    case Backend::ref:
+      return "ref";
+    case Backend::cpu_bf16:
+      return "cpu-bf16";
+    default:
+      return "cpu";
+  }
 }
 
 Backend parse_backend(std::string_view name) {
   if (name == "ref") return Backend::ref;
   if (name == "cpu") return Backend::cpu;
+  if (name == "cpu-bf16") return Backend::cpu_bf16;
   throw UserError("unknown backend '" + std::string(name) +
-                  "': use 'cpu' (oneDNN, fast) or 'ref' (reference loops)");
+                  "': use 'cpu' (oneDNN, fast), 'cpu-bf16' (oneDNN, convolutions in bf16) or 'ref' "
+                  "(reference loops)");
+}
+
+bool bf16_supported() {
+  const auto isa = static_cast<unsigned>(dnnl::get_effective_cpu_isa());
+  const auto avx512_core = static_cast<unsigned>(dnnl::cpu_isa::avx512_core);
+  return (isa & avx512_core) == avx512_core;
 }
 
 }  // namespace resnet::ops

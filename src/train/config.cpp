@@ -64,6 +64,7 @@ Config default_config() {
         {"seed", 1},
         {"threads", 0},  // 0 = all cores
         {"backend", "cpu"},
+        {"precision", "fp32"},  // fp32, or bf16: convolutions in bf16, f32 master weights (cpu only)
         {"eval_batch_size", 500},
         {"checkpoint_every", 0},  // also checkpoint every N steps (0 = once per epoch)
         {"stop_after_steps", 0},  // stop (checkpointed, resumable) after this many steps of this process

@@ -38,6 +38,22 @@ using json = nlohmann::json;
 volatile std::sig_atomic_t g_stop_signal = 0;
 std::atomic<bool> g_stop_requested{false};
 
+// run.backend and run.precision together name the op table: bf16 is mixed precision on the cpu backend.
+ops::Backend training_backend(const std::string& backend_name, const std::string& precision) {
+  const ops::Backend backend = ops::parse_backend(backend_name);
+  if (precision == "fp32") return backend;
+  if (precision != "bf16")
+    throw UserError("run.precision = '" + precision + "' is not a training precision: use 'fp32' or 'bf16'");
+  if (backend != ops::Backend::cpu)
+    throw UserError("run.precision = 'bf16' runs on the cpu backend only (run.backend is '" + backend_name +
+                    "'): drop --backend or train in fp32");
+  if (!ops::bf16_supported())
+    throw UserError(
+        "bf16 training needs a CPU with AVX-512 (oneDNN has no bf16 convolutions below it), which this one "
+        "lacks: train with --precision fp32");
+  return ops::Backend::cpu_bf16;
+}
+
 extern "C" void on_sigint(int) {
   g_stop_signal = 1;
   std::signal(SIGINT, SIG_DFL);  // a second Ctrl-C kills at once
@@ -192,7 +208,8 @@ Run::Run(Config config, std::string dir, const Checkpoint* resume_from)
       loss_b_(config_at(cfg_, "optim.label_smoothing").get<double>()) {
   auto at = [&](const char* key) -> const json& { return config_at(cfg_, key); };
   set_num_threads(at("run.threads").get<int>());
-  const auto backend = ops::parse_backend(at("run.backend").get<std::string>());
+  const auto backend =
+      training_backend(at("run.backend").get<std::string>(), at("run.precision").get<std::string>());
   const uint64_t seed = at("run.seed").get<uint64_t>();
 
   // Data.
@@ -355,13 +372,13 @@ Run::Run(Config config, std::string dir, const Checkpoint* resume_from)
   std::fprintf(
       stderr,
       "%s (%lld parameters, %s input) on %s: %lld training images, %lld per-epoch evaluation "
-      "images; %lld epochs of %lld steps, batch %lld, %d threads\n",
+      "images; %lld epochs of %lld steps, batch %lld, %d threads%s\n",
       model_name.c_str(), static_cast<long long>(model_->num_parameters()),
       (std::to_string(channels) + "×" + std::to_string(height) + "×" + std::to_string(width)).c_str(),
       spec.c_str(), static_cast<long long>(train_set.size()),
       static_cast<long long>(sources_.per_epoch()->size()), static_cast<long long>(epochs_),
       static_cast<long long>(batches_), static_cast<long long>(at("optim.batch_size").get<int64_t>()),
-      num_threads());
+      num_threads(), at("run.precision").get<std::string>() == "bf16" ? ", bf16 convolutions" : "");
 }
 
 json Run::state_json(bool epoch_done, double running_seconds) const {

@@ -248,6 +248,86 @@ struct BatchNormCase {
   ops::BatchNormParams p;
 };
 
+// ---- conv2d in bf16 (the cpu-bf16 op table) ----------------------------------------------------------
+//
+// Oracle: the bf16 convolution must equal the f32 reference convolution of its inputs rounded to bf16
+// (x, weight, dy: nearest-even). A product of two bf16 values is exact in f32, so what is left is f32
+// summation order: the same kConv bar as the f32 path. And it must differ from the unrounded f32
+// convolution by about bf16's rounding (2^-9 relative per input), so a path that silently stayed in f32
+// fails the second check (its error would be ~1e-7).
+
+Tensor rounded_to_bf16(const Tensor& t) {
+  Tensor r = t.clone();
+  float* p = r.data<float>();
+  for (int64_t i = 0; i < r.numel(); ++i) p[i] = bf16_to_f32(f32_to_bf16(p[i]));
+  return r;
+}
+
+// bf16's relative step is 2^-8: rounding one input moves a sum by ≳ 1e-4 of its largest term unless
+// every input happened to be representable (random uniform values are not).
+constexpr double kBf16RoundingIsVisible = 1e-4;
+// Without rounding, how far bf16 may be from the exact f32 convolution: each product carries two
+// roundings of ≤ 2^-9, and a sum of R such terms of random sign grows like sqrt(R) while max |y| grows
+// like sqrt(R) too, so the error relative to max |ref| stays near 2·2^-9 ≈ 4e-3; 2e-2 allows for
+// unlucky cancellation in small outputs.
+constexpr double kBf16VsF32 = 2e-2;
+
+TEST(CpuConv2dBf16, EqualsF32ConvolutionOfRoundedInputs) {
+  if (!ops::bf16_supported()) {
+    std::printf("[ cpu-bf16 ] NOT CHECKED: this CPU has no AVX-512 (oneDNN has no bf16 convolutions)\n");
+    return;
+  }
+  const ops::OpTable& bf16_ops = ops::op_table(ops::Backend::cpu_bf16);
+  Rng rng(11);
+  for (const ConvCase& c : conv_cases()) {
+    const Shape w_shape{c.out_channels, c.x[1] / c.p.groups, c.kernel[0], c.kernel[1]};
+    const Shape y_shape = ops::conv2d_output_shape(c.x, w_shape, c.p);
+    for (Layout layout : kLayouts) {
+      for (bool with_bias : {false, true}) {
+        SCOPED_TRACE(describe(c) + " " + layout_name(layout) + (with_bias ? " bias" : " no bias"));
+        const Tensor x = random(c.x, rng, layout), w = random(w_shape, rng),
+                     b = random({c.out_channels}, rng);
+        const Tensor dy = random(y_shape, rng, layout);
+        const Tensor xr = rounded_to_bf16(x), wr = rounded_to_bf16(w), dyr = rounded_to_bf16(dy);
+        const Tensor* bias = with_bias ? &b : nullptr;
+
+        Tensor y_ref = junk(y_shape, layout), y_exact = junk(y_shape, layout), y = junk(y_shape, layout);
+        ref_ops().conv2d_forward(xr, wr, bias, c.p, y_ref);
+        ref_ops().conv2d_forward(x, w, bias, c.p, y_exact);
+        bf16_ops.conv2d_forward(x, w, bias, c.p, y);
+        EXPECT_MATCHES_REF("conv2d bf16 y", y, y_ref, kConv);
+        EXPECT_MATCHES_REF("conv2d bf16 y vs f32", y, y_exact, kBf16VsF32);
+        EXPECT_GT(max_rel_error(y, y_exact), kBf16RoundingIsVisible) << "the forward did not round to bf16";
+
+        Tensor dx_ref = junk(c.x, layout), dw_ref = junk(w_shape), db_ref = junk({c.out_channels});
+        Tensor dx = junk(c.x, layout), dw = junk(w_shape), db = junk({c.out_channels});
+        ref_ops().conv2d_backward(dyr, xr, wr, c.p, &dx_ref, &dw_ref, with_bias ? &db_ref : nullptr);
+        bf16_ops.conv2d_backward(dy, x, w, c.p, &dx, &dw, with_bias ? &db : nullptr);
+        EXPECT_MATCHES_REF("conv2d bf16 dx", dx, dx_ref, kConv);
+        EXPECT_MATCHES_REF("conv2d bf16 dweight", dw, dw_ref, kConv);
+        if (with_bias) EXPECT_MATCHES_REF("conv2d bf16 dbias", db, db_ref, kConv);
+
+        Tensor dx_exact = junk(c.x, layout), dw_exact = junk(w_shape);
+        ref_ops().conv2d_backward(dy, x, w, c.p, &dx_exact, &dw_exact, nullptr);
+        EXPECT_GT(max_rel_error(dw, dw_exact), kBf16RoundingIsVisible) << "dweight did not round to bf16";
+        EXPECT_GT(max_rel_error(dx, dx_exact), kBf16RoundingIsVisible) << "dx did not round to bf16";
+      }
+    }
+  }
+}
+
+// The bf16 table changes the convolutions only; its tensors are f32 like the cpu table's.
+TEST(CpuConv2dBf16, TableDiffersFromCpuInConvolutionsOnly) {
+  const ops::OpTable& a = ops::op_table(ops::Backend::cpu);
+  const ops::OpTable& b = ops::op_table(ops::Backend::cpu_bf16);
+  EXPECT_NE(a.conv2d_forward, b.conv2d_forward);
+  EXPECT_NE(a.conv2d_backward, b.conv2d_backward);
+  EXPECT_EQ(a.batch_norm_forward_training, b.batch_norm_forward_training);
+  EXPECT_EQ(a.linear_forward, b.linear_forward);
+  EXPECT_EQ(ops::parse_backend("cpu-bf16"), ops::Backend::cpu_bf16);
+  EXPECT_EQ(ops::backend_name(ops::Backend::cpu_bf16), "cpu-bf16");
+}
+
 TEST(CpuBatchNorm, TrainingAndInferenceForwardAndBackwardMatchRef) {
   const BatchNormCase cases[] = {
       {{2, 3, 7, 5}, {}},

@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "cli_util.h"
+#include "resnet/ops/backend.h"
 #include "resnet/train/checkpoint.h"
 
 namespace resnet::train {
@@ -150,6 +151,37 @@ TEST(CliTrain, QuantizeCalibratesAndEvalRunsTheInt8Engine) {
   o = run("eval --checkpoint " + r + " --engine int8");
   EXPECT_EQ(o.status, 2) << o.text;
   EXPECT_NE(o.text.find("calibration.json"), std::string::npos) << o.text;
+  fs::remove_all(dir);
+}
+
+// Mixed precision from the command line: --precision bf16 trains (the run records it, and resuming keeps
+// it), and the combinations it cannot run are refused with the fix named.
+TEST(CliTrain, Bf16PrecisionTrainsAndBadCombinationsAreRefused) {
+  const auto dir = fresh_dir("bf16");
+  Output o =
+      run("train --dir " + dir.string() + " --name r --epochs 1 --precision bf16 --backend ref" + kSmall);
+  EXPECT_EQ(o.status, 2) << o.text;
+  EXPECT_NE(o.text.find("cpu backend only"), std::string::npos) << o.text;
+  o = run("train --dir " + dir.string() + " --name r --epochs 1 --precision fp16" + kSmall);
+  EXPECT_NE(o.status, 0) << o.text;
+  EXPECT_NE(o.text.find("bf16"), std::string::npos) << o.text;
+  if (!ops::bf16_supported()) {
+    o = run("train --dir " + dir.string() + " --name r --epochs 1 --precision bf16" + kSmall);
+    EXPECT_EQ(o.status, 2) << o.text;
+    EXPECT_NE(o.text.find("AVX-512"), std::string::npos) << o.text;
+    std::printf("[ bf16 training ] NOT CHECKED: this CPU has no AVX-512\n");
+    fs::remove_all(dir);
+    return;
+  }
+  o = run("train --dir " + dir.string() + " --name r --epochs 1 --precision bf16" + kSmall);
+  ASSERT_EQ(o.status, 0) << o.text;
+  EXPECT_NE(o.text.find("bf16 convolutions"), std::string::npos) << o.text;
+  const std::string r = (dir / "r").string();
+  EXPECT_EQ(load_checkpoint(r, true).config["run"]["precision"], "bf16");
+  o = run("eval --checkpoint " + r + " --limit 256");
+  ASSERT_EQ(o.status, 0) << o.text;
+  const size_t at = o.text.find("top-1");
+  ASSERT_NE(at, std::string::npos) << o.text;
   fs::remove_all(dir);
 }
 

@@ -10,7 +10,7 @@ namespace {
 
 struct TrainOptions {
   std::string config_file, resume;
-  std::optional<std::string> model, dataset, name, dir, backend, init_from;
+  std::optional<std::string> model, dataset, name, dir, backend, precision, init_from;
   std::optional<int64_t> epochs, batch_size, threads, workers, stop_after_steps;
   std::optional<double> lr;
   std::optional<uint64_t> seed;
@@ -35,6 +35,7 @@ int run_train(const TrainOptions& o) {
   put("run", "seed", o.seed);
   put("run", "threads", o.threads);
   put("run", "backend", o.backend);
+  put("run", "precision", o.precision);
   put("run", "stop_after_steps", o.stop_after_steps);
 
   if (!o.resume.empty()) {
@@ -94,6 +95,10 @@ void add_train_command(CLI::App& app) {
   cmd->add_option("--workers", o->workers, "Data loader threads; default 1");
   cmd->add_option("--backend", o->backend, "cpu (oneDNN) or ref (reference loops, slow)")
       ->check(CLI::IsMember({"cpu", "ref"}));
+  cmd->add_option("--precision", o->precision,
+                  "fp32, or bf16 (convolutions in bf16 with f32 master weights; needs AVX-512); "
+                  "default fp32")
+      ->check(CLI::IsMember({"fp32", "bf16"}));
   cmd->add_option("--stop-after-steps", o->stop_after_steps,
                   "Stop (checkpointed, resumable) after this many steps of this process");
   cmd->add_option("--set", o->set, "section.key=value, repeatable (e.g. --set optim.nesterov=true)");

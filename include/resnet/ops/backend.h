@@ -1,6 +1,8 @@
 // Backend dispatch: one table of function pointers per implementation (the ggml way). Modules call ops
 // through a table, so a network can run on the reference oracle or the oneDNN fast path unchanged.
 // Building the two tables from ref:: and cpu:: proves at compile time that their signatures are identical.
+// cpu_bf16 is the cpu table with the convolutions computed in bf16 (f32 tensors, f32 master weights and
+// accumulation; see conv2d.h): mixed-precision training. Everything else stays f32.
 #pragma once
 
 #include <string_view>
@@ -16,7 +18,7 @@
 
 namespace resnet::ops {
 
-enum class Backend { ref, cpu };
+enum class Backend { ref, cpu, cpu_bf16 };
 
 struct OpTable {
   decltype(&ref::conv2d_forward) conv2d_forward;
@@ -52,7 +54,10 @@ struct OpTable {
 
 const OpTable& op_table(Backend backend);
 std::string_view backend_name(Backend backend);
-// "ref" or "cpu"; throws UserError naming the valid choices otherwise.
+// "ref", "cpu" or "cpu-bf16"; throws UserError naming the valid choices otherwise.
 Backend parse_backend(std::string_view name);
+// Whether this CPU runs the cpu_bf16 table (oneDNN 2.6's bf16 kernels need AVX-512; they use the
+// AVX512-BF16 dot-product instructions where present and emulate them on plain AVX-512).
+bool bf16_supported();
 
 }  // namespace resnet::ops

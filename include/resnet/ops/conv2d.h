@@ -7,6 +7,10 @@
 //          widths (NCHW falls back to oneDNN's gemm kernels). Caller allocates every output.
 // Backward outputs (dx, dweight, dbias) are overwritten, never accumulated; pass null to skip one.
 // Types:   ref: f32 or f64 (all tensors one type, accumulation in double); cpu: f32.
+// cpu::*_bf16 (mixed precision, the cpu-bf16 op table): the same f32 tensors, but the products are taken
+//          in bf16: x, weight and dy are rounded to bf16 (nearest-even) and accumulated in f32, so the
+//          result equals the f32 convolution of the rounded inputs up to f32 summation order. Needs
+//          AVX-512 (oneDNN 2.6 has no bf16 convolution below it; ops::bf16_supported()).
 #pragma once
 
 #include <array>
@@ -38,6 +42,10 @@ void conv2d_forward(const Tensor& x, const Tensor& weight, const Tensor* bias, c
                     Tensor& y);
 void conv2d_backward(const Tensor& dy, const Tensor& x, const Tensor& weight, const Conv2dParams& p,
                      Tensor* dx, Tensor* dweight, Tensor* dbias);
+void conv2d_forward_bf16(const Tensor& x, const Tensor& weight, const Tensor* bias, const Conv2dParams& p,
+                         Tensor& y);
+void conv2d_backward_bf16(const Tensor& dy, const Tensor& x, const Tensor& weight, const Conv2dParams& p,
+                          Tensor* dx, Tensor* dweight, Tensor* dbias);
 }  // namespace cpu
 
 }  // namespace resnet::ops

@@ -5,6 +5,12 @@
 // its AVX-512 kernels want a blocked layout, so each call reorders our OIHW weights into the primitive's
 // format (a cached reorder into a cached buffer) and the blocked diff_weights back into the caller's OIHW
 // tensor. When oneDNN picks plain OIHW the reorders vanish and the caller's buffers are used directly.
+//
+// Mixed precision (the *_bf16 entry points, the cpu-bf16 op table): every tensor the caller sees stays
+// f32 (master weights, activations, gradients); the convolution itself reads bf16 copies of its inputs
+// (x, weight and dy, each rounded to nearest-even by a cached reorder) and accumulates into f32 outputs
+// (y, dx, dweight, dbias). That is the arithmetic of PyTorch's CPU autocast for convolutions, with the
+// casts folded into the reorders a blocked-layout kernel needs anyway for the weights.
 #include "resnet/ops/conv2d.h"
 #include "ops/cpu/dnnl_context.h"
 
@@ -14,26 +20,40 @@ namespace {
 using dnnl::memory;
 using Tag = memory::format_tag;
 constexpr auto kF32 = memory::data_type::f32;
+constexpr auto kBf16 = memory::data_type::bf16;
+
+memory::desc with_type(const memory::desc& d, memory::data_type type) {
+  memory::desc out = d;
+  out.data.data_type = static_cast<dnnl_data_type_t>(type);
+  return out;
+}
 
 // Everything oneDNN needs to describe one convolution, built from our shapes and parameters.
 struct ConvDescs {
-  memory::desc src, dst;
-  memory::desc user_weights;  // our [O, I/g, kH, kW] buffer: oihw, or goihw with groups split off
-  memory::desc any_weights;   // same dims, format left to the primitive
-  memory::desc bias;          // [O], or empty without bias
+  memory::desc src, dst;                  // the caller's f32 tensors
+  memory::desc compute_src, compute_dst;  // what the primitive reads: src/dst, or their bf16 twins
+  memory::data_type compute = kF32;       // type of the inputs the primitive multiplies
+  memory::desc user_weights;              // our [O, I/g, kH, kW] buffer: oihw, or goihw with groups split off
+  memory::desc any_weights;               // same dims and compute type, format left to the primitive
+  memory::desc any_diff_weights;          // same dims, f32, format left to the primitive
+  memory::desc bias;                      // [O], or empty without bias
   memory::dims strides, dilates, padding_l, padding_r;
 };
 
 ConvDescs make_descs(const Shape& x, const Shape& w, const Shape& y, const Conv2dParams& p, Layout layout,
-                     bool with_bias) {
+                     bool with_bias, memory::data_type compute) {
   ConvDescs d;
   d.src = dense_desc(x, layout);
   d.dst = dense_desc(y, layout);
+  d.compute = compute;
+  d.compute_src = with_type(d.src, compute);
+  d.compute_dst = with_type(d.dst, compute);
   const int64_t g = p.groups;
   const memory::dims weight_dims =
       g == 1 ? memory::dims{w[0], w[1], w[2], w[3]} : memory::dims{g, w[0] / g, w[1], w[2], w[3]};
   d.user_weights = memory::desc(weight_dims, kF32, g == 1 ? Tag::oihw : Tag::goihw);
-  d.any_weights = memory::desc(weight_dims, kF32, Tag::any);
+  d.any_weights = memory::desc(weight_dims, compute, Tag::any);
+  d.any_diff_weights = memory::desc(weight_dims, kF32, Tag::any);
   if (with_bias) d.bias = memory::desc({w[0]}, kF32, Tag::a);
   d.strides = {p.stride[0], p.stride[1]};
   d.dilates = {p.dilation[0] - 1, p.dilation[1] - 1};  // oneDNN counts the gaps: 0 = dense kernel
@@ -45,28 +65,30 @@ ConvDescs make_descs(const Shape& x, const Shape& w, const Shape& y, const Conv2
 
 dnnl::convolution_forward::primitive_desc forward_pd(const ConvDescs& d, bool with_bias) {
   const dnnl::convolution_forward::desc desc(
-      dnnl::prop_kind::forward_training, dnnl::algorithm::convolution_direct, d.src, d.any_weights,
+      dnnl::prop_kind::forward_training, dnnl::algorithm::convolution_direct, d.compute_src, d.any_weights,
       with_bias ? d.bias : memory::desc(), d.dst, d.strides, d.dilates, d.padding_l, d.padding_r);
   return dnnl::convolution_forward::primitive_desc(desc, user_scratchpad_attr(), engine());
 }
 
-CacheKey conv_key(int kind, const Shape& x, const Shape& w, const Conv2dParams& p, Layout layout) {
+CacheKey conv_key(int kind, const Shape& x, const Shape& w, const Conv2dParams& p, Layout layout,
+                  memory::data_type compute) {
   CacheKey key(kind);
-  key.add(x).add(w).add(layout).add(p.groups);
+  key.add(x).add(w).add(layout).add(p.groups).add(static_cast<int64_t>(compute));
   for (int i = 0; i < 2; ++i) key.add(p.stride[i]).add(p.padding[i]).add(p.dilation[i]);
   return key;
 }
 
 struct ForwardEntry : CachedEntry {
   dnnl::convolution_forward conv;
-  memory src, dst, bias;
+  memory dst, bias;
+  FormatBridge src;  // f32 x, or its bf16 copy
   FormatBridge weights;
   OwnedMemory scratchpad;
   ExecArgs args;
 };
 
 struct BackwardEntry : CachedEntry {
-  memory diff_dst;  // shared by both primitives (same descriptor)
+  FormatBridge diff_dst;  // shared by both primitives (same descriptor): f32 dy, or its bf16 copy
 
   bool has_data = false;
   dnnl::convolution_backward_data data;
@@ -78,7 +100,8 @@ struct BackwardEntry : CachedEntry {
   bool has_weights = false;
   bool has_diff_weights_output = false;  // false: diff_weights go to `diff_weights_sink`
   dnnl::convolution_backward_weights weights;
-  memory src, diff_bias;
+  FormatBridge src;
+  memory diff_bias;
   FormatBridge diff_weights;
   OwnedMemory diff_weights_sink;
   OwnedMemory weights_scratchpad;
@@ -89,11 +112,11 @@ std::unique_ptr<ForwardEntry> make_forward_entry(const ConvDescs& d, bool with_b
   auto e = std::make_unique<ForwardEntry>();
   const auto pd = forward_pd(d, with_bias);
   e->conv = create_primitive<dnnl::convolution_forward>(pd);
-  e->src = unbound_memory(d.src);
+  e->src = FormatBridge(d.src, d.compute_src, FormatBridge::Direction::to_primitive);
   e->dst = unbound_memory(d.dst);
   e->weights = FormatBridge(d.user_weights, pd.weights_desc(), FormatBridge::Direction::to_primitive);
   e->scratchpad = owned_scratchpad(pd);
-  e->args.add(DNNL_ARG_SRC, e->src);
+  e->args.add(DNNL_ARG_SRC, e->src.primitive_memory());
   e->args.add(DNNL_ARG_WEIGHTS, e->weights.primitive_memory());
   e->args.add(DNNL_ARG_DST, e->dst);
   if (with_bias) {
@@ -107,20 +130,20 @@ std::unique_ptr<ForwardEntry> make_forward_entry(const ConvDescs& d, bool with_b
 std::unique_ptr<BackwardEntry> make_backward_entry(const ConvDescs& d, bool want_dx, bool want_dweight,
                                                    bool want_dbias) {
   auto e = std::make_unique<BackwardEntry>();
-  e->diff_dst = unbound_memory(d.dst);
+  e->diff_dst = FormatBridge(d.dst, d.compute_dst, FormatBridge::Direction::to_primitive);
   const auto hint = forward_pd(d, want_dbias);
 
   if (want_dx) {
     e->has_data = true;
     const dnnl::convolution_backward_data::desc desc(dnnl::algorithm::convolution_direct, d.src,
-                                                     d.any_weights, d.dst, d.strides, d.dilates, d.padding_l,
-                                                     d.padding_r);
+                                                     d.any_weights, d.compute_dst, d.strides, d.dilates,
+                                                     d.padding_l, d.padding_r);
     const dnnl::convolution_backward_data::primitive_desc pd(desc, user_scratchpad_attr(), engine(), hint);
     e->data = create_primitive<dnnl::convolution_backward_data>(pd);
     e->diff_src = unbound_memory(d.src);
     e->data_weights = FormatBridge(d.user_weights, pd.weights_desc(), FormatBridge::Direction::to_primitive);
     e->data_scratchpad = owned_scratchpad(pd);
-    e->data_args.add(DNNL_ARG_DIFF_DST, e->diff_dst);
+    e->data_args.add(DNNL_ARG_DIFF_DST, e->diff_dst.primitive_memory());
     e->data_args.add(DNNL_ARG_WEIGHTS, e->data_weights.primitive_memory());
     e->data_args.add(DNNL_ARG_DIFF_SRC, e->diff_src);
     e->data_args.add(DNNL_ARG_SCRATCHPAD, e->data_scratchpad.memory);
@@ -129,14 +152,14 @@ std::unique_ptr<BackwardEntry> make_backward_entry(const ConvDescs& d, bool want
   if (want_dweight || want_dbias) {
     e->has_weights = true;
     const dnnl::convolution_backward_weights::desc desc(
-        dnnl::algorithm::convolution_direct, d.src, d.any_weights, want_dbias ? d.bias : memory::desc(),
-        d.dst, d.strides, d.dilates, d.padding_l, d.padding_r);
+        dnnl::algorithm::convolution_direct, d.compute_src, d.any_diff_weights,
+        want_dbias ? d.bias : memory::desc(), d.compute_dst, d.strides, d.dilates, d.padding_l, d.padding_r);
     const dnnl::convolution_backward_weights::primitive_desc pd(desc, user_scratchpad_attr(), engine(), hint);
     e->weights = create_primitive<dnnl::convolution_backward_weights>(pd);
-    e->src = unbound_memory(d.src);
+    e->src = FormatBridge(d.src, d.compute_src, FormatBridge::Direction::to_primitive);
     e->weights_scratchpad = owned_scratchpad(pd);
-    e->weights_args.add(DNNL_ARG_SRC, e->src);
-    e->weights_args.add(DNNL_ARG_DIFF_DST, e->diff_dst);
+    e->weights_args.add(DNNL_ARG_SRC, e->src.primitive_memory());
+    e->weights_args.add(DNNL_ARG_DIFF_DST, e->diff_dst.primitive_memory());
     e->has_diff_weights_output = want_dweight;
     if (want_dweight) {
       e->diff_weights =
@@ -162,11 +185,9 @@ void check_weight(const char* op, const Tensor& weight, const Conv2dParams& p) {
       << op << ": weight must be a contiguous [O, C/groups, kH, kW] tensor, got " << weight.str();
 }
 
-}  // namespace
-
-void conv2d_forward(const Tensor& x, const Tensor& weight, const Tensor* bias, const Conv2dParams& p,
-                    Tensor& y) {
-  constexpr const char* op = "cpu::conv2d_forward";
+void forward(const Tensor& x, const Tensor& weight, const Tensor* bias, const Conv2dParams& p, Tensor& y,
+             memory::data_type compute) {
+  const char* op = compute == kF32 ? "cpu::conv2d_forward" : "cpu::conv2d_forward_bf16";
   check_f32(x, op, "x");
   check_f32(y, op, "y");
   check_weight(op, weight, p);
@@ -178,13 +199,15 @@ void conv2d_forward(const Tensor& x, const Tensor& weight, const Tensor* bias, c
   }
   const Layout layout = common_layout(op, {&x, &y});
 
-  const CacheKey key = conv_key(kConvForward, x.shape(), weight.shape(), p, layout).add(bias != nullptr);
+  const CacheKey key =
+      conv_key(kConvForward, x.shape(), weight.shape(), p, layout, compute).add(bias != nullptr);
   ForwardEntry& e = cache<ForwardEntry>().find_or_create(key, [&] {
-    return make_forward_entry(make_descs(x.shape(), weight.shape(), y_shape, p, layout, bias != nullptr),
-                              bias != nullptr);
+    return make_forward_entry(
+        make_descs(x.shape(), weight.shape(), y_shape, p, layout, bias != nullptr, compute), bias != nullptr);
   });
   std::lock_guard<std::mutex> lock(e.mutex);
-  bind(e.src, x);
+  e.src.bind_user(x.raw());
+  e.src.run();
   bind(e.dst, y);
   if (bias) bind(e.bias, *bias);
   e.weights.bind_user(weight.raw());
@@ -192,9 +215,9 @@ void conv2d_forward(const Tensor& x, const Tensor& weight, const Tensor* bias, c
   e.args.execute(e.conv);
 }
 
-void conv2d_backward(const Tensor& dy, const Tensor& x, const Tensor& weight, const Conv2dParams& p,
-                     Tensor* dx, Tensor* dweight, Tensor* dbias) {
-  constexpr const char* op = "cpu::conv2d_backward";
+void backward(const Tensor& dy, const Tensor& x, const Tensor& weight, const Conv2dParams& p, Tensor* dx,
+              Tensor* dweight, Tensor* dbias, memory::data_type compute) {
+  const char* op = compute == kF32 ? "cpu::conv2d_backward" : "cpu::conv2d_backward_bf16";
   check_f32(dy, op, "dy");
   check_f32(x, op, "x");
   check_weight(op, weight, p);
@@ -216,14 +239,16 @@ void conv2d_backward(const Tensor& dy, const Tensor& x, const Tensor& weight, co
   if (!dx && !dweight && !dbias) return;
   const Layout layout = dx ? common_layout(op, {&x, &dy, dx}) : common_layout(op, {&x, &dy});
 
-  CacheKey key = conv_key(kConvBackward, x.shape(), weight.shape(), p, layout);
+  CacheKey key = conv_key(kConvBackward, x.shape(), weight.shape(), p, layout, compute);
   key.add(dx != nullptr).add(dweight != nullptr).add(dbias != nullptr);
   BackwardEntry& e = cache<BackwardEntry>().find_or_create(key, [&] {
-    return make_backward_entry(make_descs(x.shape(), weight.shape(), y_shape, p, layout, dbias != nullptr),
-                               dx != nullptr, dweight != nullptr, dbias != nullptr);
+    return make_backward_entry(
+        make_descs(x.shape(), weight.shape(), y_shape, p, layout, dbias != nullptr, compute), dx != nullptr,
+        dweight != nullptr, dbias != nullptr);
   });
   std::lock_guard<std::mutex> lock(e.mutex);
-  bind(e.diff_dst, dy);
+  e.diff_dst.bind_user(dy.raw());
+  e.diff_dst.run();
   if (e.has_data) {
     bind(e.diff_src, *dx);
     e.data_weights.bind_user(weight.raw());
@@ -231,12 +256,35 @@ void conv2d_backward(const Tensor& dy, const Tensor& x, const Tensor& weight, co
     e.data_args.execute(e.data);
   }
   if (e.has_weights) {
-    bind(e.src, x);
+    e.src.bind_user(x.raw());
+    e.src.run();
     if (dbias) bind(e.diff_bias, *dbias);
     if (e.has_diff_weights_output) e.diff_weights.bind_user(dweight->raw());
     e.weights_args.execute(e.weights);
     if (e.has_diff_weights_output) e.diff_weights.run();
   }
+}
+
+}  // namespace
+
+void conv2d_forward(const Tensor& x, const Tensor& weight, const Tensor* bias, const Conv2dParams& p,
+                    Tensor& y) {
+  forward(x, weight, bias, p, y, kF32);
+}
+
+void conv2d_backward(const Tensor& dy, const Tensor& x, const Tensor& weight, const Conv2dParams& p,
+                     Tensor* dx, Tensor* dweight, Tensor* dbias) {
+  backward(dy, x, weight, p, dx, dweight, dbias, kF32);
+}
+
+void conv2d_forward_bf16(const Tensor& x, const Tensor& weight, const Tensor* bias, const Conv2dParams& p,
+                         Tensor& y) {
+  forward(x, weight, bias, p, y, kBf16);
+}
+
+void conv2d_backward_bf16(const Tensor& dy, const Tensor& x, const Tensor& weight, const Conv2dParams& p,
+                          Tensor* dx, Tensor* dweight, Tensor* dbias) {
+  backward(dy, x, weight, p, dx, dweight, dbias, kBf16);
 }
 
 }  // namespace resnet::ops::cpu
