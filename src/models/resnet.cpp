@@ -86,9 +86,12 @@ const Tensor& ResNet::forward_impl(const Tensor& x) {
 }
 
 const Tensor& ResNet::backward_impl(const Tensor& dy) {
-  const Tensor* g = &dy;
-  for (auto it = body_order_.rbegin(); it != body_order_.rend(); ++it) g = &(*it)->backward(*g);
-  return *g;
+  return backward_chain(body_order_, dy, grad_owner_);
+}
+
+void ResNet::release_input_grad() {
+  if (grad_owner_) grad_owner_->release_input_grad();
+  grad_owner_ = nullptr;
 }
 
 std::unique_ptr<ResNet> torchvision_resnet(const std::string& name, int64_t num_classes, int64_t in_channels,

@@ -131,10 +131,27 @@ const Tensor& Sequential::forward_impl(const Tensor& x) {
   return *h;
 }
 
-const Tensor& Sequential::backward_impl(const Tensor& dy) {
+const Tensor& Module::backward_chain(const std::vector<Module*>& layers, const Tensor& dy, Module*& owner) {
   const Tensor* g = &dy;
-  for (auto it = layers_.rbegin(); it != layers_.rend(); ++it) g = &(*it)->backward(*g);
+  owner = nullptr;
+  for (auto it = layers.rbegin(); it != layers.rend(); ++it) {
+    const Tensor& out = (*it)->backward(*g);
+    if (&out != g) {  // a new buffer: the one consumed is dead (unless it was dy, which is not ours)
+      if (owner) owner->release_input_grad();
+      owner = *it;
+    }
+    g = &out;
+  }
   return *g;
+}
+
+const Tensor& Sequential::backward_impl(const Tensor& dy) {
+  return backward_chain(layers_, dy, grad_owner_);
+}
+
+void Sequential::release_input_grad() {
+  if (grad_owner_) grad_owner_->release_input_grad();
+  grad_owner_ = nullptr;
 }
 
 }  // namespace resnet::nn

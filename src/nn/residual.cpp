@@ -56,6 +56,8 @@ const Tensor& ResidualBlock::forward_impl(const Tensor& x) {
   return out_;
 }
 
+// Every gradient buffer is released as soon as it has been consumed (module.h): the children's, dsum_
+// and dtap_; what is returned is dx_, or a branch layer's buffer (grad_owner_), or dtap_.
 const Tensor& ResidualBlock::backward_impl(const Tensor& dy) {
   const Tensor* dsum = &dy;
   if (post_activation_) {
@@ -67,20 +69,47 @@ const Tensor& ResidualBlock::backward_impl(const Tensor& dy) {
   const Tensor* dshortcut = shortcut_ == ShortcutKind::none ? nullptr
                             : downsample_                   ? &downsample_->backward(*dsum)
                                                             : dsum;
+  bool shortcut_grad_live = downsample_ && dshortcut;  // downsample_ holds *dshortcut
   const bool tapped = downsample_ && projection_tap_ >= 0;
   const Tensor* g = dsum;
+  Module* owner = nullptr;  // the branch layer whose buffer *g is (null: *g is dsum or dtap_)
   for (int i = static_cast<int>(branch_.size()) - 1; i >= 0; --i) {
-    g = &branch_[i]->backward(*g);
+    const Tensor& out = branch_[i]->backward(*g);
+    if (&out != g) {  // *g has been consumed
+      if (owner) owner->release_input_grad();
+      if (g == &dtap_) dtap_ = Tensor();
+      owner = branch_[i];
+    }
+    g = &out;
     if (tapped && i == projection_tap_ + 1) {  // g is now the gradient w.r.t. the tap's output
       ensure(dtap_, g->shape(), DType::f32, activation_layout(*g));
       ops().add_forward(*g, *dshortcut, dtap_);
+      if (owner) owner->release_input_grad();
+      downsample_->release_input_grad();
+      shortcut_grad_live = false;
+      owner = nullptr;
       g = &dtap_;
     }
   }
-  if (!dshortcut || tapped) return *g;
+  if (!dshortcut || tapped) {
+    if (g != &dsum_) dsum_ = Tensor();
+    grad_owner_ = owner;
+    return *g;
+  }
   ensure(dx_, g->shape(), DType::f32, activation_layout(*g));
   ops().add_forward(*g, *dshortcut, dx_);
+  if (owner) owner->release_input_grad();
+  if (shortcut_grad_live) downsample_->release_input_grad();
+  dsum_ = Tensor();
+  grad_owner_ = nullptr;
   return dx_;
+}
+
+void ResidualBlock::release_input_grad() {
+  dx_ = Tensor();
+  dtap_ = Tensor();
+  if (grad_owner_) grad_owner_->release_input_grad();
+  grad_owner_ = nullptr;
 }
 
 BasicBlock::BasicBlock(int64_t in_channels, int64_t planes, int64_t stride, ShortcutKind shortcut)

@@ -40,7 +40,7 @@ class Conv2d : public Module {
   ops::Conv2dParams params_;
   Parameter* weight_;
   Parameter* bias_ = nullptr;
-  Tensor x_, y_, dx_;
+  Tensor x_, y_;
 };
 
 // weight, bias [C] (absent when affine = false); buffers running_mean, running_var [C] and
@@ -74,7 +74,7 @@ class BatchNorm2d : public Module {
   bool forward_was_training_ = true;
   bool fused_relu_ = false;
   bool forward_fused_ = false;
-  Tensor x_, y_, dx_, save_mean_, save_var_, relu_mask_;
+  Tensor x_, y_, save_mean_, save_var_, relu_mask_;
 };
 
 class ReLU : public Module {
@@ -91,7 +91,7 @@ class ReLU : public Module {
  private:
   const BatchNorm2d* fused_into_ = nullptr;
   bool forward_passed_through_ = false;
-  Tensor y_, dx_;
+  Tensor y_;
 };
 
 // Fuses every BatchNorm2d immediately followed by a ReLU in `sequence` (modules in forward order): in
@@ -110,7 +110,7 @@ class MaxPool2d : public Module {
  private:
   ops::Pool2dParams params_;
   Shape x_shape_;
-  Tensor y_, dx_, workspace_;
+  Tensor y_, workspace_;
 };
 
 class AvgPool2d : public Module {
@@ -125,7 +125,7 @@ class AvgPool2d : public Module {
   ops::Pool2dParams params_;
   Shape x_shape_;
   Layout x_layout_ = Layout::contiguous;
-  Tensor y_, dx_;
+  Tensor y_;
 };
 
 // [N, C, H, W] -> [N, C]: torchvision's AdaptiveAvgPool2d(1) followed by flatten.
@@ -140,7 +140,7 @@ class GlobalAvgPool : public Module {
  private:
   Shape x_shape_;
   Layout x_layout_ = Layout::contiguous;
-  Tensor y_, dx_;
+  Tensor y_;
 };
 
 // [N, C, H, W] (any layout) -> [N, C*H*W] in PyTorch's order.
@@ -155,7 +155,7 @@ class Flatten : public Module {
  private:
   Shape x_shape_;
   Layout x_layout_ = Layout::contiguous;
-  Tensor y_, dx_;
+  Tensor y_;
 };
 
 // weight [out, in], bias [out].
@@ -172,7 +172,7 @@ class Linear : public Module {
  private:
   Parameter* weight_;
   Parameter* bias_ = nullptr;
-  Tensor x_, y_, dx_;
+  Tensor x_, y_;
 };
 
 // Inverted dropout in training mode, identity in eval mode. Each forward draws a fresh mask seed from
@@ -190,7 +190,7 @@ class Dropout : public Module {
   double p_;
   Rng rng_;
   bool forward_was_training_ = true;
-  Tensor y_, dx_, mask_;
+  Tensor y_, mask_;
 };
 
 // The paper's option-A shortcut (ops/shortcut.h): subsample by `stride`, zero-pad channels to `out_channels`.
@@ -206,7 +206,7 @@ class ShortcutA : public Module {
   int64_t out_channels_, stride_;
   Shape x_shape_;
   Layout x_layout_ = Layout::contiguous;
-  Tensor y_, dx_;
+  Tensor y_;
 };
 
 // Converts activations to `layout` (forward) and gradients back to the input's layout (backward).
@@ -221,7 +221,7 @@ class ToLayout : public Module {
  private:
   Layout layout_;
   Layout x_layout_ = Layout::contiguous;
-  Tensor y_, dx_;
+  Tensor y_;
 };
 
 }  // namespace resnet::nn

@@ -5,7 +5,11 @@
 //    module's next forward. The module keeps what its backward needs (its input, statistics, masks), so the
 //    caller must keep x alive and unmodified until backward has run.
 //  - backward(dy) takes the gradient w.r.t. the last forward's output and returns the gradient w.r.t. its
-//    input (owned by the module, valid until the next backward). Parameter gradients are ACCUMULATED:
+//    input (owned by the module, valid until the next backward or release_input_grad()). A module that
+//    runs children backward releases each child's input gradient as soon as it has been consumed, so a
+//    network holds only a few gradient buffers at a time instead of one per layer (the buffers go back
+//    to the tensor pool and the next layer of that size takes them: no system allocation, no fresh
+//    pages). Parameter gradients are ACCUMULATED:
 //    zero_grad() clears them (lazily: the next backward writes instead of adding, no memset).
 //  - Buffers are reused while shapes stay the same: after the first step, a training step allocates nothing.
 //  - Parameter and buffer names follow torchvision's state_dict keys ("layer1.0.conv1.weight").
@@ -70,6 +74,9 @@ class Module {
 
   const Tensor& forward(const Tensor& x);
   const Tensor& backward(const Tensor& dy);
+  // Frees the buffer behind the gradient the last backward returned; call once it has been used. A
+  // gradient the module passed through unchanged (its dy) is not its to free.
+  virtual void release_input_grad() { dx_ = Tensor(); }
 
   const std::string& type_name() const { return type_name_; }
 
@@ -109,6 +116,12 @@ class Module {
     return ref;
   }
   const ops::OpTable& ops() const { return ops::op_table(backend_); }
+  // Runs `layers` backward, last first, releasing each one's input gradient once the one before it has
+  // consumed it. Returns the gradient w.r.t. the first layer's input and sets `owner` to the layer whose
+  // buffer it is (null when every layer passed dy through): the caller releases it.
+  static const Tensor& backward_chain(const std::vector<Module*>& layers, const Tensor& dy, Module*& owner);
+
+  Tensor dx_;  // the gradient w.r.t. the input that a leaf module's backward returns
 
  private:
   std::string type_name_;
@@ -139,9 +152,11 @@ class Sequential : public Module {
  protected:
   const Tensor& forward_impl(const Tensor& x) override;
   const Tensor& backward_impl(const Tensor& dy) override;
+  void release_input_grad() override;
 
  private:
   std::vector<Module*> layers_;
+  Module* grad_owner_ = nullptr;  // the layer holding the gradient the last backward returned
 };
 
 }  // namespace resnet::nn

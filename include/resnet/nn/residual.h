@@ -42,10 +42,14 @@ class ResidualBlock : public Module {
   const Tensor& forward_impl(const Tensor& x) override;
   const Tensor& backward_impl(const Tensor& dy) override;
 
+ public:
+  void release_input_grad() override;
+
  private:
   ShortcutKind shortcut_;
   Module* downsample_ = nullptr;  // null: identity (or no shortcut when plain)
-  Tensor sum_, out_, dsum_, dx_, dtap_;
+  Tensor sum_, out_, dsum_, dtap_;
+  Module* grad_owner_ = nullptr;  // the branch layer holding the gradient the last backward returned
 };
 
 class BasicBlock : public ResidualBlock {

@@ -1,0 +1,119 @@
+// Where a training step's time goes: the step split into forward, loss, backward and optimiser, and (with
+// ONEDNN_VERBOSE=1 in the environment, as bench/profile_train.py sets it) one oneDNN verbose line per
+// primitive executed during the measured steps, which profile_train.py sums by primitive kind. What is
+// not inside a oneDNN primitive is ours: the loops of the SGD update, option-A shortcuts, the loss.
+//
+//   build/profile_train resnet20 128 32 fp32 [STEPS]     (model, batch, image size, fp32|bf16)
+//   /usr/bin/python3 bench/profile_train.py resnet20 128 32 fp32
+#include <oneapi/dnnl/dnnl.hpp>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+#include <vector>
+
+#include "resnet/core/memory.h"
+#include "resnet/core/rng.h"
+#include "resnet/models/registry.h"
+#include "resnet/nn/init.h"
+#include "resnet/nn/loss.h"
+#include "resnet/optim/sgd.h"
+
+using namespace resnet;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+double ms_since(Clock::time_point t) {
+  return std::chrono::duration<double, std::milli>(Clock::now() - t).count();
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 5 || argc > 6) {
+    std::fprintf(stderr, "usage: %s MODEL BATCH SIZE fp32|bf16 [STEPS]   (e.g. resnet20 128 32 fp32)\n",
+                 argv[0]);
+    return 2;
+  }
+  try {
+    const std::string name = argv[1], precision = argv[4];
+    const int64_t batch = std::atoll(argv[2]), size = std::atoll(argv[3]);
+    const int steps = argc == 6 ? std::atoi(argv[5]) : 10;
+    if (precision != "fp32" && precision != "bf16") throw UserError("precision must be fp32 or bf16");
+    const ops::Backend backend = precision == "bf16" ? ops::Backend::cpu_bf16 : ops::Backend::cpu;
+
+    auto model = models::create_model(name);
+    model->set_backend(backend);
+    model->set_input_gradient(false);
+    Rng rng(1);
+    nn::init_torchvision(*model, rng);
+    std::vector<nn::Parameter*> params;
+    for (auto& [n, p] : model->named_parameters()) params.push_back(p);
+    optim::Sgd sgd(params, {.lr = 0.01, .momentum = 0.9, .weight_decay = 5e-4});
+    nn::CrossEntropyLoss loss;
+    loss.set_backend(backend);
+    Tensor x = Tensor::empty({batch, model->spec().in_channels, size, size});
+    for (int64_t i = 0; i < x.numel(); ++i) x.data<float>()[i] = static_cast<float>(rng.normal());
+    Tensor t = Tensor::empty({batch}, DType::i64);
+    for (int64_t i = 0; i < batch; ++i)
+      t.data<int64_t>()[i] =
+          static_cast<int64_t>(rng.below(static_cast<uint64_t>(model->spec().num_classes)));
+    model->train();
+
+    double phase[4] = {0, 0, 0, 0};
+    // Tensor memory held (MiB) before the first step, after its forward and after its backward: what the
+    // forward keeps for the backward, and what the backward's gradient buffers add (each module keeps its
+    // own, reused every step).
+    const auto mib = [] { return static_cast<double>(memory_stats().bytes_in_use) / (1 << 20); };
+    double held[3] = {mib(), 0, 0};
+    bool first = true;
+    auto step = [&](bool timed) {
+      auto t0 = Clock::now();
+      model->zero_grad();
+      const Tensor& logits = model->forward(x);
+      if (first) held[1] = mib();
+      if (timed) phase[0] += ms_since(t0);
+      t0 = Clock::now();
+      loss.forward(logits, t);
+      const Tensor& dlogits = loss.backward();
+      if (timed) phase[1] += ms_since(t0);
+      t0 = Clock::now();
+      model->backward(dlogits);
+      if (first) held[2] = mib();
+      first = false;
+      if (timed) phase[2] += ms_since(t0);
+      t0 = Clock::now();
+      sgd.step();
+      if (timed) phase[3] += ms_since(t0);
+    };
+    // Warm-up with verbose output off: primitive creation and first touches are not the steady state.
+    const int verbose = std::getenv("ONEDNN_VERBOSE") ? std::atoi(std::getenv("ONEDNN_VERBOSE")) : 0;
+    dnnl::set_verbose(0);
+    for (int i = 0; i < 3; ++i) step(false);
+    std::fflush(stdout);
+    dnnl::set_verbose(verbose);
+    std::printf("profile_train,begin\n");
+    const auto start = Clock::now();
+    for (int i = 0; i < steps; ++i) step(true);
+    const double total = ms_since(start);
+    dnnl::set_verbose(0);
+    std::printf("profile_train,end\n");
+    std::printf("profile_train,steps,%d\n", steps);
+    std::printf("profile_train,total_ms,%.3f\n", total);
+    const char* names[4] = {"forward", "loss", "backward", "sgd"};
+    for (int i = 0; i < 4; ++i) std::printf("profile_train,phase,%s,%.3f\n", names[i], phase[i]);
+    std::printf("profile_train,img_per_s,%.1f\n", 1e3 * static_cast<double>(batch * steps) / total);
+    std::printf(
+        "profile_train,mib_before,%.1f\nprofile_train,mib_after_forward,%.1f\n"
+        "profile_train,mib_after_backward,%.1f\n",
+        held[0], held[1], held[2]);
+    std::printf("profile_train,mib_peak,%.1f\n",
+                static_cast<double>(memory_stats().peak_bytes_in_use) / (1 << 20));
+    return 0;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "profile_train: %s\n", e.what());
+    return 2;
+  }
+}
