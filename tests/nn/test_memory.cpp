@@ -1,5 +1,6 @@
 // The steady state of training allocates nothing: after a few warm-up steps, 200 more steps neither ask
-// the system allocator for a tensor buffer nor grow the resident set.
+// the system allocator for a tensor buffer nor grow the resident set. And the backward pass holds only a
+// few gradient buffers at a time: each layer's input gradient is freed once the layer before has used it.
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -49,6 +50,34 @@ TEST(Memory, TwoHundredTrainingStepsAllocateNothingAfterWarmUp) {
   EXPECT_LT(growth, 1 << 20) << "resident set grew by " << growth << " bytes over 200 steps";
   std::printf("[ memory ] RSS growth over 200 steps: %lld bytes; pool peak %lld bytes\n",
               static_cast<long long>(growth), static_cast<long long>(memory_stats().peak_bytes_in_use));
+}
+
+// ResNet-14 (CIFAR layout, 16/32/64 channels): after a backward, what the model holds beyond its
+// forward state is its parameter gradients and at most a few activation-sized buffers — not one gradient
+// per layer (which would add about as much as the forward keeps: ~40 activation tensors here).
+TEST(Memory, BackwardFreesEachGradientOnceConsumed) {
+  auto model = models::cifar_resnet(14, 10, 1);
+  Rng rng(2);
+  nn::init_torchvision(*model, rng);
+  model->set_input_gradient(false);
+  model->train();
+  nn::CrossEntropyLoss loss_fn(0.1);
+  const Tensor x = resnet::testing::fill_input({32, 1, 16, 16});
+  const Tensor t = resnet::testing::fill_targets(32, 10);
+  // The first step: every buffer the backward keeps is new (later steps reuse them, whatever they are).
+  loss_fn.forward(model->forward(x), t);
+  const int64_t after_forward = memory_stats().bytes_in_use;
+  model->backward(loss_fn.backward());
+  const int64_t added = memory_stats().bytes_in_use - after_forward;
+  const int64_t activation = 32 * 16 * 16 * 16 * 4;             // the largest activation tensor, bytes
+  const int64_t parameter_grads = 4 * model->num_parameters();  // f32 gradients
+  EXPECT_LE(added, parameter_grads + 3 * activation)
+      << "the backward kept " << added << " bytes: gradient buffers are not being released";
+  std::printf(
+      "[ memory ] the first backward kept %lld bytes beyond the forward (largest activation %lld, "
+      "parameters' gradients %lld)\n",
+      static_cast<long long>(added), static_cast<long long>(activation),
+      static_cast<long long>(parameter_grads));
 }
 
 }  // namespace

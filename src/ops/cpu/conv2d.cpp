@@ -22,6 +22,10 @@ using Tag = memory::format_tag;
 constexpr auto kF32 = memory::data_type::f32;
 constexpr auto kBf16 = memory::data_type::bf16;
 
+// The bf16 copies of x and dy live only for one call: they go through this thread's two staging buffers
+// (dnnl_context.h), not one buffer per cache entry.
+constexpr int kStagingSrc = 0, kStagingDiffDst = 1;
+
 memory::desc with_type(const memory::desc& d, memory::data_type type) {
   memory::desc out = d;
   out.data.data_type = static_cast<dnnl_data_type_t>(type);
@@ -112,7 +116,7 @@ std::unique_ptr<ForwardEntry> make_forward_entry(const ConvDescs& d, bool with_b
   auto e = std::make_unique<ForwardEntry>();
   const auto pd = forward_pd(d, with_bias);
   e->conv = create_primitive<dnnl::convolution_forward>(pd);
-  e->src = FormatBridge(d.src, d.compute_src, FormatBridge::Direction::to_primitive);
+  e->src = FormatBridge(d.src, d.compute_src, FormatBridge::Direction::to_primitive, kStagingSrc);
   e->dst = unbound_memory(d.dst);
   e->weights = FormatBridge(d.user_weights, pd.weights_desc(), FormatBridge::Direction::to_primitive);
   e->scratchpad = owned_scratchpad(pd);
@@ -130,7 +134,7 @@ std::unique_ptr<ForwardEntry> make_forward_entry(const ConvDescs& d, bool with_b
 std::unique_ptr<BackwardEntry> make_backward_entry(const ConvDescs& d, bool want_dx, bool want_dweight,
                                                    bool want_dbias) {
   auto e = std::make_unique<BackwardEntry>();
-  e->diff_dst = FormatBridge(d.dst, d.compute_dst, FormatBridge::Direction::to_primitive);
+  e->diff_dst = FormatBridge(d.dst, d.compute_dst, FormatBridge::Direction::to_primitive, kStagingDiffDst);
   const auto hint = forward_pd(d, want_dbias);
 
   if (want_dx) {
@@ -156,7 +160,7 @@ std::unique_ptr<BackwardEntry> make_backward_entry(const ConvDescs& d, bool want
         want_dbias ? d.bias : memory::desc(), d.compute_dst, d.strides, d.dilates, d.padding_l, d.padding_r);
     const dnnl::convolution_backward_weights::primitive_desc pd(desc, user_scratchpad_attr(), engine(), hint);
     e->weights = create_primitive<dnnl::convolution_backward_weights>(pd);
-    e->src = FormatBridge(d.src, d.compute_src, FormatBridge::Direction::to_primitive);
+    e->src = FormatBridge(d.src, d.compute_src, FormatBridge::Direction::to_primitive, kStagingSrc);
     e->weights_scratchpad = owned_scratchpad(pd);
     e->weights_args.add(DNNL_ARG_SRC, e->src.primitive_memory());
     e->weights_args.add(DNNL_ARG_DIFF_DST, e->diff_dst.primitive_memory());

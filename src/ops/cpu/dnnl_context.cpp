@@ -1,5 +1,7 @@
 #include "ops/cpu/dnnl_context.h"
 
+#include <array>
+
 #include <atomic>
 #include <bit>
 #include <cstring>
@@ -93,11 +95,27 @@ void ExecArgs::execute(const dnnl::primitive& p) const {
   RESNET_CHECK(status == dnnl_success) << "oneDNN primitive execution failed with status " << status;
 }
 
+namespace {
+
+// This thread's staging buffers (FormatBridge's transient copies), grown on demand; the steady state
+// allocates nothing.
+void* staging_buffer(int slot, size_t bytes) {
+  thread_local std::array<std::shared_ptr<Storage>, 2> buffers;
+  std::shared_ptr<Storage>& b = buffers.at(static_cast<size_t>(slot));
+  if (!b || b->bytes() < bytes) b = Storage::allocate(bytes);
+  return b->data();
+}
+
+}  // namespace
+
 FormatBridge::FormatBridge(const dnnl::memory::desc& user, const dnnl::memory::desc& primitive,
-                           Direction direction)
-    : user_(unbound_memory(user)), needed_(user != primitive) {
+                           Direction direction, int staging_slot)
+    : user_(unbound_memory(user)), needed_(user != primitive), staging_slot_(staging_slot) {
   if (!needed_) return;
-  owned_ = owned_memory(primitive);
+  if (staging_slot_ >= 0)
+    owned_.memory = unbound_memory(primitive);
+  else
+    owned_ = owned_memory(primitive);
   const bool to_primitive = direction == Direction::to_primitive;
   const dnnl::memory& from = to_primitive ? user_ : owned_.memory;
   const dnnl::memory& to = to_primitive ? owned_.memory : user_;
@@ -115,7 +133,10 @@ void FormatBridge::bind_user(void* data) {
 }
 
 void FormatBridge::run() const {
-  if (needed_) args_.execute(reorder_);
+  if (!needed_) return;
+  if (staging_slot_ >= 0)
+    owned_.memory.set_data_handle(staging_buffer(staging_slot_, owned_.memory.get_desc().get_size()));
+  args_.execute(reorder_);
 }
 
 CacheKey& CacheKey::add(int64_t v) {

@@ -104,7 +104,12 @@ class FormatBridge {
  public:
   enum class Direction { to_primitive, from_primitive };
   FormatBridge() = default;
-  FormatBridge(const dnnl::memory::desc& user, const dnnl::memory::desc& primitive, Direction direction);
+  // staging_slot ≥ 0: the converted copy is transient (an activation rounded to bf16 for one call), so
+  // instead of a buffer per cache entry it lives in this thread's staging buffer `slot` (0 or 1), shared
+  // by every entry and grown to the largest size seen. run() binds it; its content lasts until the next
+  // run() of a bridge on the same slot.
+  FormatBridge(const dnnl::memory::desc& user, const dnnl::memory::desc& primitive, Direction direction,
+               int staging_slot = -1);
 
   // Binds the caller's buffer; call before run() and before executing the primitive.
   void bind_user(void* data);
@@ -121,6 +126,7 @@ class FormatBridge {
   dnnl::reorder reorder_;
   ExecArgs args_;
   bool needed_ = false;
+  int staging_slot_ = -1;
 };
 
 // ---- The primitive cache ----------------------------------------------------------------------------
