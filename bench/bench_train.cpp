@@ -6,11 +6,7 @@
 #include <benchmark/benchmark.h>
 #include <sys/resource.h>
 
-#include "resnet/core/rng.h"
-#include "resnet/models/registry.h"
-#include "resnet/nn/init.h"
-#include "resnet/nn/loss.h"
-#include "resnet/optim/sgd.h"
+#include "training_step.h"
 
 using namespace resnet;
 
@@ -22,29 +18,8 @@ void BM_TrainStep(benchmark::State& state, const char* name, int64_t batch, int6
     state.SkipWithError("bf16 training needs AVX-512, which this CPU lacks");
     return;
   }
-  auto model = models::create_model(name);
-  model->set_backend(backend);
-  model->set_input_gradient(false);
-  Rng rng(1);
-  nn::init_torchvision(*model, rng);
-  std::vector<nn::Parameter*> params;
-  for (auto& [n, p] : model->named_parameters()) params.push_back(p);
-  optim::Sgd sgd(params, {.lr = 0.01, .momentum = 0.9, .weight_decay = 5e-4});
-  nn::CrossEntropyLoss loss;
-  loss.set_backend(backend);
-  Tensor x = Tensor::empty({batch, 3, size, size});
-  float* px = x.data<float>();
-  for (int64_t i = 0; i < x.numel(); ++i) px[i] = static_cast<float>(rng.normal());
-  const int64_t classes = model->spec().num_classes;
-  Tensor t = Tensor::empty({batch}, DType::i64);
-  for (int64_t i = 0; i < batch; ++i) t.data<int64_t>()[i] = static_cast<int64_t>(rng.below(classes));
-  model->train();
-  auto step = [&] {
-    model->zero_grad();
-    loss.forward(model->forward(x), t);
-    model->backward(loss.backward());
-    sgd.step();
-  };
+  bench::TrainingStep training(name, batch, size, backend);
+  auto step = [&] { training.run(); };
   // Warm-up outside the timing: primitive creation and the first touch of every buffer (page faults cost
   // ~10 µs per 4 KiB page here) belong to the first steps only.
   for (int i = 0; i < 2; ++i) step();

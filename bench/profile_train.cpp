@@ -14,11 +14,7 @@
 #include <vector>
 
 #include "resnet/core/memory.h"
-#include "resnet/core/rng.h"
-#include "resnet/models/registry.h"
-#include "resnet/nn/init.h"
-#include "resnet/nn/loss.h"
-#include "resnet/optim/sgd.h"
+#include "training_step.h"
 
 using namespace resnet;
 using Clock = std::chrono::steady_clock;
@@ -44,24 +40,8 @@ int main(int argc, char** argv) {
     if (precision != "fp32" && precision != "bf16") throw UserError("precision must be fp32 or bf16");
     const ops::Backend backend = precision == "bf16" ? ops::Backend::cpu_bf16 : ops::Backend::cpu;
 
-    auto model = models::create_model(name);
-    model->set_backend(backend);
-    model->set_input_gradient(false);
-    Rng rng(1);
-    nn::init_torchvision(*model, rng);
-    std::vector<nn::Parameter*> params;
-    for (auto& [n, p] : model->named_parameters()) params.push_back(p);
-    optim::Sgd sgd(params, {.lr = 0.01, .momentum = 0.9, .weight_decay = 5e-4});
-    nn::CrossEntropyLoss loss;
-    loss.set_backend(backend);
-    Tensor x = Tensor::empty({batch, model->spec().in_channels, size, size});
-    for (int64_t i = 0; i < x.numel(); ++i) x.data<float>()[i] = static_cast<float>(rng.normal());
-    Tensor t = Tensor::empty({batch}, DType::i64);
-    for (int64_t i = 0; i < batch; ++i)
-      t.data<int64_t>()[i] =
-          static_cast<int64_t>(rng.below(static_cast<uint64_t>(model->spec().num_classes)));
-    model->train();
-
+    bench::TrainingStep training(name, batch, size, backend);
+    nn::Module& model = *training.model;
     double phase[4] = {0, 0, 0, 0};
     // Tensor memory held (MiB) before the first step, after its forward and after its backward: what the
     // forward keeps for the backward, and what the backward's gradient buffers add (each module keeps its
@@ -71,21 +51,21 @@ int main(int argc, char** argv) {
     bool first = true;
     auto step = [&](bool timed) {
       auto t0 = Clock::now();
-      model->zero_grad();
-      const Tensor& logits = model->forward(x);
+      model.zero_grad();
+      const Tensor& logits = model.forward(training.images);
       if (first) held[1] = mib();
       if (timed) phase[0] += ms_since(t0);
       t0 = Clock::now();
-      loss.forward(logits, t);
-      const Tensor& dlogits = loss.backward();
+      training.loss.forward(logits, training.labels);
+      const Tensor& dlogits = training.loss.backward();
       if (timed) phase[1] += ms_since(t0);
       t0 = Clock::now();
-      model->backward(dlogits);
+      model.backward(dlogits);
       if (first) held[2] = mib();
       first = false;
       if (timed) phase[2] += ms_since(t0);
       t0 = Clock::now();
-      sgd.step();
+      training.sgd->step();
       if (timed) phase[3] += ms_since(t0);
     };
     // Warm-up with verbose output off: primitive creation and first touches are not the steady state.

@@ -18,6 +18,7 @@
 #include "ops/cpu/dnnl_context.h"
 #include "resnet/nn/layers.h"
 #include "resnet/nn/residual.h"
+#include "resnet/ops/backend.h"
 #include "resnet/ops/conv2d.h"
 #include "resnet/ops/pool.h"
 
@@ -48,11 +49,10 @@ Precision parse_precision(std::string_view name) {
 
 bool precision_supported(Precision p) {
   const auto isa = static_cast<unsigned>(dnnl::get_effective_cpu_isa());
-  const auto avx512_core = static_cast<unsigned>(dnnl::cpu_isa::avx512_core);
   const auto avx2 = static_cast<unsigned>(dnnl::cpu_isa::avx2);
   switch (p) {
     case Precision::bf16:
-      return (isa & avx512_core) == avx512_core;
+      return ops::bf16_supported();  // the same kernels as bf16 training's
     case Precision::int8:
       return (isa & avx2) == avx2;
     default:

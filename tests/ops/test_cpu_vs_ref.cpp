@@ -189,14 +189,26 @@ std::vector<ConvCase> conv_cases() {
   return cases;
 }
 
-TEST(CpuConv2d, ForwardAndBackwardMatchRef) {
-  Rng rng(1);
+// Calls fn(case, weight shape, output shape, layout, with_bias) for every conv case in both layouts, with
+// and without bias, under a SCOPED_TRACE naming the configuration.
+template <class Fn>
+void for_each_conv_config(Fn&& fn) {
   for (const ConvCase& c : conv_cases()) {
     const Shape w_shape{c.out_channels, c.x[1] / c.p.groups, c.kernel[0], c.kernel[1]};
     const Shape y_shape = ops::conv2d_output_shape(c.x, w_shape, c.p);
     for (Layout layout : kLayouts) {
       for (bool with_bias : {false, true}) {
         SCOPED_TRACE(describe(c) + " " + layout_name(layout) + (with_bias ? " bias" : " no bias"));
+        fn(c, w_shape, y_shape, layout, with_bias);
+      }
+    }
+  }
+}
+
+TEST(CpuConv2d, ForwardAndBackwardMatchRef) {
+  Rng rng(1);
+  for_each_conv_config(
+      [&](const ConvCase& c, const Shape& w_shape, const Shape& y_shape, Layout layout, bool with_bias) {
         const Tensor x = random(c.x, rng, layout);
         const Tensor w = random(w_shape, rng);
         const Tensor b = random({c.out_channels}, rng);
@@ -214,9 +226,7 @@ TEST(CpuConv2d, ForwardAndBackwardMatchRef) {
         EXPECT_MATCHES_REF("conv2d dx", dx_cpu, dx_ref, kConv);
         EXPECT_MATCHES_REF("conv2d dweight", dw_cpu, dw_ref, kConv);
         if (with_bias) EXPECT_MATCHES_REF("conv2d dbias", db_cpu, db_ref, kConv);
-      }
-    }
-  }
+      });
 }
 
 // Each backward output requested alone (other primitives, and sinks for the outputs not wanted) gives
@@ -279,41 +289,34 @@ TEST(CpuConv2dBf16, EqualsF32ConvolutionOfRoundedInputs) {
   }
   const ops::OpTable& bf16_ops = ops::op_table(ops::Backend::cpu_bf16);
   Rng rng(11);
-  for (const ConvCase& c : conv_cases()) {
-    const Shape w_shape{c.out_channels, c.x[1] / c.p.groups, c.kernel[0], c.kernel[1]};
-    const Shape y_shape = ops::conv2d_output_shape(c.x, w_shape, c.p);
-    for (Layout layout : kLayouts) {
-      for (bool with_bias : {false, true}) {
-        SCOPED_TRACE(describe(c) + " " + layout_name(layout) + (with_bias ? " bias" : " no bias"));
-        const Tensor x = random(c.x, rng, layout), w = random(w_shape, rng),
-                     b = random({c.out_channels}, rng);
-        const Tensor dy = random(y_shape, rng, layout);
-        const Tensor xr = rounded_to_bf16(x), wr = rounded_to_bf16(w), dyr = rounded_to_bf16(dy);
-        const Tensor* bias = with_bias ? &b : nullptr;
+  for_each_conv_config([&](const ConvCase& c, const Shape& w_shape, const Shape& y_shape, Layout layout,
+                           bool with_bias) {
+    const Tensor x = random(c.x, rng, layout), w = random(w_shape, rng), b = random({c.out_channels}, rng);
+    const Tensor dy = random(y_shape, rng, layout);
+    const Tensor xr = rounded_to_bf16(x), wr = rounded_to_bf16(w), dyr = rounded_to_bf16(dy);
+    const Tensor* bias = with_bias ? &b : nullptr;
 
-        Tensor y_ref = junk(y_shape, layout), y_exact = junk(y_shape, layout), y = junk(y_shape, layout);
-        ref_ops().conv2d_forward(xr, wr, bias, c.p, y_ref);
-        ref_ops().conv2d_forward(x, w, bias, c.p, y_exact);
-        bf16_ops.conv2d_forward(x, w, bias, c.p, y);
-        EXPECT_MATCHES_REF("conv2d bf16 y", y, y_ref, kConv);
-        EXPECT_MATCHES_REF("conv2d bf16 y vs f32", y, y_exact, kBf16VsF32);
-        EXPECT_GT(max_rel_error(y, y_exact), kBf16RoundingIsVisible) << "the forward did not round to bf16";
+    Tensor y_ref = junk(y_shape, layout), y_exact = junk(y_shape, layout), y = junk(y_shape, layout);
+    ref_ops().conv2d_forward(xr, wr, bias, c.p, y_ref);
+    ref_ops().conv2d_forward(x, w, bias, c.p, y_exact);
+    bf16_ops.conv2d_forward(x, w, bias, c.p, y);
+    EXPECT_MATCHES_REF("conv2d bf16 y", y, y_ref, kConv);
+    EXPECT_MATCHES_REF("conv2d bf16 y vs f32", y, y_exact, kBf16VsF32);
+    EXPECT_GT(max_rel_error(y, y_exact), kBf16RoundingIsVisible) << "the forward did not round to bf16";
 
-        Tensor dx_ref = junk(c.x, layout), dw_ref = junk(w_shape), db_ref = junk({c.out_channels});
-        Tensor dx = junk(c.x, layout), dw = junk(w_shape), db = junk({c.out_channels});
-        ref_ops().conv2d_backward(dyr, xr, wr, c.p, &dx_ref, &dw_ref, with_bias ? &db_ref : nullptr);
-        bf16_ops.conv2d_backward(dy, x, w, c.p, &dx, &dw, with_bias ? &db : nullptr);
-        EXPECT_MATCHES_REF("conv2d bf16 dx", dx, dx_ref, kConv);
-        EXPECT_MATCHES_REF("conv2d bf16 dweight", dw, dw_ref, kConv);
-        if (with_bias) EXPECT_MATCHES_REF("conv2d bf16 dbias", db, db_ref, kConv);
+    Tensor dx_ref = junk(c.x, layout), dw_ref = junk(w_shape), db_ref = junk({c.out_channels});
+    Tensor dx = junk(c.x, layout), dw = junk(w_shape), db = junk({c.out_channels});
+    ref_ops().conv2d_backward(dyr, xr, wr, c.p, &dx_ref, &dw_ref, with_bias ? &db_ref : nullptr);
+    bf16_ops.conv2d_backward(dy, x, w, c.p, &dx, &dw, with_bias ? &db : nullptr);
+    EXPECT_MATCHES_REF("conv2d bf16 dx", dx, dx_ref, kConv);
+    EXPECT_MATCHES_REF("conv2d bf16 dweight", dw, dw_ref, kConv);
+    if (with_bias) EXPECT_MATCHES_REF("conv2d bf16 dbias", db, db_ref, kConv);
 
-        Tensor dx_exact = junk(c.x, layout), dw_exact = junk(w_shape);
-        ref_ops().conv2d_backward(dy, x, w, c.p, &dx_exact, &dw_exact, nullptr);
-        EXPECT_GT(max_rel_error(dw, dw_exact), kBf16RoundingIsVisible) << "dweight did not round to bf16";
-        EXPECT_GT(max_rel_error(dx, dx_exact), kBf16RoundingIsVisible) << "dx did not round to bf16";
-      }
-    }
-  }
+    Tensor dx_exact = junk(c.x, layout), dw_exact = junk(w_shape);
+    ref_ops().conv2d_backward(dy, x, w, c.p, &dx_exact, &dw_exact, nullptr);
+    EXPECT_GT(max_rel_error(dw, dw_exact), kBf16RoundingIsVisible) << "dweight did not round to bf16";
+    EXPECT_GT(max_rel_error(dx, dx_exact), kBf16RoundingIsVisible) << "dx did not round to bf16";
+  });
 }
 
 // The bf16 table changes the convolutions only; its tensors are f32 like the cpu table's.
