@@ -89,11 +89,6 @@ const Tensor& ResNet::backward_impl(const Tensor& dy) {
   return backward_chain(body_order_, dy, grad_owner_);
 }
 
-void ResNet::release_input_grad() {
-  if (grad_owner_) grad_owner_->release_input_grad();
-  grad_owner_ = nullptr;
-}
-
 std::unique_ptr<ResNet> torchvision_resnet(const std::string& name, int64_t num_classes, int64_t in_channels,
                                            nn::ShortcutKind shortcut) {
   struct Arch {

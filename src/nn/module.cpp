@@ -131,6 +131,12 @@ const Tensor& Sequential::forward_impl(const Tensor& x) {
   return *h;
 }
 
+void Module::release_input_grad() {
+  dx_ = Tensor();
+  if (grad_owner_) grad_owner_->release_input_grad();
+  grad_owner_ = nullptr;
+}
+
 const Tensor& Module::backward_chain(const std::vector<Module*>& layers, const Tensor& dy, Module*& owner) {
   const Tensor* g = &dy;
   owner = nullptr;
@@ -147,11 +153,6 @@ const Tensor& Module::backward_chain(const std::vector<Module*>& layers, const T
 
 const Tensor& Sequential::backward_impl(const Tensor& dy) {
   return backward_chain(layers_, dy, grad_owner_);
-}
-
-void Sequential::release_input_grad() {
-  if (grad_owner_) grad_owner_->release_input_grad();
-  grad_owner_ = nullptr;
 }
 
 }  // namespace resnet::nn

@@ -106,10 +106,8 @@ const Tensor& ResidualBlock::backward_impl(const Tensor& dy) {
 }
 
 void ResidualBlock::release_input_grad() {
-  dx_ = Tensor();
   dtap_ = Tensor();
-  if (grad_owner_) grad_owner_->release_input_grad();
-  grad_owner_ = nullptr;
+  Module::release_input_grad();
 }
 
 BasicBlock::BasicBlock(int64_t in_channels, int64_t planes, int64_t stride, ShortcutKind shortcut)

@@ -42,7 +42,6 @@ class ResNet : public nn::Module {
   // Training needs no gradient w.r.t. the images: switching it off skips the stem's backward-data pass,
   // and backward() then returns an undefined tensor. On by default (Grad-CAM, adversarial examples).
   void set_input_gradient(bool on);
-  void release_input_grad() override;
 
  protected:
   const Tensor& forward_impl(const Tensor& x) override;
@@ -51,7 +50,6 @@ class ResNet : public nn::Module {
  private:
   ResNetSpec spec_;
   std::vector<nn::Module*> body_order_;  // the registered children, in execution order
-  nn::Module* grad_owner_ = nullptr;     // the child holding the gradient the last backward returned
 };
 
 // torchvision's ImageNet builders by name: resnet18, resnet34, resnet50, resnet101, resnet152,

@@ -74,9 +74,9 @@ class Module {
 
   const Tensor& forward(const Tensor& x);
   const Tensor& backward(const Tensor& dy);
-  // Frees the buffer behind the gradient the last backward returned; call once it has been used. A
-  // gradient the module passed through unchanged (its dy) is not its to free.
-  virtual void release_input_grad() { dx_ = Tensor(); }
+  // Frees the buffer behind the gradient the last backward returned (dx_, or the child's that holds it);
+  // call once it has been used. A gradient the module passed through unchanged (its dy) is not its to free.
+  virtual void release_input_grad();
 
   const std::string& type_name() const { return type_name_; }
 
@@ -121,7 +121,8 @@ class Module {
   // buffer it is (null when every layer passed dy through): the caller releases it.
   static const Tensor& backward_chain(const std::vector<Module*>& layers, const Tensor& dy, Module*& owner);
 
-  Tensor dx_;  // the gradient w.r.t. the input that a leaf module's backward returns
+  Tensor dx_;                     // the gradient w.r.t. the input that a leaf module's backward returns
+  Module* grad_owner_ = nullptr;  // or the child holding the one a composite's last backward returned
 
  private:
   std::string type_name_;
@@ -152,11 +153,9 @@ class Sequential : public Module {
  protected:
   const Tensor& forward_impl(const Tensor& x) override;
   const Tensor& backward_impl(const Tensor& dy) override;
-  void release_input_grad() override;
 
  private:
   std::vector<Module*> layers_;
-  Module* grad_owner_ = nullptr;  // the layer holding the gradient the last backward returned
 };
 
 }  // namespace resnet::nn

@@ -49,7 +49,6 @@ class ResidualBlock : public Module {
   ShortcutKind shortcut_;
   Module* downsample_ = nullptr;  // null: identity (or no shortcut when plain)
   Tensor sum_, out_, dsum_, dtap_;
-  Module* grad_owner_ = nullptr;  // the branch layer holding the gradient the last backward returned
 };
 
 class BasicBlock : public ResidualBlock {
