@@ -42,18 +42,27 @@ const Tensor& ResidualBlock::forward_impl(const Tensor& x) {
   if (shortcut_ == ShortcutKind::none) {
     if (!post_activation_) return branch;
     ensure(out_, branch.shape(), DType::f32, layout);
-    ops().relu_forward(branch, out_);
+    ops().relu_forward(branch, out_);  // its backward reads out_, not the branch's output
+    branch_.back()->release_output();
     return out_;
   }
   const Tensor& identity = downsample_ ? downsample_->forward(*tap) : x;
+  const Tensor* result = nullptr;
   if (!post_activation_) {
     ensure(sum_, branch.shape(), DType::f32, layout);
     ops().add_forward(branch, identity, sum_);
-    return sum_;
+    result = &sum_;
+  } else {
+    ensure(out_, branch.shape(), DType::f32, layout);
+    ops().add_relu_forward(branch, identity, out_);  // relu(branch + identity) in one pass
+    result = &out_;
   }
-  ensure(out_, branch.shape(), DType::f32, layout);
-  ops().add_relu_forward(branch, identity, out_);  // relu(branch + identity) in one pass
-  return out_;
+  // The add keeps neither input for its backward: the branch's last output (a BN's, in post-activation
+  // blocks; nobody else holds it) and the shortcut's go back to the pool now, not at the next forward —
+  // ResNet-50 at batch 16 holds ~450 MB less between forward and backward.
+  branch_.back()->release_output();
+  if (downsample_) downsample_->release_output();
+  return *result;
 }
 
 // Every gradient buffer is released as soon as it has been consumed (module.h): the children's, dsum_

@@ -1,6 +1,7 @@
 // The steady state of training allocates nothing: after a few warm-up steps, 200 more steps neither ask
-// the system allocator for a tensor buffer nor grow the resident set. And the backward pass holds only a
+// the system allocator for a tensor buffer nor grow the resident set. The backward pass holds only a
 // few gradient buffers at a time: each layer's input gradient is freed once the layer before has used it.
+// And the forward keeps only what the backward reads: a residual block drops the outputs its add consumed.
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -10,6 +11,7 @@
 #include "resnet/models/resnet.h"
 #include "resnet/nn/init.h"
 #include "resnet/nn/loss.h"
+#include "resnet/nn/residual.h"
 #include "resnet/optim/sgd.h"
 
 using namespace resnet;
@@ -78,6 +80,36 @@ TEST(Memory, BackwardFreesEachGradientOnceConsumed) {
       "parameters' gradients %lld)\n",
       static_cast<long long>(added), static_cast<long long>(activation),
       static_cast<long long>(parameter_grads));
+}
+
+// A bottleneck with a projection (32 → 16 → 64 channels, batch 8, 8×8): after its forward it holds conv1,
+// bn1+ReLU, conv2, bn2+ReLU (each 8·16·64 floats, plus a u8 ReLU mask per fused BN), conv3's and the
+// projection conv's outputs (BN backward reads its input) and the block's output (the ReLU backward reads
+// it) — but not bn3's or the projection BN's outputs, which only the add read.
+TEST(Memory, ResidualBlockForwardKeepsOnlyWhatTheBackwardReads) {
+  Rng rng(3);
+  const Tensor x = resnet::testing::fill_input({8, 32, 8, 8});
+  {  // Warm-up on a twin: primitives and this thread's staging buffers, so they are not counted below.
+    nn::Bottleneck twin(32, 16, 1, nn::ShortcutKind::B);
+    nn::init_torchvision(twin, rng);
+    twin.backward(twin.forward(x));
+  }
+  nn::Bottleneck block(32, 16, 1, nn::ShortcutKind::B);
+  nn::init_torchvision(block, rng);
+  block.train();
+  const int64_t before = memory_stats().bytes_in_use;
+  block.forward(x);
+  const int64_t added = memory_stats().bytes_in_use - before;
+  const int64_t narrow = 8 * 16 * 8 * 8 * 4, wide = 8 * 64 * 8 * 8 * 4;  // bytes of one f32 activation
+  const int64_t masks = 2 * (narrow / 4);
+  const int64_t kept = 4 * narrow + masks + 3 * wide;
+  // Slack: 4 BNs' saved mean and variance (16–64 floats each, rounded up to 64 B blocks): < 2 KiB. Keeping
+  // bn3's and the projection BN's outputs would add 2 × 131,072 B.
+  EXPECT_LE(added, kept + 2048) << "the forward kept " << added << " bytes, " << added - kept
+                                << " more than the backward reads";
+  EXPECT_GE(added, kept) << "the forward kept less than its backward reads";
+  std::printf("[ memory ] bottleneck forward kept %lld bytes (the backward reads %lld)\n",
+              static_cast<long long>(added), static_cast<long long>(kept));
 }
 
 }  // namespace

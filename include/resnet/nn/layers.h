@@ -30,6 +30,7 @@ class Conv2d : public Module {
   // first layer when nobody needs the gradient w.r.t. the image (the stem's backward-data pass is most of
   // its cost: 3 input channels run at ~16 % of peak).
   bool compute_input_grad = true;
+  void release_output() override { y_ = Tensor(); }  // backward reads x and the weights only
 
  protected:
   const Tensor& forward_impl(const Tensor& x) override;
@@ -59,6 +60,8 @@ class BatchNorm2d : public Module {
   bool fused_relu() const { return fused_relu_; }
   // Whether the last forward applied the ReLU.
   bool last_forward_fused() const { return forward_fused_; }
+  // Backward reads x, the batch statistics and the ReLU mask, never y.
+  void release_output() override { y_ = Tensor(); }
 
  protected:
   const Tensor& forward_impl(const Tensor& x) override;
@@ -197,6 +200,7 @@ class Dropout : public Module {
 class ShortcutA : public Module {
  public:
   ShortcutA(int64_t out_channels, int64_t stride);
+  void release_output() override { y_ = Tensor(); }  // backward needs only the input's shape
 
  protected:
   const Tensor& forward_impl(const Tensor& x) override;

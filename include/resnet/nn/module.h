@@ -2,8 +2,9 @@
 //
 // Contracts
 //  - forward(x) returns the module's output, held in a buffer the module owns; it stays valid until the
-//    module's next forward. The module keeps what its backward needs (its input, statistics, masks), so the
-//    caller must keep x alive and unmodified until backward has run.
+//    module's next forward or release_output() (which a parent calls only once it has consumed it). The
+//    module keeps what its backward needs (its input, statistics, masks), so the caller must keep x alive and
+//    unmodified until backward has run.
 //  - backward(dy) takes the gradient w.r.t. the last forward's output and returns the gradient w.r.t. its
 //    input (owned by the module, valid until the next backward or release_input_grad()). A module that
 //    runs children backward releases each child's input gradient as soon as it has been consumed, so a
@@ -77,6 +78,11 @@ class Module {
   // Frees the buffer behind the gradient the last backward returned (dx_, or the child's that holds it);
   // call once it has been used. A gradient the module passed through unchanged (its dy) is not its to free.
   virtual void release_input_grad();
+  // Drops the module's reference to its last forward's output when its backward does not read it (a no-op
+  // for modules whose backward does, such as ReLU). For a parent that has consumed the output and will not
+  // read it again: the buffer goes back to the tensor pool unless a consumer kept it (a convolution keeps
+  // its input for the backward; a residual add keeps nothing).
+  virtual void release_output() {}
 
   const std::string& type_name() const { return type_name_; }
 
@@ -149,6 +155,9 @@ class Sequential : public Module {
   }
   size_t size() const { return layers_.size(); }
   Module& operator[](size_t i) const { return *layers_.at(i); }
+  void release_output() override {  // the output is the last layer's
+    if (!layers_.empty()) layers_.back()->release_output();
+  }
 
  protected:
   const Tensor& forward_impl(const Tensor& x) override;

@@ -26,7 +26,6 @@ struct ForwardEntry : CachedEntry {
   memory src, dst, mean, variance, scale, shift;
   memory workspace;  // fused ReLU only: bound to the caller's relu_mask
   size_t workspace_bytes = 0;
-  OwnedMemory scratchpad;
   ExecArgs args;
 };
 
@@ -40,7 +39,6 @@ struct BackwardEntry : CachedEntry {
   // With use_shift oneDNN counts SHIFT among the backward inputs although the gradients do not depend on it
   // (execute fails with invalid_arguments without it); the backward API has no bias, so it gets zeros.
   OwnedMemory unused_shift;
-  OwnedMemory scratchpad;
   ExecArgs args;
 };
 
@@ -68,7 +66,6 @@ std::unique_ptr<ForwardEntry> make_forward_entry(const memory::desc& data, int64
   e->dst = unbound_memory(data);
   e->mean = unbound_memory(stat_desc(channels));
   e->variance = unbound_memory(stat_desc(channels));
-  e->scratchpad = owned_scratchpad(pd);
   e->args.add(DNNL_ARG_SRC, e->src);
   e->args.add(DNNL_ARG_DST, e->dst);
   e->args.add(DNNL_ARG_MEAN, e->mean);
@@ -86,7 +83,7 @@ std::unique_ptr<ForwardEntry> make_forward_entry(const memory::desc& data, int64
     e->workspace_bytes = pd.workspace_desc().get_size();
     e->args.add(DNNL_ARG_WORKSPACE, e->workspace);
   }
-  e->args.add(DNNL_ARG_SCRATCHPAD, e->scratchpad.memory);
+  e->args.add_scratchpad(pd);
   return e;
 }
 
@@ -114,7 +111,6 @@ std::unique_ptr<BackwardEntry> make_backward_entry(const memory::desc& data, int
   e->mean = unbound_memory(stat_desc(channels));
   e->variance = unbound_memory(stat_desc(channels));
   e->diff_dst = unbound_memory(data);
-  e->scratchpad = owned_scratchpad(pd);
   e->args.add(DNNL_ARG_SRC, e->src);
   e->args.add(DNNL_ARG_MEAN, e->mean);
   e->args.add(DNNL_ARG_VARIANCE, e->variance);
@@ -154,7 +150,7 @@ std::unique_ptr<BackwardEntry> make_backward_entry(const memory::desc& data, int
       e->args.add(DNNL_ARG_DIFF_SHIFT, e->diff_shift_sink.memory);
     }
   }
-  e->args.add(DNNL_ARG_SCRATCHPAD, e->scratchpad.memory);
+  e->args.add_scratchpad(pd);
   return e;
 }
 

@@ -3,8 +3,9 @@
 //
 // Activations are bound in the caller's layout (NCHW or NHWC). Weights are left to oneDNN (format any):
 // its AVX-512 kernels want a blocked layout, so each call reorders our OIHW weights into the primitive's
-// format (a cached reorder into a cached buffer) and the blocked diff_weights back into the caller's OIHW
-// tensor. When oneDNN picks plain OIHW the reorders vanish and the caller's buffers are used directly.
+// format (a cached reorder into this thread's weights staging buffer, dnnl_context.h: the copy lives for
+// one call, so the entries share it) and the blocked diff_weights back into the caller's OIHW tensor. When
+// oneDNN picks plain OIHW the reorders vanish and the caller's buffers are used directly.
 //
 // Mixed precision (the *_bf16 entry points, the cpu-bf16 op table): every tensor the caller sees stays
 // f32 (master weights, activations, gradients); the convolution itself reads bf16 copies of its inputs
@@ -21,10 +22,6 @@ using dnnl::memory;
 using Tag = memory::format_tag;
 constexpr auto kF32 = memory::data_type::f32;
 constexpr auto kBf16 = memory::data_type::bf16;
-
-// The bf16 copies of x and dy live only for one call: they go through this thread's two staging buffers
-// (dnnl_context.h), not one buffer per cache entry.
-constexpr int kStagingSrc = 0, kStagingDiffDst = 1;
 
 memory::desc with_type(const memory::desc& d, memory::data_type type) {
   memory::desc out = d;
@@ -87,7 +84,6 @@ struct ForwardEntry : CachedEntry {
   memory dst, bias;
   FormatBridge src;  // f32 x, or its bf16 copy
   FormatBridge weights;
-  OwnedMemory scratchpad;
   ExecArgs args;
 };
 
@@ -98,7 +94,6 @@ struct BackwardEntry : CachedEntry {
   dnnl::convolution_backward_data data;
   memory diff_src;
   FormatBridge data_weights;
-  OwnedMemory data_scratchpad;
   ExecArgs data_args;
 
   bool has_weights = false;
@@ -108,7 +103,6 @@ struct BackwardEntry : CachedEntry {
   memory diff_bias;
   FormatBridge diff_weights;
   OwnedMemory diff_weights_sink;
-  OwnedMemory weights_scratchpad;
   ExecArgs weights_args;
 };
 
@@ -116,10 +110,10 @@ std::unique_ptr<ForwardEntry> make_forward_entry(const ConvDescs& d, bool with_b
   auto e = std::make_unique<ForwardEntry>();
   const auto pd = forward_pd(d, with_bias);
   e->conv = create_primitive<dnnl::convolution_forward>(pd);
-  e->src = FormatBridge(d.src, d.compute_src, FormatBridge::Direction::to_primitive, kStagingSrc);
+  e->src = FormatBridge(d.src, d.compute_src, FormatBridge::Direction::to_primitive, Staging::src);
   e->dst = unbound_memory(d.dst);
-  e->weights = FormatBridge(d.user_weights, pd.weights_desc(), FormatBridge::Direction::to_primitive);
-  e->scratchpad = owned_scratchpad(pd);
+  e->weights = FormatBridge(d.user_weights, pd.weights_desc(), FormatBridge::Direction::to_primitive,
+                            Staging::weights);
   e->args.add(DNNL_ARG_SRC, e->src.primitive_memory());
   e->args.add(DNNL_ARG_WEIGHTS, e->weights.primitive_memory());
   e->args.add(DNNL_ARG_DST, e->dst);
@@ -127,14 +121,14 @@ std::unique_ptr<ForwardEntry> make_forward_entry(const ConvDescs& d, bool with_b
     e->bias = unbound_memory(d.bias);
     e->args.add(DNNL_ARG_BIAS, e->bias);
   }
-  e->args.add(DNNL_ARG_SCRATCHPAD, e->scratchpad.memory);
+  e->args.add_scratchpad(pd);
   return e;
 }
 
 std::unique_ptr<BackwardEntry> make_backward_entry(const ConvDescs& d, bool want_dx, bool want_dweight,
                                                    bool want_dbias) {
   auto e = std::make_unique<BackwardEntry>();
-  e->diff_dst = FormatBridge(d.dst, d.compute_dst, FormatBridge::Direction::to_primitive, kStagingDiffDst);
+  e->diff_dst = FormatBridge(d.dst, d.compute_dst, FormatBridge::Direction::to_primitive, Staging::diff_dst);
   const auto hint = forward_pd(d, want_dbias);
 
   if (want_dx) {
@@ -145,12 +139,12 @@ std::unique_ptr<BackwardEntry> make_backward_entry(const ConvDescs& d, bool want
     const dnnl::convolution_backward_data::primitive_desc pd(desc, user_scratchpad_attr(), engine(), hint);
     e->data = create_primitive<dnnl::convolution_backward_data>(pd);
     e->diff_src = unbound_memory(d.src);
-    e->data_weights = FormatBridge(d.user_weights, pd.weights_desc(), FormatBridge::Direction::to_primitive);
-    e->data_scratchpad = owned_scratchpad(pd);
+    e->data_weights = FormatBridge(d.user_weights, pd.weights_desc(), FormatBridge::Direction::to_primitive,
+                                   Staging::weights);
     e->data_args.add(DNNL_ARG_DIFF_DST, e->diff_dst.primitive_memory());
     e->data_args.add(DNNL_ARG_WEIGHTS, e->data_weights.primitive_memory());
     e->data_args.add(DNNL_ARG_DIFF_SRC, e->diff_src);
-    e->data_args.add(DNNL_ARG_SCRATCHPAD, e->data_scratchpad.memory);
+    e->data_args.add_scratchpad(pd);
   }
 
   if (want_dweight || want_dbias) {
@@ -160,14 +154,13 @@ std::unique_ptr<BackwardEntry> make_backward_entry(const ConvDescs& d, bool want
         want_dbias ? d.bias : memory::desc(), d.compute_dst, d.strides, d.dilates, d.padding_l, d.padding_r);
     const dnnl::convolution_backward_weights::primitive_desc pd(desc, user_scratchpad_attr(), engine(), hint);
     e->weights = create_primitive<dnnl::convolution_backward_weights>(pd);
-    e->src = FormatBridge(d.src, d.compute_src, FormatBridge::Direction::to_primitive, kStagingSrc);
-    e->weights_scratchpad = owned_scratchpad(pd);
+    e->src = FormatBridge(d.src, d.compute_src, FormatBridge::Direction::to_primitive, Staging::src);
     e->weights_args.add(DNNL_ARG_SRC, e->src.primitive_memory());
     e->weights_args.add(DNNL_ARG_DIFF_DST, e->diff_dst.primitive_memory());
     e->has_diff_weights_output = want_dweight;
     if (want_dweight) {
-      e->diff_weights =
-          FormatBridge(d.user_weights, pd.diff_weights_desc(), FormatBridge::Direction::from_primitive);
+      e->diff_weights = FormatBridge(d.user_weights, pd.diff_weights_desc(),
+                                     FormatBridge::Direction::from_primitive, Staging::diff_weights);
       e->weights_args.add(DNNL_ARG_DIFF_WEIGHTS, e->diff_weights.primitive_memory());
     } else {
       // Only the bias gradient is wanted; the primitive still writes diff_weights somewhere.
@@ -178,7 +171,7 @@ std::unique_ptr<BackwardEntry> make_backward_entry(const ConvDescs& d, bool want
       e->diff_bias = unbound_memory(d.bias);
       e->weights_args.add(DNNL_ARG_DIFF_BIAS, e->diff_bias);
     }
-    e->weights_args.add(DNNL_ARG_SCRATCHPAD, e->weights_scratchpad.memory);
+    e->weights_args.add_scratchpad(pd);
   }
   return e;
 }

@@ -90,29 +90,27 @@ OwnedMemory owned_memory(const dnnl::memory::desc& desc) {
 }
 
 void ExecArgs::execute(const dnnl::primitive& p) const {
+  if (scratchpad_bytes_ > 0)
+    scratchpad_.set_data_handle(staging_buffer(Staging::scratchpad, scratchpad_bytes_));
   const dnnl_status_t status =
       dnnl_primitive_execute(p.get(), stream().get(), static_cast<int>(args_.size()), args_.data());
   RESNET_CHECK(status == dnnl_success) << "oneDNN primitive execution failed with status " << status;
 }
 
-namespace {
-
-// This thread's staging buffers (FormatBridge's transient copies), grown on demand; the steady state
-// allocates nothing.
-void* staging_buffer(int slot, size_t bytes) {
-  thread_local std::array<std::shared_ptr<Storage>, 2> buffers;
+void* staging_buffer(Staging slot, size_t bytes) {
+  constexpr size_t kSlots = static_cast<size_t>(Staging::scratchpad) + 1;
+  thread_local std::array<std::shared_ptr<Storage>, kSlots> buffers;
+  RESNET_CHECK(slot != Staging::none) << "staging_buffer: Staging::none has no buffer";
   std::shared_ptr<Storage>& b = buffers.at(static_cast<size_t>(slot));
   if (!b || b->bytes() < bytes) b = Storage::allocate(bytes);
   return b->data();
 }
 
-}  // namespace
-
 FormatBridge::FormatBridge(const dnnl::memory::desc& user, const dnnl::memory::desc& primitive,
-                           Direction direction, int staging_slot)
-    : user_(unbound_memory(user)), needed_(user != primitive), staging_slot_(staging_slot) {
+                           Direction direction, Staging slot)
+    : user_(unbound_memory(user)), needed_(user != primitive), slot_(slot) {
   if (!needed_) return;
-  if (staging_slot_ >= 0)
+  if (slot_ != Staging::none)
     owned_.memory = unbound_memory(primitive);
   else
     owned_ = owned_memory(primitive);
@@ -122,21 +120,21 @@ FormatBridge::FormatBridge(const dnnl::memory::desc& user, const dnnl::memory::d
   const dnnl::reorder::primitive_desc pd(engine(), from.get_desc(), engine(), to.get_desc(),
                                          user_scratchpad_attr());
   reorder_ = create_primitive<dnnl::reorder>(pd);
-  scratchpad_ = owned_scratchpad(pd);
   args_.add(DNNL_ARG_FROM, from);
   args_.add(DNNL_ARG_TO, to);
-  args_.add(DNNL_ARG_SCRATCHPAD, scratchpad_.memory);
+  args_.add_scratchpad(pd);
 }
 
 void FormatBridge::bind_user(void* data) {
   user_.set_data_handle(data);
+  // The staging buffer is bound here, not in run(): a from_primitive bridge's primitive writes into it
+  // before run() reorders it out.
+  if (needed_ && slot_ != Staging::none)
+    owned_.memory.set_data_handle(staging_buffer(slot_, owned_.memory.get_desc().get_size()));
 }
 
 void FormatBridge::run() const {
-  if (!needed_) return;
-  if (staging_slot_ >= 0)
-    owned_.memory.set_data_handle(staging_buffer(staging_slot_, owned_.memory.get_desc().get_size()));
-  args_.execute(reorder_);
+  if (needed_) args_.execute(reorder_);
 }
 
 CacheKey& CacheKey::add(int64_t v) {

@@ -72,11 +72,14 @@ struct OwnedMemory {
   dnnl::memory memory;
 };
 OwnedMemory owned_memory(const dnnl::memory::desc& desc);
-// The scratchpad a primitive descriptor asks for, owned by its entry.
-template <class PrimitiveDesc>
-OwnedMemory owned_scratchpad(const PrimitiveDesc& pd) {
-  return owned_memory(pd.scratchpad_desc());
-}
+
+// Buffers a call needs only while it runs — scratchpads, bf16 copies of activations, weights in a
+// primitive's blocked layout — are not kept per cache entry: each lives in one of this thread's staging
+// buffers, shared by every entry and grown to the largest size seen (from the tensor pool at warm-up; the
+// steady state allocates nothing). One slot per role, so that the buffers one call holds at once never
+// alias; a slot's content lasts until the next use of the same slot on the same thread.
+enum class Staging { none = -1, src, diff_dst, weights, diff_weights, scratchpad };
+void* staging_buffer(Staging slot, size_t bytes);
 
 // Binds a memory object to a tensor's buffer (oneDNN takes a non-const pointer even for inputs).
 inline void bind(const dnnl::memory& m, const Tensor& t) {
@@ -90,11 +93,20 @@ inline void bind(const dnnl::memory& m, const Tensor& t) {
 class ExecArgs {
  public:
   void add(int arg, const dnnl::memory& m) { args_.push_back({arg, m.get()}); }
+  // The scratchpad `pd` asks for, bound to this thread's scratchpad staging buffer at each execute.
+  template <class PrimitiveDesc>
+  void add_scratchpad(const PrimitiveDesc& pd) {
+    scratchpad_ = unbound_memory(pd.scratchpad_desc());
+    scratchpad_bytes_ = pd.scratchpad_desc().get_size();
+    add(DNNL_ARG_SCRATCHPAD, scratchpad_);
+  }
   // Executes on this thread's stream; CPU execution is synchronous, so the results are there on return.
   void execute(const dnnl::primitive& p) const;
 
  private:
   std::vector<dnnl_exec_arg_t> args_;
+  dnnl::memory scratchpad_;
+  size_t scratchpad_bytes_ = 0;
 };
 
 // A reorder between a caller's plain buffer and a primitive's preferred format (e.g. OIHW weights to
@@ -104,14 +116,13 @@ class FormatBridge {
  public:
   enum class Direction { to_primitive, from_primitive };
   FormatBridge() = default;
-  // staging_slot ≥ 0: the converted copy is transient (an activation rounded to bf16 for one call), so
-  // instead of a buffer per cache entry it lives in this thread's staging buffer `slot` (0 or 1), shared
-  // by every entry and grown to the largest size seen. run() binds it; its content lasts until the next
-  // run() of a bridge on the same slot.
+  // The converted copy lives in the staging buffer `slot` (bound by bind_user()), or with Staging::none in a
+  // buffer of the bridge's own — for copies that must outlive the call.
   FormatBridge(const dnnl::memory::desc& user, const dnnl::memory::desc& primitive, Direction direction,
-               int staging_slot = -1);
+               Staging slot);
 
-  // Binds the caller's buffer; call before run() and before executing the primitive.
+  // Binds the caller's buffer (and the staging buffer); call before run() and before executing the
+  // primitive.
   void bind_user(void* data);
   // The memory object to hand to the primitive.
   const dnnl::memory& primitive_memory() const { return needed_ ? owned_.memory : user_; }
@@ -122,11 +133,10 @@ class FormatBridge {
  private:
   dnnl::memory user_;
   OwnedMemory owned_;
-  OwnedMemory scratchpad_;
   dnnl::reorder reorder_;
   ExecArgs args_;
   bool needed_ = false;
-  int staging_slot_ = -1;
+  Staging slot_ = Staging::none;
 };
 
 // ---- The primitive cache ----------------------------------------------------------------------------

@@ -14,21 +14,18 @@ using dnnl::memory;
 struct ReluForwardEntry : CachedEntry {
   dnnl::eltwise_forward relu;
   memory src, dst;
-  OwnedMemory scratchpad;
   ExecArgs args;
 };
 
 struct ReluBackwardEntry : CachedEntry {
   dnnl::eltwise_backward relu;
   memory dst, diff_dst, diff_src;
-  OwnedMemory scratchpad;
   ExecArgs args;
 };
 
 struct AddEntry : CachedEntry {
   dnnl::binary add;
   memory src0, src1, dst;
-  OwnedMemory scratchpad;
   ExecArgs args;
 };
 
@@ -47,10 +44,9 @@ std::unique_ptr<ReluForwardEntry> make_relu_forward(int64_t n) {
   e->relu = create_primitive<dnnl::eltwise_forward>(pd);
   e->src = unbound_memory(data);
   e->dst = unbound_memory(data);
-  e->scratchpad = owned_scratchpad(pd);
   e->args.add(DNNL_ARG_SRC, e->src);
   e->args.add(DNNL_ARG_DST, e->dst);
-  e->args.add(DNNL_ARG_SCRATCHPAD, e->scratchpad.memory);
+  e->args.add_scratchpad(pd);
   return e;
 }
 
@@ -65,11 +61,10 @@ std::unique_ptr<ReluBackwardEntry> make_relu_backward(int64_t n) {
   e->dst = unbound_memory(data);
   e->diff_dst = unbound_memory(data);
   e->diff_src = unbound_memory(data);
-  e->scratchpad = owned_scratchpad(pd);
   e->args.add(DNNL_ARG_DST, e->dst);
   e->args.add(DNNL_ARG_DIFF_DST, e->diff_dst);
   e->args.add(DNNL_ARG_DIFF_SRC, e->diff_src);
-  e->args.add(DNNL_ARG_SCRATCHPAD, e->scratchpad.memory);
+  e->args.add_scratchpad(pd);
   return e;
 }
 
@@ -88,11 +83,10 @@ std::unique_ptr<AddEntry> make_add(int64_t n, bool relu) {
   e->src0 = unbound_memory(data);
   e->src1 = unbound_memory(data);
   e->dst = unbound_memory(data);
-  e->scratchpad = owned_scratchpad(pd);
   e->args.add(DNNL_ARG_SRC_0, e->src0);
   e->args.add(DNNL_ARG_SRC_1, e->src1);
   e->args.add(DNNL_ARG_DST, e->dst);
-  e->args.add(DNNL_ARG_SCRATCHPAD, e->scratchpad.memory);
+  e->args.add_scratchpad(pd);
   return e;
 }
 

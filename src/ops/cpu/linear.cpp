@@ -39,7 +39,6 @@ dnnl::inner_product_forward::primitive_desc forward_pd(const LinearDescs& d) {
 struct ForwardEntry : CachedEntry {
   dnnl::matmul matmul;
   memory src, weights, bias, dst;
-  OwnedMemory scratchpad;
   ExecArgs args;
 };
 
@@ -49,21 +48,18 @@ struct BackwardEntry : CachedEntry {
   bool has_data = false;
   dnnl::inner_product_backward_data data;
   memory weights, diff_src;
-  OwnedMemory data_scratchpad;
   ExecArgs data_args;
 
   bool has_weights = false;
   dnnl::inner_product_backward_weights weights_grad;
   memory src, diff_weights, diff_bias;
   OwnedMemory diff_weights_sink;  // when only the bias gradient is wanted
-  OwnedMemory weights_scratchpad;
   ExecArgs weights_args;
 };
 
 struct ReorderEntry : CachedEntry {
   dnnl::reorder reorder;
   memory from, to;
-  OwnedMemory scratchpad;
   ExecArgs args;
 };
 
@@ -79,7 +75,6 @@ std::unique_ptr<ForwardEntry> make_forward_entry(int64_t batch, int64_t in, int6
   e->src = unbound_memory(src);
   e->weights = unbound_memory(weights_transposed);
   e->dst = unbound_memory(dst);
-  e->scratchpad = owned_scratchpad(pd);
   e->args.add(DNNL_ARG_SRC, e->src);
   e->args.add(DNNL_ARG_WEIGHTS, e->weights);
   e->args.add(DNNL_ARG_DST, e->dst);
@@ -87,7 +82,7 @@ std::unique_ptr<ForwardEntry> make_forward_entry(int64_t batch, int64_t in, int6
     e->bias = unbound_memory(bias);
     e->args.add(DNNL_ARG_BIAS, e->bias);
   }
-  e->args.add(DNNL_ARG_SCRATCHPAD, e->scratchpad.memory);
+  e->args.add_scratchpad(pd);
   return e;
 }
 
@@ -103,11 +98,10 @@ std::unique_ptr<BackwardEntry> make_backward_entry(const LinearDescs& d, bool wa
     e->data = create_primitive<dnnl::inner_product_backward_data>(pd);
     e->weights = unbound_memory(d.weights);
     e->diff_src = unbound_memory(d.src);
-    e->data_scratchpad = owned_scratchpad(pd);
     e->data_args.add(DNNL_ARG_DIFF_DST, e->diff_dst);
     e->data_args.add(DNNL_ARG_WEIGHTS, e->weights);
     e->data_args.add(DNNL_ARG_DIFF_SRC, e->diff_src);
-    e->data_args.add(DNNL_ARG_SCRATCHPAD, e->data_scratchpad.memory);
+    e->data_args.add_scratchpad(pd);
   }
   if (want_dweight || want_dbias) {
     e->has_weights = true;
@@ -117,7 +111,6 @@ std::unique_ptr<BackwardEntry> make_backward_entry(const LinearDescs& d, bool wa
                                                                   hint);
     e->weights_grad = create_primitive<dnnl::inner_product_backward_weights>(pd);
     e->src = unbound_memory(d.src);
-    e->weights_scratchpad = owned_scratchpad(pd);
     e->weights_args.add(DNNL_ARG_SRC, e->src);
     e->weights_args.add(DNNL_ARG_DIFF_DST, e->diff_dst);
     if (want_dweight) {
@@ -131,7 +124,7 @@ std::unique_ptr<BackwardEntry> make_backward_entry(const LinearDescs& d, bool wa
       e->diff_bias = unbound_memory(d.bias);
       e->weights_args.add(DNNL_ARG_DIFF_BIAS, e->diff_bias);
     }
-    e->weights_args.add(DNNL_ARG_SCRATCHPAD, e->weights_scratchpad.memory);
+    e->weights_args.add_scratchpad(pd);
   }
   return e;
 }
@@ -155,10 +148,9 @@ void reorder_layout(const Shape& shape, const Tensor& from, Layout from_layout, 
     const dnnl::reorder::primitive_desc pd(engine(), entry->from.get_desc(), engine(), entry->to.get_desc(),
                                            user_scratchpad_attr());
     entry->reorder = create_primitive<dnnl::reorder>(pd);
-    entry->scratchpad = owned_scratchpad(pd);
     entry->args.add(DNNL_ARG_FROM, entry->from);
     entry->args.add(DNNL_ARG_TO, entry->to);
-    entry->args.add(DNNL_ARG_SCRATCHPAD, entry->scratchpad.memory);
+    entry->args.add_scratchpad(pd);
     return entry;
   });
   std::lock_guard<std::mutex> lock(e.mutex);

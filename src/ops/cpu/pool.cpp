@@ -11,7 +11,6 @@ struct ForwardEntry : CachedEntry {
   dnnl::pooling_forward pool;
   memory src, dst, workspace;
   size_t workspace_bytes = 0;
-  OwnedMemory scratchpad;
   ExecArgs args;
 };
 
@@ -19,7 +18,6 @@ struct BackwardEntry : CachedEntry {
   dnnl::pooling_backward pool;
   memory diff_dst, diff_src, workspace;
   size_t workspace_bytes = 0;
-  OwnedMemory scratchpad;
   ExecArgs args;
 };
 
@@ -72,7 +70,6 @@ std::unique_ptr<ForwardEntry> make_forward_entry(const PoolDescs& d) {
   e->pool = create_primitive<dnnl::pooling_forward>(pd);
   e->src = unbound_memory(d.src);
   e->dst = unbound_memory(d.dst);
-  e->scratchpad = owned_scratchpad(pd);
   e->args.add(DNNL_ARG_SRC, e->src);
   e->args.add(DNNL_ARG_DST, e->dst);
   if (is_max(d)) {
@@ -80,7 +77,7 @@ std::unique_ptr<ForwardEntry> make_forward_entry(const PoolDescs& d) {
     e->workspace_bytes = pd.workspace_desc().get_size();
     e->args.add(DNNL_ARG_WORKSPACE, e->workspace);
   }
-  e->args.add(DNNL_ARG_SCRATCHPAD, e->scratchpad.memory);
+  e->args.add_scratchpad(pd);
   return e;
 }
 
@@ -93,7 +90,6 @@ std::unique_ptr<BackwardEntry> make_backward_entry(const PoolDescs& d) {
   e->pool = create_primitive<dnnl::pooling_backward>(pd);
   e->diff_dst = unbound_memory(d.dst);
   e->diff_src = unbound_memory(d.src);
-  e->scratchpad = owned_scratchpad(pd);
   e->args.add(DNNL_ARG_DIFF_DST, e->diff_dst);
   e->args.add(DNNL_ARG_DIFF_SRC, e->diff_src);
   if (is_max(d)) {
@@ -101,7 +97,7 @@ std::unique_ptr<BackwardEntry> make_backward_entry(const PoolDescs& d) {
     e->workspace_bytes = hint.workspace_desc().get_size();
     e->args.add(DNNL_ARG_WORKSPACE, e->workspace);
   }
-  e->args.add(DNNL_ARG_SCRATCHPAD, e->scratchpad.memory);
+  e->args.add_scratchpad(pd);
   return e;
 }
 
