@@ -91,6 +91,9 @@ int main(int argc, char** argv) {
         held[0], held[1], held[2]);
     std::printf("profile_train,mib_peak,%.1f\n",
                 static_cast<double>(memory_stats().peak_bytes_in_use) / (1 << 20));
+    // Freed blocks the pool keeps for reuse: resident, but in no tensor.
+    std::printf("profile_train,mib_cached,%.1f\n",
+                static_cast<double>(memory_stats().bytes_cached) / (1 << 20));
     return 0;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "profile_train: %s\n", e.what());

@@ -78,7 +78,7 @@ def main():
     print("phases: " + ", ".join(f"{k} {v / steps:.1f} ms" for k, v in info["phase"].items()))
     print(f"tensor memory: {info['mib_before']:.0f} MiB before the first step (parameters, data), "
           f"{info['mib_after_forward']:.0f} after its forward, {info['mib_after_backward']:.0f} after its "
-          f"backward; peak {info['mib_peak']:.0f} MiB")
+          f"backward; peak {info['mib_peak']:.0f} MiB; {info.get('mib_cached', 0):.0f} MiB freed and cached for reuse")
     print(f"{'inside oneDNN':<28} {'ms/step':>8} {'share':>6} {'calls':>6} {'GFLOP/s':>8}")
     rows = []
     for key, (ms, calls, flops) in sorted(kinds.items(), key=lambda kv: -kv[1][0]):

@@ -14,14 +14,17 @@ namespace resnet {
 namespace {
 
 constexpr size_t kAlignment = 64;
+constexpr size_t kPage = size_t{4} << 10;
 constexpr size_t kHugePage = size_t{2} << 20;
 
-// Rounds a request to the block size actually kept in the pool: small blocks to 64 bytes, big ones to
-// whole huge pages, so that nearby sizes share a free list.
+// Rounds a request to the block size kept in the pool: small blocks to 64 bytes, big ones to whole 4 KiB
+// pages. Not to whole huge pages: a network's activations would waste ~10 % (ResNet-50's 3.2 MB layer3
+// tensors would take 4 MiB each). The huge-page advice covers the block only, so its last partial 2 MiB
+// falls back to 4 KiB pages and costs no more resident memory than it uses.
 size_t block_size_for(size_t bytes) {
   if (bytes == 0) bytes = 1;
-  if (bytes >= kHugePage) return (bytes + kHugePage - 1) / kHugePage * kHugePage;
-  return (bytes + kAlignment - 1) / kAlignment * kAlignment;
+  const size_t granule = bytes >= kHugePage ? kPage : kAlignment;
+  return (bytes + granule - 1) / granule * granule;
 }
 
 class Pool {
