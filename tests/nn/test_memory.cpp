@@ -1,8 +1,10 @@
 // The steady state of training allocates nothing: after a few warm-up steps, 200 more steps neither ask
-// the system allocator for a tensor buffer nor grow the resident set. The backward pass holds only a
-// few gradient buffers at a time: each layer's input gradient is freed once the layer before has used it.
-// And the forward keeps only what the backward reads: a residual block drops the outputs its add consumed.
+// the system allocator for a tensor buffer, nor fault in fresh pages, nor grow the resident set. The backward
+// pass holds only a few gradient buffers at a time: each layer's input gradient is freed once the layer
+// before has used it. And the forward keeps only what the backward reads: a residual block drops the outputs
+// its add consumed.
 #include <gtest/gtest.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <fstream>
@@ -25,6 +27,12 @@ int64_t resident_bytes() {
   return resident * sysconf(_SC_PAGESIZE);
 }
 
+int64_t minor_page_faults() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  return usage.ru_minflt;
+}
+
 TEST(Memory, TwoHundredTrainingStepsAllocateNothingAfterWarmUp) {
   auto model = models::cifar_resnet(14, 10, 1);
   Rng rng(1);
@@ -44,14 +52,20 @@ TEST(Memory, TwoHundredTrainingStepsAllocateNothingAfterWarmUp) {
   for (int i = 0; i < 5; ++i) step();
   const int64_t allocations = memory_stats().system_allocations;
   const int64_t rss = resident_bytes();
+  const int64_t faults = minor_page_faults();
   for (int i = 0; i < 200; ++i) step();
   EXPECT_EQ(memory_stats().system_allocations, allocations) << "tensor buffers allocated in the steady state";
+  // A fresh page costs a fault on first touch; reused buffers cost none. One fault per step would mean a
+  // buffer (or a scratch area) is new every step.
+  const int64_t new_faults = minor_page_faults() - faults;
+  EXPECT_LT(new_faults, 200) << new_faults << " page faults in 200 steady-state steps";
   // Resident memory may move by allocator noise (oneDNN's small objects, page cache of the binary);
   // growth per step would show up as ≥ 200 × the smallest activation (32·16·16·16·4 B = 512 KiB).
   const int64_t growth = resident_bytes() - rss;
   EXPECT_LT(growth, 1 << 20) << "resident set grew by " << growth << " bytes over 200 steps";
-  std::printf("[ memory ] RSS growth over 200 steps: %lld bytes; pool peak %lld bytes\n",
-              static_cast<long long>(growth), static_cast<long long>(memory_stats().peak_bytes_in_use));
+  std::printf("[ memory ] RSS growth over 200 steps: %lld bytes, %lld page faults; pool peak %lld bytes\n",
+              static_cast<long long>(growth), static_cast<long long>(new_faults),
+              static_cast<long long>(memory_stats().peak_bytes_in_use));
 }
 
 // ResNet-14 (CIFAR layout, 16/32/64 channels): after a backward, what the model holds beyond its
