@@ -14,6 +14,7 @@ const Tensor& ReLU::backward_impl(const Tensor& dy) {
   if (forward_passed_through_) return dy;  // the BN's fused backward applies the derivative
   ensure(dx_, y_.shape(), DType::f32, activation_layout(y_));
   ops().relu_backward(dy, y_, dx_);
+  y_ = Tensor();  // spent (module.h: one backward per forward)
   return dx_;
 }
 

@@ -57,6 +57,7 @@ const Tensor& BatchNorm2d::backward_impl(const Tensor& dy) {
   }
   if (dweight) weight_->accumulate();
   if (dbias) bias_->accumulate();
+  x_ = Tensor(), y_ = Tensor(), relu_mask_ = Tensor();  // spent (module.h: one backward per forward)
   return dx_;
 }
 

@@ -38,6 +38,7 @@ const Tensor& Conv2d::backward_impl(const Tensor& dy) {
                         dbias);
   if (dweight) weight_->accumulate();
   if (dbias) bias_->accumulate();
+  x_ = Tensor(), y_ = Tensor();  // the forward's state is spent (module.h: one backward per forward)
   return dx_;
 }
 

@@ -18,6 +18,7 @@ const Tensor& MaxPool2d::forward_impl(const Tensor& x) {
 const Tensor& MaxPool2d::backward_impl(const Tensor& dy) {
   ensure(dx_, x_shape_, DType::f32, activation_layout(y_));
   ops().max_pool2d_backward(dy, workspace_, params_, dx_);
+  y_ = Tensor();  // spent (module.h: one backward per forward)
   return dx_;
 }
 

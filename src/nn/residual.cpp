@@ -74,6 +74,7 @@ const Tensor& ResidualBlock::backward_impl(const Tensor& dy) {
     ops().relu_backward(dy, out_, dsum_);
     dsum = &dsum_;
   }
+  out_ = Tensor(), sum_ = Tensor();  // spent (module.h: one backward per forward)
   // The residual sum passes dsum unchanged to both the branch and the shortcut.
   const Tensor* dshortcut = shortcut_ == ShortcutKind::none ? nullptr
                             : downsample_                   ? &downsample_->backward(*dsum)

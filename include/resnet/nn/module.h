@@ -6,7 +6,10 @@
 //    module keeps what its backward needs (its input, statistics, masks), so the caller must keep x alive and
 //    unmodified until backward has run.
 //  - backward(dy) takes the gradient w.r.t. the last forward's output and returns the gradient w.r.t. its
-//    input (owned by the module, valid until the next backward or release_input_grad()). A module that
+//    input (owned by the module, valid until the next backward or release_input_grad()). It runs once
+//    per forward: a module drops what its forward kept (saved input, masks, its output) as its backward
+//    finishes, so a network's activations go back to the pool layer by layer during the backward instead
+//    of all staying until the next forward. Read the forward's output before calling backward. A module that
 //    runs children backward releases each child's input gradient as soon as it has been consumed, so a
 //    network holds only a few gradient buffers at a time instead of one per layer (the buffers go back
 //    to the tensor pool and the next layer of that size takes them: no system allocation, no fresh
