@@ -27,7 +27,6 @@ const Tensor& BatchNorm2d::forward_impl(const Tensor& x) {
     ensure(save_mean_, stat);
     ensure(save_var_, stat);
     if (forward_fused_) {
-      ensure(relu_mask_, Shape{x.numel()}, DType::u8);
       ops().batch_norm_relu_forward_training(x, w, b, *running_mean_, *running_var_, params_, y_, save_mean_,
                                              save_var_, relu_mask_);
     } else {

@@ -468,12 +468,28 @@ TEST(CpuBatchNormRelu, FusedForwardAndBackwardMatchRef) {
       }
     }
   }
-  // A mask buffer too small for the workspace is a clear error, not a buffer overrun.
-  const Tensor x = random({2, 16, 4, 4}, rng, Layout::channels_last);
-  Tensor rm = Tensor::zeros({16}), rv = Tensor::full({16}, 1.0), mean = junk({16}), var = junk({16});
-  Tensor y = junk(x.shape(), Layout::channels_last), tiny = Tensor::zeros({1}, DType::u8);
+}
+
+// The forward sizes the mask to what oneDNN asks for: one bit per element with its jit kernels (the
+// channels_last training path), so a ResNet-50 step keeps 1/32 of its BN+ReLU outputs' bytes for the
+// masks, not 1/4. A mask too small for the backward is a clear error, not a buffer overrun.
+TEST(CpuBatchNormRelu, MaskIsSizedByTheForwardAndCheckedByTheBackward) {
+  Rng rng(22);
+  const Shape shape{4, 64, 14, 14};
+  const Tensor x = random(shape, rng, Layout::channels_last), dy = random(shape, rng, Layout::channels_last);
+  Tensor rm = Tensor::zeros({64}), rv = Tensor::full({64}, 1.0), mean = junk({64}), var = junk({64});
+  Tensor y = junk(shape, Layout::channels_last), mask = Tensor::zeros({1}, DType::u8);
+  cpu_ops().batch_norm_relu_forward_training(x, nullptr, nullptr, rm, rv, {}, y, mean, var, mask);
+  EXPECT_EQ(mask.dtype(), DType::u8);
+  EXPECT_GE(mask.numel(), x.numel() / 8);
+  EXPECT_LE(mask.numel(), x.numel() / 8 + 64) << "oneDNN's workspace is no longer a bit mask";
+  const void* buffer = mask.raw();
+  cpu_ops().batch_norm_relu_forward_training(x, nullptr, nullptr, rm, rv, {}, y, mean, var, mask);
+  EXPECT_EQ(mask.raw(), buffer) << "a mask of the right size must be reused, not reallocated";
+
+  Tensor dx = junk(shape, Layout::channels_last), tiny = Tensor::zeros({1}, DType::u8);
   EXPECT_THROW(
-      cpu_ops().batch_norm_relu_forward_training(x, nullptr, nullptr, rm, rv, {}, y, mean, var, tiny),
+      cpu_ops().batch_norm_relu_backward_training(dy, x, nullptr, mean, var, tiny, {}, &dx, nullptr, nullptr),
       std::exception);
 }
 

@@ -34,8 +34,8 @@ void add_study_commands(CLI::App& app) {
   auto* deg = study->add_subcommand(
       "degradation", "Plain vs residual nets at two or more depths, same recipe: the paper's Fig. 6");
   deg->footer(
-      "Default budget: plain-20, plain-56, ResNet-20, ResNet-56 for 4 epochs of Fashion-MNIST each (about 25 "
-      "minutes on 2 cores).\nExamples:\n"
+      "Default budget: plain-20, plain-56, ResNet-20, ResNet-56 for 1 epoch of Fashion-MNIST each (under 30 "
+      "minutes on 2 cores; docs/studies.md has the times and longer budgets).\nExamples:\n"
       "  resnet study degradation\n"
       "  resnet study degradation --depths 20,32,44,56 --epochs 30\n"
       "  resnet study degradation --full --dataset cifar10:/data/cifar-10-batches-bin   # 64k iterations");
@@ -59,7 +59,9 @@ void add_study_commands(CLI::App& app) {
   auto* grad = study->add_subcommand(
       "gradients", "Per-layer gradient norms and residual-response std, at init and after training: Fig. 7");
   grad->footer(
-      "Default: plain and residual nets of depth 20, 56 and 110, 400 iterations each on Fashion-MNIST.\n"
+      "Default: plain and residual nets of depth 20, 56 and 110, 200 iterations each on Fashion-MNIST (under "
+      "30 "
+      "minutes on 2 cores).\n"
       "Examples:\n"
       "  resnet study gradients\n"
       "  resnet study gradients --depths 20,56 --steps 2000");

@@ -12,11 +12,14 @@
 //          inference forward treats the running statistics as constants (needed for gradients w.r.t. the
 //          input of an eval-mode network: Grad-CAM, adversarial examples).
 // Backward outputs are overwritten; pass null to skip one.
-// Fused BN + ReLU (training only): y = relu(bn(x)) in one pass over the data instead of two. relu_mask, a
-//          u8 tensor of at least x.numel() bytes, receives what the backward needs to apply the ReLU's
-//          derivative; its contents belong to the backend that wrote it (the cpu backend stores oneDNN's
-//          workspace there). The fused backward takes dy = dL/d(relu output) and is otherwise the
-//          training backward. ReLU's derivative follows PyTorch: dy passes where bn(x) > 0 (or is NaN).
+// Fused BN + ReLU (training only): y = relu(bn(x)) in one pass over the data instead of two. relu_mask
+//          receives what the backward needs to apply the ReLU's derivative: the forward sizes it itself
+//          with ensure() (a u8 vector; it is reallocated only when the size changes), as the backend needs
+//          — one byte per element on ref, oneDNN's workspace on cpu (one *bit* per element with oneDNN's
+//          jit kernels: a training step keeps 1/32 of the activation's bytes, not 1/4). Its contents
+//          belong to the backend that wrote it; the backward CHECKs that it is large enough. The fused
+//          backward takes dy = dL/d(relu output) and is otherwise the training backward. ReLU's
+//          derivative follows PyTorch: dy passes where bn(x) > 0 (or is NaN).
 // Types:   ref: f32 or f64 (accumulation in double); cpu: f32. Statistics tensors are always f32 on cpu.
 #pragma once
 

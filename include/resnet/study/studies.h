@@ -30,7 +30,7 @@ struct StudyCommon {
 // Degradation (the paper's Fig. 6): plain-N and ResNet-N at each depth, same recipe, data and seed.
 struct DegradationOptions : StudyCommon {
   DegradationOptions() { depths = {20, 56}, out_dir = "runs/study-degradation"; }
-  int64_t epochs = 4;            // the default budget (see docs/studies.md); ignored when steps > 0
+  int64_t epochs = 1;            // the default budget (see docs/studies.md); ignored when steps > 0
   int64_t steps = 0;             // an iteration budget instead of epochs
   bool full = false;             // the paper's CIFAR schedule: 64k iterations, lr ÷10 at 32k and 48k
   int64_t log_every_steps = 20;  // training error of each window of this many iterations
@@ -41,7 +41,7 @@ struct DegradationOptions : StudyCommon {
 // residual-function response std at initialisation and after `steps` iterations of the same recipe.
 struct GradientOptions : StudyCommon {
   GradientOptions() { depths = {20, 56, 110}, out_dir = "runs/study-gradients"; }
-  int64_t steps = 400;
+  int64_t steps = 200;          // the default budget (see docs/studies.md)
   int64_t measure_batches = 4;  // training images (eval transforms) the statistics average over, ×batch
 };
 

@@ -5,7 +5,7 @@
 // the running statistics are then updated here with PyTorch's rule (unbiased variance, m/(m-1)).
 // The backward of the inference forward uses oneDNN's use_global_stats flag, under which mean and
 // variance are constants. The fused BN + ReLU uses fuse_norm_relu: the forward writes a workspace (the
-// ReLU's mask, in oneDNN's own format) into the caller's relu_mask buffer and the backward reads it.
+// ReLU's mask, in oneDNN's own format, sized by the primitive) into relu_mask and the backward reads it.
 #include <algorithm>
 
 #include "ops/cpu/dnnl_context.h"
@@ -194,7 +194,7 @@ void forward(const char* op, bool training, const Tensor& x, const Tensor* weigh
     return make_forward_entry(dense_desc(x.shape(), layout), channels, p.eps, !training, weight != nullptr,
                               bias != nullptr, relu_mask != nullptr);
   });
-  if (relu_mask) check_mask(op, *relu_mask, e.workspace_bytes);
+  if (relu_mask) ensure(*relu_mask, Shape{static_cast<int64_t>(e.workspace_bytes)}, DType::u8);
   std::lock_guard<std::mutex> lock(e.mutex);
   if (relu_mask) bind(e.workspace, *relu_mask);
   bind(e.src, x);

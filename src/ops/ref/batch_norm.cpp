@@ -186,10 +186,7 @@ void batch_norm_backward_inference(const Tensor& dy, const Tensor& x, const Tens
 void batch_norm_relu_forward_training(const Tensor& x, const Tensor* weight, const Tensor* bias,
                                       Tensor& running_mean, Tensor& running_var, const BatchNormParams& p,
                                       Tensor& y, Tensor& save_mean, Tensor& save_var, Tensor& relu_mask) {
-  const char* op = "ref::batch_norm_relu_forward_training";
-  RESNET_CHECK(relu_mask.dtype() == DType::u8 && relu_mask.is_contiguous() && relu_mask.numel() >= x.numel())
-      << op << ": relu_mask must be a contiguous u8 tensor of at least " << x.numel() << " bytes, got "
-      << relu_mask.str();
+  ensure(relu_mask, Shape{x.numel()}, DType::u8);
   batch_norm_forward_training(x, weight, bias, running_mean, running_var, p, y, save_mean, save_var);
   uint8_t* mask = relu_mask.data<uint8_t>();
   for (int64_t i = 0; i < y.numel(); ++i) {
