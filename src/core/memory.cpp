@@ -82,6 +82,68 @@ Pool& pool() {
   return *instance;
 }
 
+// The small objects behind every tensor buffer — the Storage and its shared_ptr control block — come from
+// free lists too: a training step re-takes hundreds of released buffers, and each would otherwise cost
+// two heap allocations. Nodes are kept for reuse, never freed; sizes are rounded to 16 bytes.
+class NodePool {
+ public:
+  static constexpr size_t kGranule = 16, kLargest = 256;
+
+  void* take(size_t bytes) {
+    const size_t slot = slot_of(bytes);
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      if (FreeNode* node = heads_[slot]) {
+        heads_[slot] = node->next;
+        return node;
+      }
+    }
+    return ::operator new((slot + 1) * kGranule);
+  }
+
+  void give(void* p, size_t bytes) {
+    const size_t slot = slot_of(bytes);
+    std::lock_guard<std::mutex> lock(mutex_);
+    heads_[slot] = new (p) FreeNode{heads_[slot]};
+  }
+
+ private:
+  struct FreeNode {
+    FreeNode* next;
+  };
+  static size_t slot_of(size_t bytes) {
+    RESNET_CHECK(bytes > 0 && bytes <= kLargest) << "node of " << bytes << " bytes";
+    return (bytes - 1) / kGranule;
+  }
+  std::mutex mutex_;
+  FreeNode* heads_[kLargest / kGranule] = {};
+};
+
+NodePool& node_pool() {
+  static NodePool* instance = new NodePool;  // never destroyed, like the block pool
+  return *instance;
+}
+
+// shared_ptr's control block, from the node pool.
+template <class T>
+struct NodeAllocator {
+  using value_type = T;
+  static_assert(alignof(T) <= __STDCPP_DEFAULT_NEW_ALIGNMENT__);
+  NodeAllocator() = default;
+  template <class U>
+  NodeAllocator(const NodeAllocator<U>&) {}
+  T* allocate(size_t n) { return static_cast<T*>(node_pool().take(n * sizeof(T))); }
+  void deallocate(T* p, size_t n) { node_pool().give(p, n * sizeof(T)); }
+  friend bool operator==(const NodeAllocator&, const NodeAllocator&) { return true; }
+};
+
+struct RecycleStorage {
+  void operator()(Storage* s) const {
+    s->~Storage();
+    node_pool().give(s, sizeof(Storage));
+  }
+};
+
 }  // namespace
 
 MemoryStats memory_stats() {
@@ -92,7 +154,8 @@ void release_cached_memory() {
 }
 
 std::shared_ptr<Storage> Storage::allocate(size_t bytes) {
-  std::shared_ptr<Storage> s(new Storage);
+  std::shared_ptr<Storage> s(new (node_pool().take(sizeof(Storage))) Storage, RecycleStorage{},
+                             NodeAllocator<Storage>{});
   s->block_bytes_ = block_size_for(bytes);
   s->data_ = pool().acquire(s->block_bytes_);
   s->bytes_ = bytes;

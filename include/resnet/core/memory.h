@@ -4,7 +4,9 @@
 // size and is handed out again to the next request of that size. A training step asks for the same sizes
 // every iteration, so after the first step nothing reaches the system allocator — this matters here
 // because touching a fresh 4 KiB page costs ~10 µs (ANCHORS.md). Blocks are 64-byte aligned; blocks of
-// 2 MiB and more are whole 4 KiB pages, 2 MiB aligned and advised MADV_HUGEPAGE.
+// 2 MiB and more are whole 4 KiB pages, 2 MiB aligned and advised MADV_HUGEPAGE. The Storage objects and
+// their shared_ptr control blocks are recycled through free lists too, so re-taking a buffer makes no heap
+// allocation at all.
 #pragma once
 
 #include <cstddef>
