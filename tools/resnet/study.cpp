@@ -59,9 +59,8 @@ void add_study_commands(CLI::App& app) {
   auto* grad = study->add_subcommand(
       "gradients", "Per-layer gradient norms and residual-response std, at init and after training: Fig. 7");
   grad->footer(
-      "Default: plain and residual nets of depth 20, 56 and 110, 200 iterations each on Fashion-MNIST (under "
-      "30 "
-      "minutes on 2 cores).\n"
+      "Default: plain and residual nets of depth 20, 56 and 110, 200 iterations each on Fashion-MNIST\n"
+      "(under 30 minutes on 2 cores; docs/studies.md has the times).\n"
       "Examples:\n"
       "  resnet study gradients\n"
       "  resnet study gradients --depths 20,56 --steps 2000");
