@@ -5,6 +5,7 @@
 //
 //   build/profile_train resnet20 128 32 fp32 [STEPS]     (model, batch, image size, fp32|bf16)
 //   /usr/bin/python3 bench/profile_train.py resnet20 128 32 fp32
+#include <sys/resource.h>
 #include <oneapi/dnnl/dnnl.hpp>
 
 #include <chrono>
@@ -50,6 +51,7 @@ int main(int argc, char** argv) {
     double held[3] = {mib(), 0, 0};
     bool first = true;
     auto step = [&](bool timed) {
+      PlannedStep planned(training.memory);
       auto t0 = Clock::now();
       model.zero_grad();
       const Tensor& logits = model.forward(training.images);
@@ -94,6 +96,16 @@ int main(int argc, char** argv) {
     // Freed blocks the pool keeps for reuse: resident, but in no tensor.
     std::printf("profile_train,mib_cached,%.1f\n",
                 static_cast<double>(memory_stats().bytes_cached) / (1 << 20));
+    const MemoryPlanStats plan = training.memory.stats();
+    std::printf(
+        "profile_train,plan_arena_mib,%.1f\nprofile_train,plan_lower_bound_mib,%.1f\n"
+        "profile_train,plan_slots,%zu\nprofile_train,plan_replayed_steps,%lld\n",
+        static_cast<double>(plan.arena_bytes) / (1 << 20),
+        static_cast<double>(plan.peak_live_bytes) / (1 << 20), plan.planned_buffers,
+        static_cast<long long>(plan.replayed_steps));
+    rusage usage{};
+    getrusage(RUSAGE_SELF, &usage);
+    std::printf("profile_train,peak_rss_mib,%.1f\n", static_cast<double>(usage.ru_maxrss) / 1024.0);
     return 0;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "profile_train: %s\n", e.what());

@@ -79,6 +79,10 @@ def main():
     print(f"tensor memory: {info['mib_before']:.0f} MiB before the first step (parameters, data), "
           f"{info['mib_after_forward']:.0f} after its forward, {info['mib_after_backward']:.0f} after its "
           f"backward; peak {info['mib_peak']:.0f} MiB; {info.get('mib_cached', 0):.0f} MiB freed and cached for reuse")
+    if "plan_arena_mib" in info:
+        print(f"step arena: {info['plan_arena_mib']:.0f} MiB for {info['plan_slots']:.0f} buffers (lower bound "
+              f"{info['plan_lower_bound_mib']:.0f} MiB), {info['plan_replayed_steps']:.0f} steps served from it; "
+              f"peak resident memory {info['peak_rss_mib']:.0f} MiB")
     print(f"{'inside oneDNN':<28} {'ms/step':>8} {'share':>6} {'calls':>6} {'GFLOP/s':>8}")
     rows = []
     for key, (ms, calls, flops) in sorted(kinds.items(), key=lambda kv: -kv[1][0]):
@@ -94,6 +98,8 @@ def main():
                        "precision": args.precision, "ms_per_step": total, "img_per_s": info["img_per_s"],
                        "phases_ms": {k: v / steps for k, v in info["phase"].items()},
                        "memory_mib": {k[4:]: v for k, v in info.items() if k.startswith("mib_")},
+                       "plan": {k[5:]: v for k, v in info.items() if k.startswith("plan_")},
+                       "peak_rss_mib": info.get("peak_rss_mib"),
                        "inside_onednn": rows, "outside_onednn_ms": total - in_dnnl}, fh, indent=1)
 
 

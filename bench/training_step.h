@@ -1,12 +1,14 @@
 // The training step the training benchmarks time (bench_train, profile_train): a zoo model with
 // torchvision's initialisation on one op table, SGD with momentum and weight decay, cross-entropy, and
-// one batch of random images and labels held fixed. No gradient w.r.t. the images (as in training).
+// one batch of random images and labels held fixed. No gradient w.r.t. the images (as in training). Its
+// buffers are planned as the trainer's are (memory_plan.h).
 #pragma once
 
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "resnet/core/memory_plan.h"
 #include "resnet/core/rng.h"
 #include "resnet/models/registry.h"
 #include "resnet/nn/init.h"
@@ -36,6 +38,7 @@ struct TrainingStep {
   }
 
   void run() {
+    PlannedStep planned(memory);  // from the third step on, every buffer from one arena
     model->zero_grad();
     loss.forward(model->forward(images), labels);
     model->backward(loss.backward());
@@ -46,6 +49,7 @@ struct TrainingStep {
   std::unique_ptr<optim::Sgd> sgd;
   nn::CrossEntropyLoss loss;
   Tensor images, labels;
+  MemoryPlan memory;
 };
 
 }  // namespace resnet::bench

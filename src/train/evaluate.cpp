@@ -3,6 +3,7 @@
 #include <cmath>
 #include <cstdio>
 
+#include "resnet/core/memory_plan.h"
 #include "resnet/nn/loss.h"
 #include "resnet/train/progress.h"
 
@@ -21,9 +22,13 @@ ClassificationMetrics evaluate(const Classifier& classify, data::DataLoader& loa
   ProgressBar bar(label, loader.dataset().size());
   loader.start_epoch(0);
   int64_t done = 0;
+  MemoryPlan batch_memory;  // every batch's buffers from one arena (memory_plan.h)
   while (const data::Batch* batch = loader.next()) {
-    const Tensor& logits = classify(batch->images);
-    metrics.add(logits, batch->labels, loss.forward(logits, batch->labels));
+    {
+      PlannedStep planned(batch_memory);
+      const Tensor& logits = classify(batch->images);
+      metrics.add(logits, batch->labels, loss.forward(logits, batch->labels));
+    }
     done += batch->size;
     char status[64];
     std::snprintf(status, sizeof status, "acc %.2f%%", metrics.top1());

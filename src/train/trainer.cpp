@@ -13,6 +13,7 @@
 #include <fstream>
 #include <optional>
 
+#include "resnet/core/memory_plan.h"
 #include "resnet/core/parallel.h"
 #include "resnet/core/rng.h"
 #include "resnet/data/loader.h"
@@ -554,6 +555,7 @@ RunResult Run::execute() {
                  static_cast<long long>(step_));
 
   RunResult result;
+  MemoryPlan step_memory;  // every step's buffers from one arena (memory_plan.h)
   while (epoch_ < epochs_ && step_ < total_steps_) {
     model_->train();
     train_loader_->start_epoch(epoch_, batch_);
@@ -577,38 +579,41 @@ RunResult Run::execute() {
         mix = use_cutmix ? data::cutmix(images_view, cutmix, mix_rng)
                          : data::mixup(images_view, mixup, mix_rng);
       }
-      model_->zero_grad();
-      const Tensor& logits = model_->forward(batch->images);
-      double loss = loss_a_.forward(logits, batch->labels);
-      const Tensor* dlogits = &loss_a_.backward();
-      if (mix) {
-        Tensor labels_b = mixed_labels_.narrow(0, 0, batch->size);
-        for (int64_t i = 0; i < batch->size; ++i)
-          labels_b.data<int64_t>()[i] = batch->labels.data<int64_t>()[mix->other[static_cast<size_t>(i)]];
-        const double loss_b = loss_b_.forward(logits, labels_b);
-        loss = mix->lambda * loss + (1 - mix->lambda) * loss_b;
-        const Tensor& da = loss_a_.backward(mix->lambda);
-        const Tensor& db = loss_b_.backward(1 - mix->lambda);
-        float* a = da.data<float>();
-        const float* b = db.data<float>();
-        for (int64_t i = 0, n = da.numel(); i < n; ++i) a[i] += b[i];
-        dlogits = &da;
+      {
+        PlannedStep planned(step_memory);
+        model_->zero_grad();
+        const Tensor& logits = model_->forward(batch->images);
+        double loss = loss_a_.forward(logits, batch->labels);
+        const Tensor* dlogits = &loss_a_.backward();
+        if (mix) {
+          Tensor labels_b = mixed_labels_.narrow(0, 0, batch->size);
+          for (int64_t i = 0; i < batch->size; ++i)
+            labels_b.data<int64_t>()[i] = batch->labels.data<int64_t>()[mix->other[static_cast<size_t>(i)]];
+          const double loss_b = loss_b_.forward(logits, labels_b);
+          loss = mix->lambda * loss + (1 - mix->lambda) * loss_b;
+          const Tensor& da = loss_a_.backward(mix->lambda);
+          const Tensor& db = loss_b_.backward(1 - mix->lambda);
+          float* a = da.data<float>();
+          const float* b = db.data<float>();
+          for (int64_t i = 0, n = da.numel(); i < n; ++i) a[i] += b[i];
+          dlogits = &da;
+        }
+        if (!std::isfinite(loss)) {
+          bar.stop(batch_, "stopped");
+          throw UserError("the training loss became " + num(loss) + " at step " + std::to_string(step_) +
+                          " (epoch " + std::to_string(epoch_ + 1) + ", lr " + num(lr) +
+                          "): training diverged. The last good " + "checkpoint is kept in " + dir_ +
+                          "/last.safetensors. Lower optim.lr or set optim.grad_clip, "
+                          "then start again (or resume from it with --resume " +
+                          dir_ + ")");
+        }
+        train_metrics_->add(logits, batch->labels, loss);
+        window_metrics_->add(logits, batch->labels, loss);
+        model_->backward(*dlogits);
+        if (grad_clip > 0) clip_gradients(*model_, grad_clip);
+        sgd_->step();
+        if (ema_) update_ema(*ema_, *model_, ema_decay);
       }
-      if (!std::isfinite(loss)) {
-        bar.stop(batch_, "stopped");
-        throw UserError("the training loss became " + num(loss) + " at step " + std::to_string(step_) +
-                        " (epoch " + std::to_string(epoch_ + 1) + ", lr " + num(lr) +
-                        "): training diverged. The last good " + "checkpoint is kept in " + dir_ +
-                        "/last.safetensors. Lower optim.lr or set optim.grad_clip, "
-                        "then start again (or resume from it with --resume " +
-                        dir_ + ")");
-      }
-      train_metrics_->add(logits, batch->labels, loss);
-      window_metrics_->add(logits, batch->labels, loss);
-      model_->backward(*dlogits);
-      if (grad_clip > 0) clip_gradients(*model_, grad_clip);
-      sgd_->step();
-      if (ema_) update_ema(*ema_, *model_, ema_decay);
       ++step_, ++batch_, ++steps_this_process_;
       images += batch->size;
       start += record_step(lr);
