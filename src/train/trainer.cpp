@@ -4,6 +4,8 @@
 
 #include "resnet/models/spec_json.h"
 
+#include <sys/resource.h>
+
 #include <atomic>
 #include <chrono>
 #include <cmath>
@@ -540,6 +542,18 @@ void Run::end_epoch(double seconds, int64_t images) {
       best ? "  (best)" : "");
 }
 
+// The training steps' arena (memory_plan.h) and the process's peak resident memory, for summary.json.
+json memory_summary(const MemoryPlanStats& plan) {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  constexpr double kMiB = 1 << 20;
+  return {{"step_arena_mib", static_cast<double>(plan.arena_bytes) / kMiB},
+          {"step_arena_lower_bound_mib", static_cast<double>(plan.peak_live_bytes) / kMiB},
+          {"steps_served_from_arena", plan.replayed_steps},
+          {"steps_off_plan", plan.diverged_steps},
+          {"peak_resident_mib", static_cast<double>(usage.ru_maxrss) / 1024.0}};  // ru_maxrss: KiB
+}
+
 RunResult Run::execute() {
   SigintGuard guard;
   fs::create_directories(dir_);
@@ -695,7 +709,8 @@ RunResult Run::execute() {
       {"best_epoch", best_epoch_},
       {"train_seconds", train_seconds_},
       {"train_img_per_s", train_seconds_ > 0 ? static_cast<double>(images_trained) / train_seconds_ : 0.0},
-      {"threads", num_threads()}};
+      {"threads", num_threads()},
+      {"memory", memory_summary(step_memory.stats())}};
   if (!history_.empty() && history_.back().contains("ema_eval_acc"))
     result.summary["ema_eval_acc"] = history_.back()["ema_eval_acc"];
   io::write_text_atomically(dir_ + "/summary.json", result.summary.dump(2) + "\n");
