@@ -80,9 +80,7 @@ void ResNet::set_input_gradient(bool on) {
 const Tensor& ResNet::forward_impl(const Tensor& x) {
   RESNET_CHECK(x.ndim() == 4 && x.size(1) == spec_.in_channels)
       << "ResNet expects [N, " << spec_.in_channels << ", H, W], got " << x.shape();
-  const Tensor* h = &x;
-  for (nn::Module* m : body_order_) h = &m->forward(*h);
-  return *h;
+  return forward_chain(body_order_, x);
 }
 
 const Tensor& ResNet::backward_impl(const Tensor& dy) {

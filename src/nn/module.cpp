@@ -35,15 +35,62 @@ void Parameter::rebind(Tensor value, Tensor grad) {
   grad_ = std::move(grad);
 }
 
+namespace {
+thread_local bool t_grad_enabled = true;
+}
+
+NoGradScope::NoGradScope() : outer_(t_grad_enabled) {
+  t_grad_enabled = false;
+}
+NoGradScope::~NoGradScope() {
+  t_grad_enabled = outer_;
+}
+bool grad_enabled() {
+  return t_grad_enabled;
+}
+
 const Tensor& Module::forward(const Tensor& x) {
   const Tensor& y = forward_impl(x);
+  if (!t_grad_enabled) drop_saved_state();
   for (auto& [id, hook] : forward_hooks_) hook(*this, y);
   return y;
 }
 
 const Tensor& Module::backward(const Tensor& dy) {
+  RESNET_CHECK(t_grad_enabled) << type_name_ << " backward inside a NoGradScope: its forward kept nothing";
   for (auto& [id, hook] : backward_hooks_) hook(*this, dy);
   return backward_impl(dy);
+}
+
+void Module::drop_output() {
+  for (auto& [name, child] : children_) child->drop_output();
+}
+
+const Tensor& Module::forward_chain(const std::vector<Module*>& layers, const Tensor& x, int keep,
+                                    const Tensor** kept_output) {
+  const Tensor* h = &x;
+  if (t_grad_enabled) {
+    for (size_t i = 0; i < layers.size(); ++i) {
+      h = &layers[i]->forward(*h);
+      if (kept_output && static_cast<int>(i) == keep) *kept_output = h;
+    }
+    return *h;
+  }
+  // Layers [pending, i) all returned *h (pass-throughs alias their input): their outputs are still read.
+  size_t pending = 0;
+  for (size_t i = 0; i < layers.size(); ++i) {
+    const Tensor* y = &layers[i]->forward(*h);
+    if (kept_output && static_cast<int>(i) == keep) *kept_output = y;
+    if (y != h) {
+      // The group returned one tensor; if it is the kept output, the whole group stays (the caller drops it).
+      const bool holds_kept = keep >= static_cast<int>(pending) && keep < static_cast<int>(i);
+      if (!holds_kept)
+        for (size_t j = pending; j < i; ++j) layers[j]->drop_output();
+      pending = i;
+    }
+    h = y;
+  }
+  return *h;
 }
 
 void Module::train(bool on) {
@@ -126,9 +173,7 @@ Tensor& Module::register_buffer(const std::string& name, Tensor value) {
 }
 
 const Tensor& Sequential::forward_impl(const Tensor& x) {
-  const Tensor* h = &x;
-  for (Module* m : layers_) h = &m->forward(*h);
-  return *h;
+  return forward_chain(layers_, x);
 }
 
 void Module::release_input_grad() {

@@ -5,6 +5,7 @@
 
 #include "resnet/core/memory_plan.h"
 #include "resnet/nn/loss.h"
+#include "resnet/nn/module.h"
 #include "resnet/train/progress.h"
 
 namespace resnet::train {
@@ -22,6 +23,7 @@ ClassificationMetrics evaluate(const Classifier& classify, data::DataLoader& loa
   ProgressBar bar(label, loader.dataset().size());
   loader.start_epoch(0);
   int64_t done = 0;
+  nn::NoGradScope no_grad;  // the forwards keep nothing for a backward (nn/module.h)
   MemoryPlan batch_memory;  // every batch's buffers from one arena (memory_plan.h)
   while (const data::Batch* batch = loader.next()) {
     {

@@ -21,6 +21,7 @@ struct Conv2dOptions {
 // weight [out, in/groups, k, k], bias [out] (optional). Parameters start at zero: call an initialiser.
 class Conv2d : public Module {
  public:
+  void drop_output() override { y_ = Tensor(); }
   explicit Conv2d(const Conv2dOptions& options);
   Parameter& weight() { return *weight_; }
   Parameter* bias() { return bias_; }
@@ -35,6 +36,7 @@ class Conv2d : public Module {
  protected:
   const Tensor& forward_impl(const Tensor& x) override;
   const Tensor& backward_impl(const Tensor& dy) override;
+  void drop_saved_state() override { x_ = Tensor(); }
 
  private:
   Conv2dOptions options_;
@@ -48,6 +50,7 @@ class Conv2d : public Module {
 // num_batches_tracked (i64 scalar) as torchvision names them.
 class BatchNorm2d : public Module {
  public:
+  void drop_output() override { y_ = Tensor(); }
   explicit BatchNorm2d(int64_t channels, double eps = 1e-5, double momentum = 0.1, bool affine = true);
   Parameter* weight() { return weight_; }
   Parameter* bias() { return bias_; }
@@ -66,6 +69,7 @@ class BatchNorm2d : public Module {
  protected:
   const Tensor& forward_impl(const Tensor& x) override;
   const Tensor& backward_impl(const Tensor& dy) override;
+  void drop_saved_state() override { x_ = Tensor(), relu_mask_ = Tensor(); }
 
  private:
   ops::BatchNormParams params_;
@@ -82,6 +86,7 @@ class BatchNorm2d : public Module {
 
 class ReLU : public Module {
  public:
+  void drop_output() override { y_ = Tensor(); }
   ReLU() : Module("ReLU") {}
   // The BN right before this ReLU, when the two are fused: whenever that BN's forward applied the ReLU,
   // this module passes its input (and, backward, its gradient) through untouched.
@@ -104,11 +109,13 @@ int fuse_norm_relu(const std::vector<Module*>& sequence);
 
 class MaxPool2d : public Module {
  public:
+  void drop_output() override { y_ = Tensor(); }
   MaxPool2d(int64_t kernel, int64_t stride, int64_t padding = 0);
 
  protected:
   const Tensor& forward_impl(const Tensor& x) override;
   const Tensor& backward_impl(const Tensor& dy) override;
+  void drop_saved_state() override { workspace_ = Tensor(); }
 
  private:
   ops::Pool2dParams params_;
@@ -118,6 +125,7 @@ class MaxPool2d : public Module {
 
 class AvgPool2d : public Module {
  public:
+  void drop_output() override { y_ = Tensor(); }
   AvgPool2d(int64_t kernel, int64_t stride, int64_t padding = 0, bool count_include_pad = true);
 
  protected:
@@ -134,6 +142,7 @@ class AvgPool2d : public Module {
 // [N, C, H, W] -> [N, C]: torchvision's AdaptiveAvgPool2d(1) followed by flatten.
 class GlobalAvgPool : public Module {
  public:
+  void drop_output() override { y_ = Tensor(); }
   GlobalAvgPool() : Module("GlobalAvgPool") {}
 
  protected:
@@ -149,6 +158,7 @@ class GlobalAvgPool : public Module {
 // [N, C, H, W] (any layout) -> [N, C*H*W] in PyTorch's order.
 class Flatten : public Module {
  public:
+  void drop_output() override { y_ = Tensor(); }
   Flatten() : Module("Flatten") {}
 
  protected:
@@ -164,6 +174,7 @@ class Flatten : public Module {
 // weight [out, in], bias [out].
 class Linear : public Module {
  public:
+  void drop_output() override { y_ = Tensor(); }
   Linear(int64_t in_features, int64_t out_features, bool bias = true);
   Parameter& weight() { return *weight_; }
   Parameter* bias() { return bias_; }
@@ -171,6 +182,7 @@ class Linear : public Module {
  protected:
   const Tensor& forward_impl(const Tensor& x) override;
   const Tensor& backward_impl(const Tensor& dy) override;
+  void drop_saved_state() override { x_ = Tensor(); }
 
  private:
   Parameter* weight_;
@@ -182,12 +194,14 @@ class Linear : public Module {
 // the module's Rng (seeded at construction), so a run is reproducible from the seed.
 class Dropout : public Module {
  public:
+  void drop_output() override { y_ = Tensor(); }
   explicit Dropout(double p, uint64_t seed = 0);
   Rng& rng() { return rng_; }
 
  protected:
   const Tensor& forward_impl(const Tensor& x) override;
   const Tensor& backward_impl(const Tensor& dy) override;
+  void drop_saved_state() override { mask_ = Tensor(); }
 
  private:
   double p_;
@@ -199,6 +213,7 @@ class Dropout : public Module {
 // The paper's option-A shortcut (ops/shortcut.h): subsample by `stride`, zero-pad channels to `out_channels`.
 class ShortcutA : public Module {
  public:
+  void drop_output() override { y_ = Tensor(); }
   ShortcutA(int64_t out_channels, int64_t stride);
   void release_output() override { y_ = Tensor(); }  // backward needs only the input's shape
 
@@ -216,6 +231,7 @@ class ShortcutA : public Module {
 // Converts activations to `layout` (forward) and gradients back to the input's layout (backward).
 class ToLayout : public Module {
  public:
+  void drop_output() override { y_ = Tensor(); }
   explicit ToLayout(Layout layout) : Module("ToLayout"), layout_(layout) {}
 
  protected:

@@ -20,6 +20,10 @@
 //  - Iteration order (named_parameters/buffers/modules) is registration order, depth first: stable.
 //  - Hooks: a forward hook sees (module, output) after every forward; a backward hook sees (module, gradient
 //    w.r.t. the output) before the module's backward runs. Grad-CAM and adversarial attacks use them.
+//  - No-grad forwards (as torch.no_grad): while a NoGradScope is open on the calling thread, a forward
+//    keeps nothing for a backward — each layer drops its saved input, masks and workspaces as it returns,
+//    and a chain of layers hands each one's output back once the next has consumed it — so evaluating a
+//    batch holds a few activations at a time instead of every layer's. backward() inside one is an error.
 #pragma once
 
 #include <functional>
@@ -32,6 +36,20 @@
 #include "resnet/ops/backend.h"
 
 namespace resnet::nn {
+
+// Opens a no-grad region on this thread for its lifetime (module.h's contracts); nests.
+class NoGradScope {
+ public:
+  NoGradScope();
+  ~NoGradScope();
+  NoGradScope(const NoGradScope&) = delete;
+  NoGradScope& operator=(const NoGradScope&) = delete;
+
+ private:
+  bool outer_;
+};
+// False inside a NoGradScope.
+bool grad_enabled();
 
 class Parameter {
  public:
@@ -86,6 +104,9 @@ class Module {
   // read it again: the buffer goes back to the tensor pool unless a consumer kept it (a convolution keeps
   // its input for the backward; a residual add keeps nothing).
   virtual void release_output() {}
+  // No-grad forwards only (NoGradScope): forget the last forward's output — its consumer has run. A
+  // composite forgets its children's; the default does just that.
+  virtual void drop_output();
 
   const std::string& type_name() const { return type_name_; }
 
@@ -113,6 +134,9 @@ class Module {
   // Called when train()/set_backend() change; modules with children override nothing: children are
   // visited by the base class.
   virtual void on_mode_change() {}
+  // Forgets what the last forward kept for its backward (saved input, masks, workspaces), not its output;
+  // forward() calls it on every module when no backward can follow (NoGradScope).
+  virtual void drop_saved_state() {}
 
   Parameter& register_parameter(const std::string& name, Tensor value);
   Tensor& register_buffer(const std::string& name, Tensor value);
@@ -129,6 +153,12 @@ class Module {
   // consumed it. Returns the gradient w.r.t. the first layer's input and sets `owner` to the layer whose
   // buffer it is (null when every layer passed dy through): the caller releases it.
   static const Tensor& backward_chain(const std::vector<Module*>& layers, const Tensor& dy, Module*& owner);
+  // Runs `layers` forward in order and returns the last one's output. Without grad, drops each layer's
+  // output (drop_output) once no later output aliases it — a layer that passes its input through returns
+  // the same tensor — except layer `keep`'s (an output read again after the chain).
+  // `*kept_output` (when given) is set to layer `keep`'s output.
+  static const Tensor& forward_chain(const std::vector<Module*>& layers, const Tensor& x, int keep = -1,
+                                     const Tensor** kept_output = nullptr);
 
   Tensor dx_;                     // the gradient w.r.t. the input that a leaf module's backward returns
   Module* grad_owner_ = nullptr;  // or the child holding the one a composite's last backward returned
@@ -161,6 +191,8 @@ class Sequential : public Module {
   void release_output() override {  // the output is the last layer's
     if (!layers_.empty()) layers_.back()->release_output();
   }
+  // drop_output: the default (every child's), since pass-through layers may leave the output with any
+  // of the last few.
 
  protected:
   const Tensor& forward_impl(const Tensor& x) override;

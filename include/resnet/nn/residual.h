@@ -44,6 +44,7 @@ class ResidualBlock : public Module {
 
  public:
   void release_input_grad() override;
+  void drop_output() override;
 
  private:
   ShortcutKind shortcut_;
