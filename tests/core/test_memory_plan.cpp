@@ -12,13 +12,9 @@
 #include <thread>
 #include <vector>
 
-#include "fixture_fill.h"
 #include "resnet/core/memory.h"
 #include "resnet/core/tensor.h"
-#include "resnet/models/resnet.h"
-#include "resnet/nn/init.h"
-#include "resnet/nn/loss.h"
-#include "resnet/optim/sgd.h"
+#include "small_training_step.h"
 
 using namespace resnet;
 
@@ -177,35 +173,24 @@ TEST(MemoryPlan, TensorsItServedMayOutliveIt) {
 
 TEST(MemoryPlan, APlannedTrainingStepComputesExactlyWhatAnUnplannedOneDoes) {
   const auto train = [](bool planned) {
-    auto model = models::cifar_resnet(14, 10, 1);
-    Rng rng(1);
-    nn::init_torchvision(*model, rng);
-    std::vector<nn::Parameter*> params;
-    for (auto& [n, p] : model->named_parameters()) params.push_back(p);
-    optim::Sgd sgd(params, {.lr = 0.05, .momentum = 0.9, .weight_decay = 5e-4});
-    nn::CrossEntropyLoss loss_fn(0.1);
-    const Tensor x = resnet::testing::fill_input({32, 1, 16, 16});
-    const Tensor t = resnet::testing::fill_targets(32, 10);
+    resnet::testing::SmallTrainingStep training;
     MemoryPlan plan;
     std::vector<double> losses;
     for (int i = 0; i < 6; ++i) {
       std::optional<PlannedStep> step;
       if (planned) step.emplace(plan);
-      model->zero_grad();
-      losses.push_back(loss_fn.forward(model->forward(x), t));
-      model->backward(loss_fn.backward());
-      sgd.step();
+      losses.push_back(training.run());
     }
     if (planned) {
       const MemoryPlanStats s = plan.stats();
       EXPECT_EQ(s.replayed_steps, 4);
-      EXPECT_GT(s.arena_hits, 4 * 50) << "a step takes over a hundred buffers";
+      EXPECT_GT(s.arena_hits, 4 * 50) << "a step takes ~80 buffers from the arena";
       EXPECT_EQ(s.held_slot_misses, 0);
       std::printf("[ memory ] plan: %zu slots, arena %zu bytes, lower bound %zu\n", s.planned_buffers,
                   s.arena_bytes, s.peak_live_bytes);
     }
     std::vector<float> values;
-    for (auto& [n, p] : model->named_parameters())
+    for (auto& [n, p] : training.model->named_parameters())
       values.insert(values.end(), p->value().data<float>(), p->value().data<float>() + p->value().numel());
     return std::make_pair(losses, values);
   };

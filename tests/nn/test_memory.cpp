@@ -15,6 +15,7 @@
 #include "resnet/nn/loss.h"
 #include "resnet/nn/residual.h"
 #include "resnet/optim/sgd.h"
+#include "small_training_step.h"
 
 using namespace resnet;
 
@@ -34,21 +35,8 @@ int64_t minor_page_faults() {
 }
 
 TEST(Memory, TwoHundredTrainingStepsAllocateNothingAfterWarmUp) {
-  auto model = models::cifar_resnet(14, 10, 1);
-  Rng rng(1);
-  nn::init_torchvision(*model, rng);
-  std::vector<nn::Parameter*> params;
-  for (auto& [n, p] : model->named_parameters()) params.push_back(p);
-  optim::Sgd sgd(params, {.lr = 0.05, .momentum = 0.9, .weight_decay = 5e-4});
-  nn::CrossEntropyLoss loss_fn(0.1);
-  const Tensor x = resnet::testing::fill_input({32, 1, 16, 16});
-  const Tensor t = resnet::testing::fill_targets(32, 10);
-  auto step = [&] {
-    model->zero_grad();
-    loss_fn.forward(model->forward(x), t);
-    model->backward(loss_fn.backward());
-    sgd.step();
-  };
+  resnet::testing::SmallTrainingStep training;
+  auto step = [&] { training.run(); };
   for (int i = 0; i < 5; ++i) step();
   const int64_t allocations = memory_stats().system_allocations;
   const int64_t rss = resident_bytes();
