@@ -229,8 +229,7 @@ struct PlanState {
         auto after = held.lower_bound(at + block);  // held slots are disjoint: only the one below can overlap
         if (after == held.begin() || std::prev(after)->second <= at) {
           held.emplace_hint(after, at, at + block);
-          s.origin_ = Storage::Origin::arena, s.data_ = arena + at, s.plan_ = this,
-          s.plan_generation_ = generation;
+          s.origin_ = Storage::Origin::arena, s.data_ = arena + at, s.plan_ = this;
           ++refs, ++stats.arena_hits;
           pool().account(static_cast<int64_t>(block), 0);
           return;
@@ -317,7 +316,6 @@ struct PlanState {
     stats.plans += 1;
     stats.planned_buffers = lifetimes.size();
     stats.peak_live_bytes = peak_live_bytes(lifetimes);
-    stats.arena_bytes = arena_bytes;
     recorded.clear();
     ++generation;
     phase = Phase::replaying;
@@ -370,7 +368,9 @@ MemoryPlan::~MemoryPlan() {
 
 MemoryPlanStats MemoryPlan::stats() const {
   std::lock_guard<std::mutex> lock(state_->mutex);
-  return state_->stats;
+  MemoryPlanStats s = state_->stats;
+  s.arena_bytes = state_->arena_bytes;
+  return s;
 }
 
 PlannedStep::PlannedStep(MemoryPlan& plan) : state_(plan.state_), outer_(t_open_step) {

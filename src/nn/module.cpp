@@ -69,19 +69,12 @@ void Module::drop_output() {
 const Tensor& Module::forward_chain(const std::vector<Module*>& layers, const Tensor& x, int keep,
                                     const Tensor** kept_output) {
   const Tensor* h = &x;
-  if (t_grad_enabled) {
-    for (size_t i = 0; i < layers.size(); ++i) {
-      h = &layers[i]->forward(*h);
-      if (kept_output && static_cast<int>(i) == keep) *kept_output = h;
-    }
-    return *h;
-  }
-  // Layers [pending, i) all returned *h (pass-throughs alias their input): their outputs are still read.
+  // Without grad: layers [pending, i) all returned *h (pass-throughs alias their input), still read.
   size_t pending = 0;
   for (size_t i = 0; i < layers.size(); ++i) {
     const Tensor* y = &layers[i]->forward(*h);
     if (kept_output && static_cast<int>(i) == keep) *kept_output = y;
-    if (y != h) {
+    if (!t_grad_enabled && y != h) {
       // The group returned one tensor; if it is the kept output, the whole group stays (the caller drops it).
       const bool holds_kept = keep >= static_cast<int>(pending) && keep < static_cast<int>(i);
       if (!holds_kept)

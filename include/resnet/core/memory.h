@@ -63,7 +63,7 @@ class Storage {
   size_t block_bytes_ = 0;  // pool block or arena slot size
   Origin origin_ = Origin::borrowed;
   int64_t plan_index_ = -1;            // the request's index in plan_'s recorded or replayed step
-  uint64_t plan_generation_ = 0;       // which recording or layout of plan_ the index belongs to
+  uint64_t plan_generation_ = 0;       // which recording of plan_ the index belongs to
   detail::PlanState* plan_ = nullptr;  // set for recorded requests and arena slots
   std::function<void()> on_release_;
 };
