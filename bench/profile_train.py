@@ -35,6 +35,8 @@ def main():
     ap.add_argument("precision", choices=["fp32", "bf16"])
     ap.add_argument("steps", nargs="?", default="10")
     ap.add_argument("--json", help="write the summary here as JSON")
+    ap.add_argument("--by-shape", action="store_true",
+                    help="also list each convolution shape and direction: ms/step, GFLOP/s, oneDNN's kernel")
     args = ap.parse_args()
     env = dict(os.environ, OMP_NUM_THREADS=os.environ.get("OMP_NUM_THREADS", "2"), ONEDNN_VERBOSE="1")
     cmd = [os.path.join(ROOT, "build", "profile_train"), args.model, args.batch, args.size, args.precision,
@@ -45,6 +47,7 @@ def main():
 
     inside = False
     kinds = collections.defaultdict(lambda: [0.0, 0, 0.0])  # ms, calls, flops
+    convs = collections.defaultdict(lambda: [0.0, 0, 0.0, ""])  # by (direction, problem): + kernel name
     info = {"phase": {}}
     for line in out.stdout.splitlines():
         f = line.split(",")
@@ -69,6 +72,11 @@ def main():
         k[1] += 1
         if kind == "convolution":
             k[2] += conv_flops(problem)
+            c = convs[(direction, problem)]
+            c[0] += ms
+            c[1] += 1
+            c[2] += conv_flops(problem)
+            c[3] = f[4]
 
     steps = info["steps"]
     total = info["total_ms"] / steps
@@ -92,6 +100,11 @@ def main():
         print(f"{key:<28} {ms / steps:8.2f} {100 * ms / steps / total:5.1f}% {calls / steps:6.0f} "
               f"{rate if rate else float('nan'):8.0f}")
     print(f"{'outside oneDNN (ours)':<28} {total - in_dnnl:8.2f} {100 * (total - in_dnnl) / total:5.1f}%")
+    if args.by_shape:
+        print(f"\n{'convolution':<12} {'ms/step':>8} {'calls':>6} {'GFLOP/s':>8}  kernel / problem")
+        for (direction, problem), (ms, calls, flops, kernel) in sorted(convs.items(), key=lambda kv: -kv[1][0]):
+            print(f"{direction:<12} {ms / steps:8.2f} {calls / steps:6.0f} {flops / (ms * 1e6):8.0f}  "
+                  f"{kernel} {problem}")
     if args.json:
         with open(args.json, "w") as fh:
             json.dump({"model": args.model, "batch": int(args.batch), "size": int(args.size),

@@ -5,14 +5,14 @@ namespace resnet::nn {
 const Tensor& ReLU::forward_impl(const Tensor& x) {
   forward_passed_through_ = fused_into_ && fused_into_->last_forward_fused();
   if (forward_passed_through_) return x;  // already rectified by the BN's fused forward
-  ensure(y_, x.shape(), DType::f32, activation_layout(x));
+  ensure(y_, x.shape(), x.dtype(), activation_layout(x));
   ops().relu_forward(x, y_);
   return y_;
 }
 
 const Tensor& ReLU::backward_impl(const Tensor& dy) {
   if (forward_passed_through_) return dy;  // the BN's fused backward applies the derivative
-  ensure(dx_, y_.shape(), DType::f32, activation_layout(y_));
+  ensure(dx_, y_.shape(), y_.dtype(), activation_layout(y_));
   ops().relu_backward(dy, y_, dx_);
   y_ = Tensor();  // spent (module.h: one backward per forward)
   return dx_;

@@ -17,7 +17,7 @@ BatchNorm2d::BatchNorm2d(int64_t channels, double eps, double momentum, bool aff
 
 const Tensor& BatchNorm2d::forward_impl(const Tensor& x) {
   x_ = x;
-  ensure(y_, x.shape(), DType::f32, activation_layout(x));
+  ensure(y_, x.shape(), x.dtype(), activation_layout(x));
   const Tensor* w = weight_ ? &weight_->value() : nullptr;
   const Tensor* b = bias_ ? &bias_->value() : nullptr;
   forward_was_training_ = is_training();
@@ -41,7 +41,7 @@ const Tensor& BatchNorm2d::forward_impl(const Tensor& x) {
 }
 
 const Tensor& BatchNorm2d::backward_impl(const Tensor& dy) {
-  ensure(dx_, x_.shape(), DType::f32, activation_layout(x_));
+  ensure(dx_, x_.shape(), x_.dtype(), activation_layout(x_));
   const Tensor* w = weight_ ? &weight_->value() : nullptr;
   Tensor* dweight = weight_ && weight_->requires_grad ? &weight_->grad_target() : nullptr;
   Tensor* dbias = bias_ && bias_->requires_grad ? &bias_->grad_target() : nullptr;

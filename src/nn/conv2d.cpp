@@ -20,7 +20,10 @@ Conv2d::Conv2d(const Conv2dOptions& o) : Module("Conv2d"), options_(o) {
 
 const Tensor& Conv2d::forward_impl(const Tensor& x) {
   x_ = x;
-  ensure(y_, ops::conv2d_output_shape(x.shape(), weight_->value().shape(), params_), DType::f32,
+  // Under cpu-bf16 every convolution writes bf16, so the activations between the stem and the pooling
+  // head are bf16 end to end (the layers after a convolution keep their input's type).
+  const DType y_type = backend() == ops::Backend::cpu_bf16 ? DType::bf16 : x.dtype();
+  ensure(y_, ops::conv2d_output_shape(x.shape(), weight_->value().shape(), params_), y_type,
          activation_layout(x));
   ops().conv2d_forward(x, weight_->value(), bias_ ? &bias_->value() : nullptr, params_, y_);
   return y_;
@@ -28,7 +31,7 @@ const Tensor& Conv2d::forward_impl(const Tensor& x) {
 
 const Tensor& Conv2d::backward_impl(const Tensor& dy) {
   if (compute_input_grad) {
-    ensure(dx_, x_.shape(), DType::f32, activation_layout(x_));
+    ensure(dx_, x_.shape(), x_.dtype(), activation_layout(x_));
   } else {
     dx_ = Tensor();
   }

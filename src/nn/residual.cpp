@@ -36,7 +36,7 @@ const Tensor& ResidualBlock::forward_impl(const Tensor& x) {
   const Layout layout = activation_layout(branch);
   if (shortcut_ == ShortcutKind::none) {
     if (!post_activation_) return branch;
-    ensure(out_, branch.shape(), DType::f32, layout);
+    ensure(out_, branch.shape(), branch.dtype(), layout);
     ops().relu_forward(branch, out_);  // its backward reads out_, not the branch's output
     branch_.back()->release_output();
     return out_;
@@ -44,11 +44,11 @@ const Tensor& ResidualBlock::forward_impl(const Tensor& x) {
   const Tensor& identity = downsample_ ? downsample_->forward(*tap) : x;
   const Tensor* result = nullptr;
   if (!post_activation_) {
-    ensure(sum_, branch.shape(), DType::f32, layout);
+    ensure(sum_, branch.shape(), branch.dtype(), layout);
     ops().add_forward(branch, identity, sum_);
     result = &sum_;
   } else {
-    ensure(out_, branch.shape(), DType::f32, layout);
+    ensure(out_, branch.shape(), branch.dtype(), layout);
     ops().add_relu_forward(branch, identity, out_);  // relu(branch + identity) in one pass
     result = &out_;
   }
@@ -71,7 +71,7 @@ void ResidualBlock::drop_output() {
 const Tensor& ResidualBlock::backward_impl(const Tensor& dy) {
   const Tensor* dsum = &dy;
   if (post_activation_) {
-    ensure(dsum_, out_.shape(), DType::f32, activation_layout(out_));
+    ensure(dsum_, out_.shape(), out_.dtype(), activation_layout(out_));
     ops().relu_backward(dy, out_, dsum_);
     dsum = &dsum_;
   }
@@ -93,7 +93,7 @@ const Tensor& ResidualBlock::backward_impl(const Tensor& dy) {
     }
     g = &out;
     if (tapped && i == projection_tap_ + 1) {  // g is now the gradient w.r.t. the tap's output
-      ensure(dtap_, g->shape(), DType::f32, activation_layout(*g));
+      ensure(dtap_, g->shape(), g->dtype(), activation_layout(*g));
       ops().add_forward(*g, *dshortcut, dtap_);
       if (owner) owner->release_input_grad();
       downsample_->release_input_grad();
@@ -107,7 +107,7 @@ const Tensor& ResidualBlock::backward_impl(const Tensor& dy) {
     grad_owner_ = owner;
     return *g;
   }
-  ensure(dx_, g->shape(), DType::f32, activation_layout(*g));
+  ensure(dx_, g->shape(), g->dtype(), activation_layout(*g));
   ops().add_forward(*g, *dshortcut, dx_);
   if (owner) owner->release_input_grad();
   if (shortcut_grad_live) downsample_->release_input_grad();

@@ -8,13 +8,14 @@ ShortcutA::ShortcutA(int64_t out_channels, int64_t stride)
 const Tensor& ShortcutA::forward_impl(const Tensor& x) {
   x_shape_ = x.shape();
   x_layout_ = activation_layout(x);
-  ensure(y_, ops::shortcut_a_output_shape(x.shape(), out_channels_, stride_), DType::f32, x_layout_);
+  x_dtype_ = x.dtype();
+  ensure(y_, ops::shortcut_a_output_shape(x.shape(), out_channels_, stride_), x_dtype_, x_layout_);
   ops().shortcut_a_forward(x, stride_, y_);
   return y_;
 }
 
 const Tensor& ShortcutA::backward_impl(const Tensor& dy) {
-  ensure(dx_, x_shape_, DType::f32, x_layout_);
+  ensure(dx_, x_shape_, x_dtype_, x_layout_);
   ops().shortcut_a_backward(dy, stride_, dx_);
   return dx_;
 }

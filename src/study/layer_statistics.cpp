@@ -9,14 +9,21 @@
 namespace resnet::study {
 namespace {
 
-double sum_of_squares(const Tensor& t) {
+// Activations are bf16 under the cpu-bf16 op table; the statistics are taken in f32/f64 either way.
+Tensor as_f32(const Tensor& t) {
+  return t.dtype() == DType::f32 ? t : t.to(DType::f32);
+}
+
+double sum_of_squares(const Tensor& tensor) {
+  const Tensor t = as_f32(tensor);
   const float* v = t.data<float>();
   double s = 0;
   for (int64_t i = 0, n = t.numel(); i < n; ++i) s += static_cast<double>(v[i]) * v[i];
   return s;
 }
 
-double standard_deviation(const Tensor& t) {
+double standard_deviation(const Tensor& tensor) {
+  const Tensor t = as_f32(tensor);
   const float* v = t.data<float>();
   const int64_t n = t.numel();
   double mean = 0;

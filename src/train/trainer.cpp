@@ -381,7 +381,7 @@ Run::Run(Config config, std::string dir, const Checkpoint* resume_from)
       spec.c_str(), static_cast<long long>(train_set.size()),
       static_cast<long long>(sources_.per_epoch()->size()), static_cast<long long>(epochs_),
       static_cast<long long>(batches_), static_cast<long long>(at("optim.batch_size").get<int64_t>()),
-      num_threads(), at("run.precision").get<std::string>() == "bf16" ? ", bf16 convolutions" : "");
+      num_threads(), at("run.precision").get<std::string>() == "bf16" ? ", bf16 activations" : "");
 }
 
 json Run::state_json(bool epoch_done, double running_seconds) const {

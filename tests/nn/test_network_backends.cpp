@@ -11,6 +11,7 @@
 #include <gtest/gtest.h>
 
 #include "fixture_fill.h"
+#include "resnet/models/registry.h"
 #include "resnet/models/resnet.h"
 #include "resnet/nn/init.h"
 #include "resnet/nn/loss.h"
@@ -196,4 +197,54 @@ TEST(NetworkBackends, CifarBf16ConvolutionsStayNearF32) {
   std::printf(
       "[ cpu-bf16 network ] logits %.2e (bar 5e-2), worst gradient %.2e (bar %.2f), fc %.2e (bar %.2f)\n",
       logits_err, worst, kGradient, worst_fc, kFcGradient);
+}
+
+// Under cpu-bf16 the activations are bf16 from the stem's output to the pooling head, forward and
+// backward (every convolution writes bf16 and the layers after it keep their input's type); the pooled
+// features, the logits and every parameter gradient stay f32. A module that fell back to f32 anywhere in
+// between fails here, whatever its numbers.
+TEST(NetworkBackends, Bf16ActivationsRunFromTheStemToThePoolingHead) {
+  if (!ops::bf16_supported()) {
+    std::printf("[ cpu-bf16 network ] NOT CHECKED: this CPU has no AVX-512\n");
+    return;
+  }
+  for (const char* name : {"resnet20", "resnet50", "preact_resnet18"}) {
+    SCOPED_TRACE(name);
+    auto model = models::create_model(name, {.num_classes = 10, .in_channels = 3, .width_multiplier = 0.25});
+    Rng init_rng(3);
+    nn::init_torchvision(*model, init_rng);
+    model->set_backend(ops::Backend::cpu_bf16);
+    model->train(true);
+    std::vector<std::pair<std::string, DType>> outputs, gradients;
+    for (auto& [module_name, m] : model->named_modules()) {
+      if (module_name.empty()) continue;
+      const std::string n = module_name;
+      m->add_forward_hook(
+          [&outputs, n](const nn::Module&, const Tensor& y) { outputs.emplace_back(n, y.dtype()); });
+      m->add_backward_hook(
+          [&gradients, n](const nn::Module&, const Tensor& dy) { gradients.emplace_back(n, dy.dtype()); });
+    }
+    Rng rng(4);
+    const Tensor x = resnet::testing::random_tensor({4, 3, 32, 32}, rng);
+    nn::CrossEntropyLoss loss(0.0);
+    loss.set_backend(ops::Backend::cpu_bf16);
+    const Tensor& logits = model->forward(x);
+    EXPECT_EQ(logits.dtype(), DType::f32);
+    loss.forward(logits, resnet::testing::fill_targets(4, 10));
+    model->backward(loss.backward());
+    // The image and what follows the pooling are f32 (input_layout moves the f32 image to channels_last).
+    auto is_head = [](const std::string& n) { return n == "input_layout" || n == "avgpool" || n == "fc"; };
+    int bf16_outputs = 0;
+    for (const auto& [n, dtype] : outputs) {
+      EXPECT_EQ(dtype, is_head(n) ? DType::f32 : DType::bf16) << n << " output";
+      bf16_outputs += dtype == DType::bf16;
+    }
+    for (const auto& [n, dtype] : gradients)
+      EXPECT_EQ(dtype, is_head(n) ? DType::f32 : DType::bf16) << n << " dy";
+    EXPECT_GT(bf16_outputs, 10);
+    for (auto& [pname, p] : model->named_parameters()) {
+      EXPECT_EQ(p->grad().dtype(), DType::f32) << pname;
+      EXPECT_TRUE(std::isfinite(resnet::testing::max_abs(p->grad()))) << pname;
+    }
+  }
 }

@@ -175,7 +175,7 @@ TEST(CliTrain, Bf16PrecisionTrainsAndBadCombinationsAreRefused) {
   }
   o = run("train --dir " + dir.string() + " --name r --epochs 1 --precision bf16" + kSmall);
   ASSERT_EQ(o.status, 0) << o.text;
-  EXPECT_NE(o.text.find("bf16 convolutions"), std::string::npos) << o.text;
+  EXPECT_NE(o.text.find("bf16 activations"), std::string::npos) << o.text;
   const std::string r = (dir / "r").string();
   EXPECT_EQ(load_checkpoint(r, true).config["run"]["precision"], "bf16");
   o = run("eval --checkpoint " + r + " --limit 256");

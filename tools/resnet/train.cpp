@@ -96,8 +96,8 @@ void add_train_command(CLI::App& app) {
   cmd->add_option("--backend", o->backend, "cpu (oneDNN) or ref (reference loops, slow)")
       ->check(CLI::IsMember({"cpu", "ref"}));
   cmd->add_option("--precision", o->precision,
-                  "fp32, or bf16 (convolutions in bf16 with f32 master weights; needs AVX-512); "
-                  "default fp32")
+                  "fp32, or bf16 (bf16 activations and convolutions, f32 master weights, "
+                  "statistics and optimiser; needs AVX-512); default fp32")
       ->check(CLI::IsMember({"fp32", "bf16"}));
   cmd->add_option("--stop-after-steps", o->stop_after_steps,
                   "Stop (checkpointed, resumable) after this many steps of this process");

@@ -3,6 +3,7 @@
 // finite-difference gradient checks.
 #pragma once
 
+#include <bit>
 #include <cstddef>
 #include <cstdint>
 #include <string_view>
@@ -79,9 +80,17 @@ constexpr DType dtype_of<int64_t>() {
   return DType::i64;
 }
 
-// bf16 <-> f32, round-to-nearest-even (NaN stays NaN).
-uint16_t f32_to_bf16(float x);
-float bf16_to_f32(uint16_t x);
+// bf16 <-> f32, round-to-nearest-even (NaN stays NaN). Inline: loops over activations call them per element.
+inline uint16_t f32_to_bf16(float x) {
+  const uint32_t bits = std::bit_cast<uint32_t>(x);
+  if ((bits & 0x7f800000u) == 0x7f800000u && (bits & 0x007fffffu))
+    return static_cast<uint16_t>((bits >> 16) | 0x40);
+  const uint32_t rounding = 0x7fffu + ((bits >> 16) & 1u);  // round half to even
+  return static_cast<uint16_t>((bits + rounding) >> 16);
+}
+inline float bf16_to_f32(uint16_t x) {
+  return std::bit_cast<float>(static_cast<uint32_t>(x) << 16);
+}
 // IEEE half (its raw 16 bits) -> f32, exact (subnormals, infinities and NaN included).
 float f16_to_f32(uint16_t h);
 

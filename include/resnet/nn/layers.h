@@ -19,6 +19,8 @@ struct Conv2dOptions {
 };
 
 // weight [out, in/groups, k, k], bias [out] (optional). Parameters start at zero: call an initialiser.
+// The output is bf16 under the cpu-bf16 op table (whatever x is), x's type otherwise; every other layer
+// here returns its input's type, except GlobalAvgPool (always f32: the head of a bf16 network is f32).
 class Conv2d : public Module {
  public:
   void drop_output() override { y_ = Tensor(); }
@@ -136,6 +138,7 @@ class AvgPool2d : public Module {
   ops::Pool2dParams params_;
   Shape x_shape_;
   Layout x_layout_ = Layout::contiguous;
+  DType x_dtype_ = DType::f32;
   Tensor y_;
 };
 
@@ -152,6 +155,7 @@ class GlobalAvgPool : public Module {
  private:
   Shape x_shape_;
   Layout x_layout_ = Layout::contiguous;
+  DType x_dtype_ = DType::f32;
   Tensor y_;
 };
 
@@ -225,6 +229,7 @@ class ShortcutA : public Module {
   int64_t out_channels_, stride_;
   Shape x_shape_;
   Layout x_layout_ = Layout::contiguous;
+  DType x_dtype_ = DType::f32;
   Tensor y_;
 };
 

@@ -1,8 +1,11 @@
 // Backend dispatch: one table of function pointers per implementation (the ggml way). Modules call ops
 // through a table, so a network can run on the reference oracle or the oneDNN fast path unchanged.
 // Building the two tables from ref:: and cpu:: proves at compile time that their signatures are identical.
-// cpu_bf16 is the cpu table with the convolutions computed in bf16 (f32 tensors, f32 master weights and
-// accumulation; see conv2d.h): mixed-precision training. Everything else stays f32.
+// cpu_bf16 is the cpu table with the convolutions computed in bf16 (f32 master weights and accumulation;
+// see conv2d.h): mixed-precision training. The modules give its convolutions bf16 outputs, and the cpu
+// ops after them (batch norm, ReLU, adds, pooling, the shortcut) take bf16 as well as f32, so a network's
+// activations and their gradients are bf16 from the stem to the pooling head; the head, the loss, the
+// parameters, their gradients and the batch-norm statistics stay f32.
 #pragma once
 
 #include <string_view>

@@ -20,7 +20,8 @@
 //          belong to the backend that wrote it; the backward CHECKs that it is large enough. The fused
 //          backward takes dy = dL/d(relu output) and is otherwise the training backward. ReLU's
 //          derivative follows PyTorch: dy passes where bn(x) > 0 (or is NaN).
-// Types:   ref: f32 or f64 (accumulation in double); cpu: f32. Statistics tensors are always f32 on cpu.
+// Types:   ref: f32 or f64 (accumulation in double); cpu: x, y, dy and dx f32 or bf16, one type per call
+//          (statistics and normalisation computed in f32); the per-channel tensors are always f32 on cpu.
 #pragma once
 
 #include "resnet/core/tensor.h"

@@ -7,10 +7,12 @@
 //          widths (NCHW falls back to oneDNN's gemm kernels). Caller allocates every output.
 // Backward outputs (dx, dweight, dbias) are overwritten, never accumulated; pass null to skip one.
 // Types:   ref: f32 or f64 (all tensors one type, accumulation in double); cpu: f32.
-// cpu::*_bf16 (mixed precision, the cpu-bf16 op table): the same f32 tensors, but the products are taken
-//          in bf16: x, weight and dy are rounded to bf16 (nearest-even) and accumulated in f32, so the
-//          result equals the f32 convolution of the rounded inputs up to f32 summation order. Needs
-//          AVX-512 (oneDNN 2.6 has no bf16 convolution below it; ops::bf16_supported()).
+// cpu::*_bf16 (mixed precision, the cpu-bf16 op table): the products are taken in bf16 and accumulated in
+//          f32: x, weight and dy are rounded to bf16 (nearest-even) where they are f32, so the result
+//          equals the f32 convolution of the rounded inputs up to f32 summation order. x, y, dy, dx may
+//          each be f32 or bf16 (dx of x's type); a bf16 y or dx is rounded once. Weights, dweight and
+//          dbias are f32. Needs AVX-512 (oneDNN 2.6 has no bf16 convolution below it;
+//          ops::bf16_supported()).
 #pragma once
 
 #include <array>

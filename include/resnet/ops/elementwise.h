@@ -7,7 +7,8 @@
 //          should, this exists so the op has a backward like every other.
 // add_relu_forward: y = relu(a + b) in one pass (the end of a post-activation residual block); its
 //          backward is relu_backward on y.
-// Types:   ref: f32 or f64; cpu: f32.
+// Types:   ref: f32 or f64; cpu: f32 or bf16, every tensor of a call of one type (computed in f32, a bf16
+//          output rounded once, nearest-even).
 #pragma once
 
 #include "resnet/core/tensor.h"

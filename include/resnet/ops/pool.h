@@ -10,7 +10,8 @@
 // Avg pool: count_include_pad as PyTorch (default true: divide by kH*kW always; false: by the number of
 //          in-bounds taps).
 // Backward outputs are overwritten.
-// Types:   ref: f32 or f64; cpu: f32.
+// Types:   ref: f32 or f64; cpu: f32 or bf16, one type per call — except global average pooling, whose
+//          y and dy are f32 whatever x and dx are (the classifier head of a bf16 network stays f32).
 #pragma once
 
 #include <array>

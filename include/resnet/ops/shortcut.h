@@ -6,7 +6,7 @@
 //   axis, as in the widely used PyTorch CIFAR ResNet (F.pad(x[:, :, ::2, ::2], (0,0,0,0, O/4, O/4))).
 // Shapes:  x, dx [N, C, H, W]; y, dy [N, O, ceil(H/s), ceil(W/s)], O >= C. Dense; cpu needs one layout.
 // Backward: dx[n, c, h*s, w*s] = dy[n, c + front, h, w], every other element of dx is 0 (overwritten).
-// Types:   ref: f32 or f64; cpu: f32.
+// Types:   ref: f32 or f64; cpu: f32 or bf16 (x and y, dy and dx of one type).
 #pragma once
 
 #include <cstdint>

@@ -6,6 +6,8 @@
 // The backward of the inference forward uses oneDNN's use_global_stats flag, under which mean and
 // variance are constants. The fused BN + ReLU uses fuse_norm_relu: the forward writes a workspace (the
 // ReLU's mask, in oneDNN's own format, sized by the primitive) into relu_mask and the backward reads it.
+// Data tensors (x, y, dy, dx) are f32 or bf16, one type per call; oneDNN computes the statistics and the
+// normalisation in f32 either way, and the per-channel tensors are always f32.
 #include <algorithm>
 
 #include "ops/cpu/dnnl_context.h"
@@ -162,13 +164,13 @@ void check_channel_vector(const Tensor& t, int64_t channels, const char* op, con
 }
 
 void check_data(const Tensor& x, const char* op) {
-  check_f32(x, op, "x");
+  check_float(x, op, "x");
   RESNET_CHECK(x.ndim() == 4) << op << ": x must be [N, C, H, W], got " << x.shape();
 }
 
-CacheKey bn_key(int kind, const Shape& x, Layout layout, double eps) {
+CacheKey bn_key(int kind, const Tensor& x, Layout layout, double eps) {
   CacheKey key(kind);
-  key.add(x).add(layout).add_double(eps);
+  key.add(x.shape()).add(layout).add(x.dtype()).add_double(eps);
   return key;
 }
 
@@ -186,13 +188,13 @@ void forward(const char* op, bool training, const Tensor& x, const Tensor* weigh
   const Layout layout = common_layout(op, {&x, &y});
   const int64_t channels = x.size(1);
   const CacheKey key =
-      bn_key(training ? kBatchNormForwardTraining : kBatchNormForwardInference, x.shape(), layout, p.eps)
+      bn_key(training ? kBatchNormForwardTraining : kBatchNormForwardInference, x, layout, p.eps)
           .add(weight != nullptr)
           .add(bias != nullptr)
           .add(relu_mask != nullptr);
   ForwardEntry& e = cache<ForwardEntry>().find_or_create(key, [&] {
-    return make_forward_entry(dense_desc(x.shape(), layout), channels, p.eps, !training, weight != nullptr,
-                              bias != nullptr, relu_mask != nullptr);
+    return make_forward_entry(dense_desc(x.shape(), layout, x.dtype()), channels, p.eps, !training,
+                              weight != nullptr, bias != nullptr, relu_mask != nullptr);
   });
   if (relu_mask) ensure(*relu_mask, Shape{static_cast<int64_t>(e.workspace_bytes)}, DType::u8);
   std::lock_guard<std::mutex> lock(e.mutex);
@@ -210,14 +212,14 @@ void backward(const char* op, bool global_stats, const Tensor& dy, const Tensor&
               const Tensor& mean, const Tensor& variance, const BatchNormParams& p, Tensor* dx,
               Tensor* dweight, Tensor* dbias, const Tensor* relu_mask = nullptr) {
   check_data(x, op);
-  check_f32(dy, op, "dy");
+  check_same_dtype(op, {{&x, "x"}, {&dy, "dy"}});
   check_shape(dy, x.shape(), op, "dy");
   const int64_t channels = x.size(1);
   if (weight) check_channel_vector(*weight, channels, op, "weight");
   check_channel_vector(mean, channels, op, global_stats ? "running_mean" : "save_mean");
   check_channel_vector(variance, channels, op, global_stats ? "running_var" : "save_var");
   if (dx) {
-    check_f32(*dx, op, "dx");
+    check_same_dtype(op, {{&x, "x"}, {dx, "dx"}});
     check_shape(*dx, x.shape(), op, "dx");
   }
   RESNET_CHECK(weight || (!dweight && !dbias))
@@ -229,15 +231,16 @@ void backward(const char* op, bool global_stats, const Tensor& dy, const Tensor&
 
   const BackwardRequest request{global_stats,       weight != nullptr, dx != nullptr,
                                 dweight != nullptr, dbias != nullptr,  relu_mask != nullptr};
-  const CacheKey key = bn_key(kBatchNormBackward, x.shape(), layout, p.eps)
+  const CacheKey key = bn_key(kBatchNormBackward, x, layout, p.eps)
                            .add(request.global_stats)
                            .add(request.with_scale)
                            .add(request.want_dx)
                            .add(request.want_dweight)
                            .add(request.want_dbias)
                            .add(request.fuse_relu);
-  BackwardEntry& e = cache<BackwardEntry>().find_or_create(
-      key, [&] { return make_backward_entry(dense_desc(x.shape(), layout), channels, p.eps, request); });
+  BackwardEntry& e = cache<BackwardEntry>().find_or_create(key, [&] {
+    return make_backward_entry(dense_desc(x.shape(), layout, x.dtype()), channels, p.eps, request);
+  });
   if (relu_mask) check_mask(op, *relu_mask, e.workspace_bytes);
   std::lock_guard<std::mutex> lock(e.mutex);
   if (relu_mask) bind(e.workspace, *relu_mask);
@@ -261,7 +264,7 @@ void forward_training(const char* op, const Tensor& x, const Tensor* weight, con
                       Tensor& running_mean, Tensor& running_var, const BatchNormParams& p, Tensor& y,
                       Tensor& save_mean, Tensor& save_var, Tensor* relu_mask) {
   check_data(x, op);
-  check_f32(y, op, "y");
+  check_same_dtype(op, {{&x, "x"}, {&y, "y"}});
   check_shape(y, x.shape(), op, "y");
   const int64_t channels = x.size(1);
   check_affine(weight, bias, channels, op);
@@ -323,7 +326,7 @@ void batch_norm_forward_inference(const Tensor& x, const Tensor* weight, const T
                                   const BatchNormParams& p, Tensor& y) {
   constexpr const char* op = "cpu::batch_norm_forward_inference";
   check_data(x, op);
-  check_f32(y, op, "y");
+  check_same_dtype(op, {{&x, "x"}, {&y, "y"}});
   check_shape(y, x.shape(), op, "y");
   const int64_t channels = x.size(1);
   check_affine(weight, bias, channels, op);

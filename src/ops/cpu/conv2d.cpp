@@ -7,11 +7,12 @@
 // one call, so the entries share it) and the blocked diff_weights back into the caller's OIHW tensor. When
 // oneDNN picks plain OIHW the reorders vanish and the caller's buffers are used directly.
 //
-// Mixed precision (the *_bf16 entry points, the cpu-bf16 op table): every tensor the caller sees stays
-// f32 (master weights, activations, gradients); the convolution itself reads bf16 copies of its inputs
-// (x, weight and dy, each rounded to nearest-even by a cached reorder) and accumulates into f32 outputs
-// (y, dx, dweight, dbias). That is the arithmetic of PyTorch's CPU autocast for convolutions, with the
-// casts folded into the reorders a blocked-layout kernel needs anyway for the weights.
+// Mixed precision (the *_bf16 entry points, the cpu-bf16 op table): the master weights and their
+// gradients stay f32; the convolution multiplies bf16 and accumulates in f32. Activations may come in
+// either type: an f32 x or dy is rounded into a bf16 copy by a cached reorder (nearest-even), a bf16 one is
+// read as it is, and y and dx are written in the caller's type (bf16 activations end to end: the
+// modules under cpu-bf16 give every convolution a bf16 output, as PyTorch's CPU autocast does). The
+// weights' cast is folded into the reorder a blocked-layout kernel needs anyway.
 #include "resnet/ops/conv2d.h"
 #include "ops/cpu/dnnl_context.h"
 
@@ -31,7 +32,7 @@ memory::desc with_type(const memory::desc& d, memory::data_type type) {
 
 // Everything oneDNN needs to describe one convolution, built from our shapes and parameters.
 struct ConvDescs {
-  memory::desc src, dst;                  // the caller's f32 tensors
+  memory::desc src, dst;                  // the caller's x (and dx) and y (and dy), in their own types
   memory::desc compute_src, compute_dst;  // what the primitive reads: src/dst, or their bf16 twins
   memory::data_type compute = kF32;       // type of the inputs the primitive multiplies
   memory::desc user_weights;              // our [O, I/g, kH, kW] buffer: oihw, or goihw with groups split off
@@ -41,11 +42,11 @@ struct ConvDescs {
   memory::dims strides, dilates, padding_l, padding_r;
 };
 
-ConvDescs make_descs(const Shape& x, const Shape& w, const Shape& y, const Conv2dParams& p, Layout layout,
-                     bool with_bias, memory::data_type compute) {
+ConvDescs make_descs(const Tensor& x, DType y_type, const Shape& w, const Shape& y, const Conv2dParams& p,
+                     Layout layout, bool with_bias, memory::data_type compute) {
   ConvDescs d;
-  d.src = dense_desc(x, layout);
-  d.dst = dense_desc(y, layout);
+  d.src = dense_desc(x.shape(), layout, x.dtype());
+  d.dst = dense_desc(y, layout, y_type);
   d.compute = compute;
   d.compute_src = with_type(d.src, compute);
   d.compute_dst = with_type(d.dst, compute);
@@ -71,10 +72,11 @@ dnnl::convolution_forward::primitive_desc forward_pd(const ConvDescs& d, bool wi
   return dnnl::convolution_forward::primitive_desc(desc, user_scratchpad_attr(), engine());
 }
 
-CacheKey conv_key(int kind, const Shape& x, const Shape& w, const Conv2dParams& p, Layout layout,
-                  memory::data_type compute) {
+CacheKey conv_key(int kind, const Tensor& x, DType y_type, const Shape& w, const Conv2dParams& p,
+                  Layout layout, memory::data_type compute) {
   CacheKey key(kind);
-  key.add(x).add(w).add(layout).add(p.groups).add(static_cast<int64_t>(compute));
+  key.add(x.shape()).add(w).add(layout).add(p.groups).add(static_cast<int64_t>(compute));
+  key.add(x.dtype()).add(y_type);
   for (int i = 0; i < 2; ++i) key.add(p.stride[i]).add(p.padding[i]).add(p.dilation[i]);
   return key;
 }
@@ -182,11 +184,19 @@ void check_weight(const char* op, const Tensor& weight, const Conv2dParams& p) {
       << op << ": weight must be a contiguous [O, C/groups, kH, kW] tensor, got " << weight.str();
 }
 
+// CHECKs an activation's type: f32 for the f32 convolution, f32 or bf16 for the bf16 one.
+void check_activation(const Tensor& t, memory::data_type compute, const char* op, const char* name) {
+  if (compute == kF32)
+    check_f32(t, op, name);
+  else
+    check_float(t, op, name);
+}
+
 void forward(const Tensor& x, const Tensor& weight, const Tensor* bias, const Conv2dParams& p, Tensor& y,
              memory::data_type compute) {
   const char* op = compute == kF32 ? "cpu::conv2d_forward" : "cpu::conv2d_forward_bf16";
-  check_f32(x, op, "x");
-  check_f32(y, op, "y");
+  check_activation(x, compute, op, "x");
+  check_activation(y, compute, op, "y");
   check_weight(op, weight, p);
   const Shape y_shape = conv2d_output_shape(x.shape(), weight.shape(), p);
   check_shape(y, y_shape, op, "y");
@@ -197,10 +207,11 @@ void forward(const Tensor& x, const Tensor& weight, const Tensor* bias, const Co
   const Layout layout = common_layout(op, {&x, &y});
 
   const CacheKey key =
-      conv_key(kConvForward, x.shape(), weight.shape(), p, layout, compute).add(bias != nullptr);
+      conv_key(kConvForward, x, y.dtype(), weight.shape(), p, layout, compute).add(bias != nullptr);
   ForwardEntry& e = cache<ForwardEntry>().find_or_create(key, [&] {
     return make_forward_entry(
-        make_descs(x.shape(), weight.shape(), y_shape, p, layout, bias != nullptr, compute), bias != nullptr);
+        make_descs(x, y.dtype(), weight.shape(), y_shape, p, layout, bias != nullptr, compute),
+        bias != nullptr);
   });
   std::lock_guard<std::mutex> lock(e.mutex);
   e.src.bind_user(x.raw());
@@ -215,13 +226,13 @@ void forward(const Tensor& x, const Tensor& weight, const Tensor* bias, const Co
 void backward(const Tensor& dy, const Tensor& x, const Tensor& weight, const Conv2dParams& p, Tensor* dx,
               Tensor* dweight, Tensor* dbias, memory::data_type compute) {
   const char* op = compute == kF32 ? "cpu::conv2d_backward" : "cpu::conv2d_backward_bf16";
-  check_f32(dy, op, "dy");
-  check_f32(x, op, "x");
+  check_activation(dy, compute, op, "dy");
+  check_activation(x, compute, op, "x");
   check_weight(op, weight, p);
   const Shape y_shape = conv2d_output_shape(x.shape(), weight.shape(), p);
   check_shape(dy, y_shape, op, "dy");
   if (dx) {
-    check_f32(*dx, op, "dx");
+    check_same_dtype(op, {{&x, "x"}, {dx, "dx"}});  // dx shares x's descriptor
     check_shape(*dx, x.shape(), op, "dx");
   }
   if (dweight) {
@@ -236,12 +247,12 @@ void backward(const Tensor& dy, const Tensor& x, const Tensor& weight, const Con
   if (!dx && !dweight && !dbias) return;
   const Layout layout = dx ? common_layout(op, {&x, &dy, dx}) : common_layout(op, {&x, &dy});
 
-  CacheKey key = conv_key(kConvBackward, x.shape(), weight.shape(), p, layout, compute);
+  CacheKey key = conv_key(kConvBackward, x, dy.dtype(), weight.shape(), p, layout, compute);
   key.add(dx != nullptr).add(dweight != nullptr).add(dbias != nullptr);
   BackwardEntry& e = cache<BackwardEntry>().find_or_create(key, [&] {
     return make_backward_entry(
-        make_descs(x.shape(), weight.shape(), y_shape, p, layout, dbias != nullptr, compute), dx != nullptr,
-        dweight != nullptr, dbias != nullptr);
+        make_descs(x, dy.dtype(), weight.shape(), y_shape, p, layout, dbias != nullptr, compute),
+        dx != nullptr, dweight != nullptr, dbias != nullptr);
   });
   std::lock_guard<std::mutex> lock(e.mutex);
   e.diff_dst.bind_user(dy.raw());

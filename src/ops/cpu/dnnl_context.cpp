@@ -43,6 +43,34 @@ void check_f32(const Tensor& t, const char* op, const char* name) {
       << "; the cpu backend computes in f32 only (use the ref backend for f64)";
 }
 
+void check_float(const Tensor& t, const char* op, const char* name) {
+  RESNET_CHECK(t.dtype() == DType::f32 || t.dtype() == DType::bf16)
+      << op << ": " << name << " is " << dtype_name(t.dtype()) << t.shape()
+      << "; the cpu backend takes f32 or bf16 activations (use the ref backend for f64)";
+}
+
+void check_same_dtype(const char* op, std::initializer_list<std::pair<const Tensor*, const char*>> tensors) {
+  const auto& [first, first_name] = *tensors.begin();
+  for (const auto& [t, name] : tensors) {
+    check_float(*t, op, name);
+    RESNET_CHECK(t->dtype() == first->dtype())
+        << op << ": " << name << " is " << dtype_name(t->dtype()) << " but " << first_name << " is "
+        << dtype_name(first->dtype()) << "; this op reads and writes one type";
+  }
+}
+
+dnnl::memory::data_type dnnl_type(DType dtype) {
+  switch (dtype) {
+    case DType::f32:
+      return dnnl::memory::data_type::f32;
+    case DType::bf16:
+      return dnnl::memory::data_type::bf16;
+    default:
+      RESNET_CHECK(false) << "the cpu backend has no oneDNN type for " << dtype_name(dtype);
+  }
+  return dnnl::memory::data_type::undef;
+}
+
 void check_shape(const Tensor& t, const Shape& expected, const char* op, const char* name) {
   RESNET_CHECK(t.shape() == expected)
       << op << ": " << name << " has shape " << t.shape() << ", expected " << expected;
@@ -68,14 +96,14 @@ dnnl::memory::dims to_dims(const Shape& shape) {
   return dnnl::memory::dims(shape.begin(), shape.end());
 }
 
-dnnl::memory::desc dense_desc(const Shape& shape, Layout layout) {
+dnnl::memory::desc dense_desc(const Shape& shape, Layout layout, DType dtype) {
   const auto strides = dense_strides(shape, layout);
-  return dnnl::memory::desc(to_dims(shape), dnnl::memory::data_type::f32,
+  return dnnl::memory::desc(to_dims(shape), dnnl_type(dtype),
                             dnnl::memory::dims(strides.begin(), strides.begin() + shape.ndim()));
 }
 
-dnnl::memory::desc flat_desc(int64_t n) {
-  return dnnl::memory::desc({n}, dnnl::memory::data_type::f32, dnnl::memory::format_tag::a);
+dnnl::memory::desc flat_desc(int64_t n, DType dtype) {
+  return dnnl::memory::desc({n}, dnnl_type(dtype), dnnl::memory::format_tag::a);
 }
 
 dnnl::memory unbound_memory(const dnnl::memory::desc& desc) {

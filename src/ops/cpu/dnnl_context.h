@@ -15,6 +15,7 @@
 #include <memory>
 #include <mutex>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "resnet/core/tensor.h"
@@ -45,8 +46,15 @@ dnnl::primitive_attr user_scratchpad_attr();
 
 // ---- Contract checks --------------------------------------------------------------------------------
 
-// CHECKs that `t` is f32: the cpu backend computes in f32 only.
+// CHECKs that `t` is f32: parameters, statistics and the ops that compute in f32 only.
 void check_f32(const Tensor& t, const char* op, const char* name);
+// CHECKs that `t` is f32 or bf16: activations and their gradients (bf16 under the cpu-bf16 op table).
+void check_float(const Tensor& t, const char* op, const char* name);
+// CHECKs that every tensor has the dtype of the first (oneDNN's batch norm, eltwise and our loops read and
+// write one type).
+void check_same_dtype(const char* op, std::initializer_list<std::pair<const Tensor*, const char*>> tensors);
+// oneDNN's type for f32 and bf16 (CHECK-fails otherwise).
+dnnl::memory::data_type dnnl_type(DType dtype);
 // CHECKs shape equality with a message naming the op and tensor.
 void check_shape(const Tensor& t, const Shape& expected, const char* op, const char* name);
 // The one dense layout shared by all `tensors` (channels_last wins when every tensor is both, e.g. all
@@ -56,12 +64,12 @@ Layout common_layout(const char* op, std::initializer_list<const Tensor*> tensor
 // ---- Memory descriptors and memories ----------------------------------------------------------------
 
 dnnl::memory::dims to_dims(const Shape& shape);
-// f32 descriptor of `shape` with the dense strides of `layout` (4-D NCHW or NHWC; any rank contiguous).
+// Descriptor of `shape` with the dense strides of `layout` (4-D NCHW or NHWC; any rank contiguous).
 // Strides come from the layout rather than the tensor so that size-1 dimensions (where a tensor may
 // carry either stride) always give the same descriptor and the same cache entry.
-dnnl::memory::desc dense_desc(const Shape& shape, Layout layout);
-// 1-D f32 descriptor of n elements: element-wise ops on tensors sharing one memory order.
-dnnl::memory::desc flat_desc(int64_t n);
+dnnl::memory::desc dense_desc(const Shape& shape, Layout layout, DType dtype = DType::f32);
+// 1-D descriptor of n elements: element-wise ops on tensors sharing one memory order.
+dnnl::memory::desc flat_desc(int64_t n, DType dtype = DType::f32);
 // A memory object without a buffer; bind one with set_data_handle before each execute.
 dnnl::memory unbound_memory(const dnnl::memory::desc& desc);
 
@@ -149,6 +157,7 @@ class CacheKey {
   CacheKey& add(int64_t v);
   CacheKey& add(const Shape& s);
   CacheKey& add(Layout layout) { return add(static_cast<int64_t>(layout)); }
+  CacheKey& add(DType dtype) { return add(static_cast<int64_t>(dtype)); }
   CacheKey& add_double(double v);
 
   bool operator==(const CacheKey& o) const;

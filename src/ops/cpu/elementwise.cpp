@@ -1,7 +1,8 @@
 // ReLU (oneDNN eltwise), the residual sum (oneDNN binary add), and the sum with a ReLU post-op.
 //
-// The tensors of one call share one memory order (CHECKed), so an element-wise op does not care which:
-// every primitive here sees its tensors as flat 1-D arrays, one cache entry per element count.
+// The tensors of one call share one memory order and one type, f32 or bf16 (CHECKed), so an element-wise
+// op does not care which order: every primitive here sees its tensors as flat 1-D arrays, one cache entry
+// per element count and type.
 #include "resnet/ops/elementwise.h"
 #include "ops/cpu/dnnl_context.h"
 #include "ops/cpu/loops.h"
@@ -37,9 +38,9 @@ dnnl::eltwise_forward::primitive_desc relu_forward_pd(const memory::desc& data) 
   return dnnl::eltwise_forward::primitive_desc(desc, user_scratchpad_attr(), engine());
 }
 
-std::unique_ptr<ReluForwardEntry> make_relu_forward(int64_t n) {
+std::unique_ptr<ReluForwardEntry> make_relu_forward(int64_t n, DType dtype) {
   auto e = std::make_unique<ReluForwardEntry>();
-  const memory::desc data = flat_desc(n);
+  const memory::desc data = flat_desc(n, dtype);
   const auto pd = relu_forward_pd(data);
   e->relu = create_primitive<dnnl::eltwise_forward>(pd);
   e->src = unbound_memory(data);
@@ -50,9 +51,9 @@ std::unique_ptr<ReluForwardEntry> make_relu_forward(int64_t n) {
   return e;
 }
 
-std::unique_ptr<ReluBackwardEntry> make_relu_backward(int64_t n) {
+std::unique_ptr<ReluBackwardEntry> make_relu_backward(int64_t n, DType dtype) {
   auto e = std::make_unique<ReluBackwardEntry>();
-  const memory::desc data = flat_desc(n);
+  const memory::desc data = flat_desc(n, dtype);
   const dnnl::eltwise_backward::desc desc(dnnl::algorithm::eltwise_relu_use_dst_for_bwd, data, data, 0.f,
                                           0.f);
   const dnnl::eltwise_backward::primitive_desc pd(desc, user_scratchpad_attr(), engine(),
@@ -68,9 +69,9 @@ std::unique_ptr<ReluBackwardEntry> make_relu_backward(int64_t n) {
   return e;
 }
 
-std::unique_ptr<AddEntry> make_add(int64_t n, bool relu) {
+std::unique_ptr<AddEntry> make_add(int64_t n, DType dtype, bool relu) {
   auto e = std::make_unique<AddEntry>();
-  const memory::desc data = flat_desc(n);
+  const memory::desc data = flat_desc(n, dtype);
   const dnnl::binary::desc desc(dnnl::algorithm::binary_add, data, data, data);
   dnnl::primitive_attr attr = user_scratchpad_attr();
   if (relu) {
@@ -90,11 +91,11 @@ std::unique_ptr<AddEntry> make_add(int64_t n, bool relu) {
   return e;
 }
 
-// CHECKs f32, one shape and one memory order for the tensors of an element-wise op.
+// CHECKs one type (f32 or bf16), one shape and one memory order for the tensors of an element-wise op.
 void check_elementwise(const char* op, std::initializer_list<std::pair<const Tensor*, const char*>> tensors) {
+  check_same_dtype(op, tensors);
   const Tensor* first = tensors.begin()->first;
   for (const auto& [t, name] : tensors) {
-    check_f32(*t, op, name);
     check_shape(*t, first->shape(), op, name);
     RESNET_CHECK(t->is_dense()) << op << ": " << name << " must be dense, got " << t->str();
     RESNET_CHECK(layouts_match(*t, *first))
@@ -109,8 +110,9 @@ void relu_forward(const Tensor& x, Tensor& y) {
   check_elementwise("cpu::relu_forward", {{&x, "x"}, {&y, "y"}});
   const int64_t n = x.numel();
   if (n == 0) return;
-  const CacheKey key = CacheKey(kReluForward).add(n);
-  ReluForwardEntry& e = cache<ReluForwardEntry>().find_or_create(key, [&] { return make_relu_forward(n); });
+  const CacheKey key = CacheKey(kReluForward).add(n).add(x.dtype());
+  ReluForwardEntry& e =
+      cache<ReluForwardEntry>().find_or_create(key, [&] { return make_relu_forward(n, x.dtype()); });
   std::lock_guard<std::mutex> lock(e.mutex);
   bind(e.src, x);
   bind(e.dst, y);
@@ -121,9 +123,9 @@ void relu_backward(const Tensor& dy, const Tensor& y, Tensor& dx) {
   check_elementwise("cpu::relu_backward", {{&dy, "dy"}, {&y, "y"}, {&dx, "dx"}});
   const int64_t n = dy.numel();
   if (n == 0) return;
-  const CacheKey key = CacheKey(kReluBackward).add(n);
+  const CacheKey key = CacheKey(kReluBackward).add(n).add(dy.dtype());
   ReluBackwardEntry& e =
-      cache<ReluBackwardEntry>().find_or_create(key, [&] { return make_relu_backward(n); });
+      cache<ReluBackwardEntry>().find_or_create(key, [&] { return make_relu_backward(n, dy.dtype()); });
   std::lock_guard<std::mutex> lock(e.mutex);
   bind(e.dst, y);
   bind(e.diff_dst, dy);
@@ -137,8 +139,8 @@ void add(const char* op, bool relu, const Tensor& a, const Tensor& b, Tensor& y)
   check_elementwise(op, {{&a, "a"}, {&b, "b"}, {&y, "y"}});
   const int64_t n = a.numel();
   if (n == 0) return;
-  const CacheKey key = CacheKey(relu ? kAddReluForward : kAddForward).add(n);
-  AddEntry& e = cache<AddEntry>().find_or_create(key, [&] { return make_add(n, relu); });
+  const CacheKey key = CacheKey(relu ? kAddReluForward : kAddForward).add(n).add(a.dtype());
+  AddEntry& e = cache<AddEntry>().find_or_create(key, [&] { return make_add(n, a.dtype(), relu); });
   // oneDNN runs binary in place only over src0: when y is b, b goes first (addition commutes).
   const bool swap = y.raw() == b.raw() && y.raw() != a.raw();
   std::lock_guard<std::mutex> lock(e.mutex);
@@ -162,7 +164,7 @@ void add_backward(const Tensor& dy, Tensor* da, Tensor* db) {
   constexpr const char* op = "cpu::add_backward";
   if (da) check_elementwise(op, {{&dy, "dy"}, {da, "da"}});
   if (db) check_elementwise(op, {{&dy, "dy"}, {db, "db"}});
-  check_f32(dy, op, "dy");
+  check_float(dy, op, "dy");
   if (da) parallel_copy(da->raw(), dy.raw(), dy.nbytes());
   if (db) parallel_copy(db->raw(), dy.raw(), dy.nbytes());
 }
