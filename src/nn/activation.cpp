@@ -39,7 +39,7 @@ const Tensor& Dropout::forward_impl(const Tensor& x) {
   forward_was_training_ = is_training();
   if (!forward_was_training_ || p_ == 0) return x;
   const Layout layout = activation_layout(x);
-  ensure(y_, x.shape(), DType::f32, layout);
+  ensure(y_, x.shape(), x.dtype(), layout);
   ensure(mask_, x.shape(), DType::u8, layout);
   ops().dropout_forward(x, p_, rng_.next_u64(), y_, mask_);
   return y_;
@@ -47,7 +47,7 @@ const Tensor& Dropout::forward_impl(const Tensor& x) {
 
 const Tensor& Dropout::backward_impl(const Tensor& dy) {
   if (!forward_was_training_ || p_ == 0) return dy;
-  ensure(dx_, dy.shape(), DType::f32, activation_layout(mask_));
+  ensure(dx_, dy.shape(), dy.dtype(), activation_layout(mask_));
   ops().dropout_backward(dy, mask_, p_, dx_);
   return dx_;
 }

@@ -291,4 +291,26 @@ TEST(CpuBf16Activations, PoolingAndTheShortcutMatchRef) {
   }
 }
 
+TEST(CpuBf16Activations, DropoutDrawsRefsMaskAndScalesWithinOneRounding) {
+  Rng rng(6);
+  const Shape shape{2, 24, 5, 7};
+  const double p = 0.3;
+  for (Layout layout : kLayouts) {
+    SCOPED_TRACE(layout == Layout::contiguous ? "NCHW" : "NHWC");
+    const Tensor x = rounded_random(shape, rng, layout);
+    Tensor y_want = junk_f32(shape, layout), y_got = junk_bf16(shape, layout);
+    Tensor mask_want = Tensor::empty(shape, DType::u8, layout),
+           mask_got = Tensor::empty(shape, DType::u8, layout);
+    ref_ops().dropout_forward(x, p, 42, y_want, mask_want);
+    cpu_ops().dropout_forward(x.to(DType::bf16), p, 42, y_got, mask_got);
+    EXPECT_WITHIN("dropout mask", mask_got, mask_want, kExact);
+    EXPECT_WITHIN("dropout y", y_got, y_want, kBf16Output);
+    const Tensor dy = rounded_random(shape, rng, layout);
+    Tensor dx_want = junk_f32(shape, layout), dx_got = junk_bf16(shape, layout);
+    ref_ops().dropout_backward(dy, mask_want, p, dx_want);
+    cpu_ops().dropout_backward(dy.to(DType::bf16), mask_got, p, dx_got);
+    EXPECT_WITHIN("dropout dx", dx_got, dx_want, kBf16Output);
+  }
+}
+
 }  // namespace

@@ -6,7 +6,8 @@
 // Shapes:  x, y, dy, dx, mask: one shape, dense; mask is u8 (1 = kept) in x's layout, allocated by caller.
 // p in [0, 1); p == 0 copies x and sets the mask to all ones.
 // Aliasing: y may be x, dx may be dy.
-// Types:   ref: f32 or f64; cpu: f32.
+// Types:   ref: f32 or f64; cpu: f32 or bf16 (x and y, dy and dx of one type; a bf16 output is rounded
+//          once from the f32 product).
 #pragma once
 
 #include <cstdint>

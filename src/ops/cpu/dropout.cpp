@@ -56,10 +56,28 @@ __attribute__((target_clones("arch=x86-64-v4", "default"))) void keep_span(KeepD
   for (int64_t j = 0; j < n; ++j) keep[j] = decision.keep(first + static_cast<uint64_t>(j));
 }
 
-// y = x · keep · scale over n consecutive elements.
-void scale_kept(const float* in, const uint8_t* keep, float* out, int64_t n, float scale) {
-  for (int64_t j = 0; j < n; ++j) out[j] = in[j] * (static_cast<float>(keep[j]) * scale);
-}
+// out = in · keep · scale, element by element, for f32 or bf16 tensors (bf16: computed in f32, rounded
+// once, nearest-even).
+struct ScaleKept {
+  const void* in;
+  void* out;
+  bool bf16;
+  float scale;
+
+  // Elements [first, first + n); keep points at element first's decision.
+  void operator()(const uint8_t* keep, int64_t first, int64_t n) const {
+    if (bf16) {
+      const uint16_t* i = static_cast<const uint16_t*>(in) + first;
+      uint16_t* o = static_cast<uint16_t*>(out) + first;
+      for (int64_t j = 0; j < n; ++j)
+        o[j] = f32_to_bf16(bf16_to_f32(i[j]) * (static_cast<float>(keep[j]) * scale));
+      return;
+    }
+    const float* i = static_cast<const float*>(in) + first;
+    float* o = static_cast<float*>(out) + first;
+    for (int64_t j = 0; j < n; ++j) o[j] = i[j] * (static_cast<float>(keep[j]) * scale);
+  }
+};
 
 void check_same(const char* op, const Tensor& ref, const char* ref_name, const Tensor& t, const char* name) {
   check_shape(t, ref.shape(), op, name);
@@ -77,8 +95,7 @@ void check_mask(const char* op, const Tensor& ref, const char* ref_name, const T
 
 void dropout_forward(const Tensor& x, double p, uint64_t seed, Tensor& y, Tensor& mask) {
   constexpr const char* op = "cpu::dropout_forward";
-  check_f32(x, op, "x");
-  check_f32(y, op, "y");
+  check_same_dtype(op, {{&x, "x"}, {&y, "y"}});
   RESNET_CHECK(x.is_dense()) << op << ": x must be dense, got " << x.str();
   check_same(op, x, "x", y, "y");
   check_mask(op, x, "x", mask);
@@ -87,8 +104,7 @@ void dropout_forward(const Tensor& x, double p, uint64_t seed, Tensor& y, Tensor
   static std::once_flag verified;
   std::call_once(verified, verify_against_counter_uniform);
   const KeepDecision decision = KeepDecision::make(seed, p);
-  const float* in = x.data<float>();
-  float* out = y.data<float>();
+  const ScaleKept scale_kept{x.raw(), y.raw(), x.dtype() == DType::bf16, scale};
   uint8_t* keep = mask.data<uint8_t>();
 
   if (x.is_contiguous()) {  // memory order is the logical order
@@ -98,7 +114,7 @@ void dropout_forward(const Tensor& x, double p, uint64_t seed, Tensor& y, Tensor
     for (int64_t i = 0; i < chunks; ++i) {
       const int64_t begin = i * kChunk, len = std::min(kChunk, n - begin);
       keep_span(decision, keep + begin, len, static_cast<uint64_t>(begin));
-      scale_kept(in + begin, keep + begin, out + begin, len, scale);
+      scale_kept(keep + begin, begin, len);
     }
     return;
   }
@@ -117,7 +133,7 @@ void dropout_forward(const Tensor& x, double p, uint64_t seed, Tensor& y, Tensor
         if (C * width > kBuffer) {  // a single pixel wider than the buffer: draw element by element
           for (int64_t c = 0; c < C; ++c)
             keep[pixel0 + c] = decision.keep(static_cast<uint64_t>(((b * C + c) * H + h) * W + w0));
-          scale_kept(in + pixel0, keep + pixel0, out + pixel0, C, scale);
+          scale_kept(keep + pixel0, pixel0, C);
           continue;
         }
         alignas(64) uint8_t drawn[kBuffer];  // [c][w] for this block
@@ -126,30 +142,28 @@ void dropout_forward(const Tensor& x, double p, uint64_t seed, Tensor& y, Tensor
                     static_cast<uint64_t>(((b * C + c) * H + h) * W + w0));
         for (int64_t w = 0; w < width; ++w)
           for (int64_t c = 0; c < C; ++c) keep[pixel0 + w * C + c] = drawn[c * width + w];
-        scale_kept(in + pixel0, keep + pixel0, out + pixel0, width * C, scale);
+        scale_kept(keep + pixel0, pixel0, width * C);
       }
 }
 
 void dropout_backward(const Tensor& dy, const Tensor& mask, double p, Tensor& dx) {
   constexpr const char* op = "cpu::dropout_backward";
-  check_f32(dy, op, "dy");
-  check_f32(dx, op, "dx");
+  check_same_dtype(op, {{&dy, "dy"}, {&dx, "dx"}});
   RESNET_CHECK(dy.is_dense()) << op << ": dy must be dense, got " << dy.str();
   check_same(op, dy, "dy", dx, "dx");
   check_mask(op, dy, "dy", mask);
   RESNET_CHECK(p >= 0.0 && p < 1.0) << op << ": p = " << p << " outside [0, 1)";
   // All three share one memory order, so a flat loop pairs the right elements.
   const float scale = static_cast<float>(1.0 / (1.0 - p));
-  const float* in = dy.data<float>();
+  const ScaleKept scale_kept{dy.raw(), dx.raw(), dy.dtype() == DType::bf16, scale};
   const uint8_t* keep = mask.data<uint8_t>();
-  float* out = dx.data<float>();
   const int64_t n = dy.numel();
   constexpr int64_t kChunk = 16384;
   const int64_t chunks = (n + kChunk - 1) / kChunk;
 #pragma omp parallel for schedule(static)
   for (int64_t i = 0; i < chunks; ++i) {
     const int64_t begin = i * kChunk;
-    scale_kept(in + begin, keep + begin, out + begin, std::min(kChunk, n - begin), scale);
+    scale_kept(keep + begin, begin, std::min(kChunk, n - begin));
   }
 }
 
