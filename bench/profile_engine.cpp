@@ -1,7 +1,8 @@
 // Where an inference engine's time goes: each primitive's median time over a few runs, with what it
 // computes and the oneDNN implementation, slowest first, then the total.
 //
-//   build/profile_engine resnet50 32 fp32     (model from the zoo, batch, fp32|bf16; 224×224 images)
+//   build/profile_engine resnet50 32 fp32     (model from the zoo, batch, fp32|bf16|int8; 224×224 images;
+//                                              int8 calibrates on the profiled images, as bench_infer does)
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
@@ -19,7 +20,7 @@ using namespace resnet;
 
 int main(int argc, char** argv) {
   if (argc != 4) {
-    std::fprintf(stderr, "usage: %s MODEL BATCH fp32|bf16   (e.g. resnet50 32 fp32)\n", argv[0]);
+    std::fprintf(stderr, "usage: %s MODEL BATCH fp32|bf16|int8   (e.g. resnet50 32 fp32)\n", argv[0]);
     return 2;
   }
   try {
@@ -31,8 +32,14 @@ int main(int argc, char** argv) {
     auto* resnet = dynamic_cast<models::ResNet*>(model.get());
     RESNET_CHECK(resnet) << argv[1] << " is not a ResNet";
     const Shape input{batch, resnet->spec().in_channels, 224, 224};
-    infer::Engine engine(*resnet, input, infer::parse_precision(argv[3]));
-    const std::vector<double> ms = engine.profile(Tensor::zeros(input), 5);
+    const Tensor x = Tensor::empty(input);
+    for (int64_t i = 0; i < x.numel(); ++i) x.set_flat(i, rng.uniform(-2.0, 2.0));
+    const infer::Precision precision = infer::parse_precision(argv[3]);
+    // int8 needs activation ranges; the profiled images give them (they matter for accuracy, not speed).
+    infer::Calibration calibration;
+    if (precision == infer::Precision::int8) infer::Engine(*resnet, input).observe(x, calibration);
+    infer::Engine engine(*resnet, input, precision, &calibration);
+    const std::vector<double> ms = engine.profile(x, 5);
     std::istringstream lines(engine.describe());
     std::vector<std::pair<double, std::string>> steps;
     for (double t : ms) {
