@@ -350,10 +350,13 @@ struct Engine::Plan {
                                            ? std::pair{source.desc.data_type(), source.scale}
                                            : quantisation(range("input"));
     const auto [dst_type, dst_scale] = quantisation(range(name));
+    const bool has_shortcut = sum_into >= 0;
+    const float shortcut_scale = has_shortcut ? values[static_cast<size_t>(sum_into)].scale : dst_scale;
+    const memory::desc shortcut_desc =
+        has_shortcut ? values[static_cast<size_t>(sum_into)].desc : memory::desc();
     const memory::desc any_src(ops::cpu::to_dims(in), src_type, Tag::any);
-    const memory::desc dst_desc = sum_into >= 0
-                                      ? with_type(values[static_cast<size_t>(sum_into)].desc, dst_type)
-                                      : memory::desc(ops::cpu::to_dims(out), dst_type, Tag::any);
+    const memory::desc dst_desc = has_shortcut ? with_type(shortcut_desc, dst_type)
+                                               : memory::desc(ops::cpu::to_dims(out), dst_type, Tag::any);
 
     const float weight_max = cpu_has_vnni() ? 127.f : 63.f;  // see cpu_has_vnni()
     Folded q;
@@ -382,7 +385,6 @@ struct Engine::Plan {
     // 2-3x the conv itself on the memory-bound 1x1 convs of layer1 (8.5 against 2.5 ms for the 64->256 conv3
     // at batch 32 on Zen 5); the binary post-op about 1.3 ms more than no sum.
     auto make_pd = [&](bool binary) {
-      const float shortcut_scale = sum_into >= 0 ? values[static_cast<size_t>(sum_into)].scale : dst_scale;
       const double out_unit = binary ? shortcut_scale : dst_scale;
       std::vector<float> output_scales(static_cast<size_t>(outs));
       for (int64_t o = 0; o < outs; ++o)
@@ -391,17 +393,16 @@ struct Engine::Plan {
       attr.set_output_scales(1 << 1, output_scales);  // per channel of dst (dim 1)
       dnnl::post_ops post;
       if (binary) {
-        post.append_binary(dnnl::algorithm::binary_add, values[static_cast<size_t>(sum_into)].desc);
+        post.append_binary(dnnl::algorithm::binary_add, shortcut_desc);
         post.append_eltwise(1.f, dnnl::algorithm::eltwise_linear, shortcut_scale / dst_scale, 0.f);
-      } else if (sum_into >= 0) {
-        const Value& shortcut = values[static_cast<size_t>(sum_into)];
-        post.append_sum(shortcut.scale / dst_scale, shortcut.desc.data_type());
+      } else if (has_shortcut) {
+        post.append_sum(shortcut_scale / dst_scale, shortcut_desc.data_type());
       }
       if (relu) post.append_eltwise(1.f, dnnl::algorithm::eltwise_relu, 0.f, 0.f);
       attr.set_post_ops(post);
       return dnnl::convolution_forward::primitive_desc(desc, attr, engine());
     };
-    bool binary_sum = sum_into >= 0;
+    bool binary_sum = has_shortcut;
     dnnl::convolution_forward::primitive_desc pd = make_pd(binary_sum);
     if (binary_sum && std::string(pd.impl_info_str()).starts_with("ref")) {  // no fast kernel: sum in place
       binary_sum = false;
@@ -410,9 +411,9 @@ struct Engine::Plan {
     const int x = conform(src, pd.src_desc(), "to " + name, src_scale);
     const memory weights = constant(pd.weights_desc(), plain_w, q.weight.data());
     const memory bias = constant(bias_desc, bias_desc, q.bias.data());
-    const int dst = sum_into >= 0 && !binary_sum ? alias(sum_into, pd.dst_desc(), dst_scale)
-                                                 : new_value(pd.dst_desc(), dst_scale);
-    std::string what = name + (sum_into >= 0 ? " +sum" : "") + (relu ? " +relu" : "") + " int8";
+    const int dst = has_shortcut && !binary_sum ? alias(sum_into, pd.dst_desc(), dst_scale)
+                                                : new_value(pd.dst_desc(), dst_scale);
+    std::string what = name + (has_shortcut ? " +sum" : "") + (relu ? " +relu" : "") + " int8";
     std::vector<std::pair<int, int>> args{{DNNL_ARG_SRC, x}, {DNNL_ARG_DST, dst}};
     if (binary_sum) args.push_back({DNNL_ARG_ATTR_MULTIPLE_POST_OP(0) | DNNL_ARG_SRC_1, sum_into});
     add_step(what, pd, dnnl::convolution_forward(pd), std::move(args),

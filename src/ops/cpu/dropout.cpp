@@ -60,22 +60,24 @@ __attribute__((target_clones("arch=x86-64-v4", "default"))) void keep_span(KeepD
 // once, nearest-even).
 struct ScaleKept {
   const void* in;
+  const uint8_t* keep;
   void* out;
   bool bf16;
   float scale;
 
-  // Elements [first, first + n); keep points at element first's decision.
-  void operator()(const uint8_t* keep, int64_t first, int64_t n) const {
+  // Elements [first, first + n).
+  void operator()(int64_t first, int64_t n) const {
+    const uint8_t* k = keep + first;
     if (bf16) {
       const uint16_t* i = static_cast<const uint16_t*>(in) + first;
       uint16_t* o = static_cast<uint16_t*>(out) + first;
       for (int64_t j = 0; j < n; ++j)
-        o[j] = f32_to_bf16(bf16_to_f32(i[j]) * (static_cast<float>(keep[j]) * scale));
+        o[j] = f32_to_bf16(bf16_to_f32(i[j]) * (static_cast<float>(k[j]) * scale));
       return;
     }
     const float* i = static_cast<const float*>(in) + first;
     float* o = static_cast<float*>(out) + first;
-    for (int64_t j = 0; j < n; ++j) o[j] = i[j] * (static_cast<float>(keep[j]) * scale);
+    for (int64_t j = 0; j < n; ++j) o[j] = i[j] * (static_cast<float>(k[j]) * scale);
   }
 };
 
@@ -104,8 +106,8 @@ void dropout_forward(const Tensor& x, double p, uint64_t seed, Tensor& y, Tensor
   static std::once_flag verified;
   std::call_once(verified, verify_against_counter_uniform);
   const KeepDecision decision = KeepDecision::make(seed, p);
-  const ScaleKept scale_kept{x.raw(), y.raw(), x.dtype() == DType::bf16, scale};
   uint8_t* keep = mask.data<uint8_t>();
+  const ScaleKept scale_kept{x.raw(), keep, y.raw(), x.dtype() == DType::bf16, scale};
 
   if (x.is_contiguous()) {  // memory order is the logical order
     constexpr int64_t kChunk = 4096;
@@ -114,7 +116,7 @@ void dropout_forward(const Tensor& x, double p, uint64_t seed, Tensor& y, Tensor
     for (int64_t i = 0; i < chunks; ++i) {
       const int64_t begin = i * kChunk, len = std::min(kChunk, n - begin);
       keep_span(decision, keep + begin, len, static_cast<uint64_t>(begin));
-      scale_kept(keep + begin, begin, len);
+      scale_kept(begin, len);
     }
     return;
   }
@@ -133,7 +135,7 @@ void dropout_forward(const Tensor& x, double p, uint64_t seed, Tensor& y, Tensor
         if (C * width > kBuffer) {  // a single pixel wider than the buffer: draw element by element
           for (int64_t c = 0; c < C; ++c)
             keep[pixel0 + c] = decision.keep(static_cast<uint64_t>(((b * C + c) * H + h) * W + w0));
-          scale_kept(keep + pixel0, pixel0, C);
+          scale_kept(pixel0, C);
           continue;
         }
         alignas(64) uint8_t drawn[kBuffer];  // [c][w] for this block
@@ -142,7 +144,7 @@ void dropout_forward(const Tensor& x, double p, uint64_t seed, Tensor& y, Tensor
                     static_cast<uint64_t>(((b * C + c) * H + h) * W + w0));
         for (int64_t w = 0; w < width; ++w)
           for (int64_t c = 0; c < C; ++c) keep[pixel0 + w * C + c] = drawn[c * width + w];
-        scale_kept(keep + pixel0, pixel0, width * C);
+        scale_kept(pixel0, width * C);
       }
 }
 
@@ -155,15 +157,14 @@ void dropout_backward(const Tensor& dy, const Tensor& mask, double p, Tensor& dx
   RESNET_CHECK(p >= 0.0 && p < 1.0) << op << ": p = " << p << " outside [0, 1)";
   // All three share one memory order, so a flat loop pairs the right elements.
   const float scale = static_cast<float>(1.0 / (1.0 - p));
-  const ScaleKept scale_kept{dy.raw(), dx.raw(), dy.dtype() == DType::bf16, scale};
-  const uint8_t* keep = mask.data<uint8_t>();
+  const ScaleKept scale_kept{dy.raw(), mask.data<uint8_t>(), dx.raw(), dy.dtype() == DType::bf16, scale};
   const int64_t n = dy.numel();
   constexpr int64_t kChunk = 16384;
   const int64_t chunks = (n + kChunk - 1) / kChunk;
 #pragma omp parallel for schedule(static)
   for (int64_t i = 0; i < chunks; ++i) {
     const int64_t begin = i * kChunk;
-    scale_kept(keep + begin, begin, std::min(kChunk, n - begin));
+    scale_kept(begin, std::min(kChunk, n - begin));
   }
 }
 
