@@ -37,6 +37,7 @@ train::Config degradation_recipe(const DegradationOptions& o) {
                   {{"dir", o.out_dir},
                    {"seed", o.seed},
                    {"threads", o.threads},
+                   {"precision", o.precision},
                    {"log_every_steps", o.log_every_steps}}}};
   if (o.full) {
     recipe["optim"]["steps"] = 64000;
@@ -123,6 +124,14 @@ int run_degradation_study(const DegradationOptions& o) {
   std::sort(depths.begin(), depths.end());
   depths.erase(std::unique(depths.begin(), depths.end()), depths.end());
   for (int d : depths) cifar_model_name(true, d), cifar_model_name(false, d);  // validate before training
+  const auto wants = [&](const char* kind) {
+    return std::find(o.kinds.begin(), o.kinds.end(), kind) != o.kinds.end();
+  };
+  for (const auto& k : o.kinds)
+    if (k != "plain" && k != "residual")
+      throw UserError("--kinds takes plain and residual (comma-separated), not '" + k + "'");
+  const bool with_plain = wants("plain"), with_residual = wants("residual");
+  if (!with_plain && !with_residual) throw UserError("--kinds needs plain, residual or both");
 
   const train::Config recipe = degradation_recipe(o);
   fs::create_directories(o.out_dir);
@@ -134,7 +143,8 @@ int run_degradation_study(const DegradationOptions& o) {
   };
   std::vector<Net> nets;
   for (bool residual : {false, true})
-    for (int d : depths) nets.push_back({cifar_model_name(residual, d), residual, d});
+    if (residual ? with_residual : with_plain)
+      for (int d : depths) nets.push_back({cifar_model_name(residual, d), residual, d});
   for (size_t i = 0; i < nets.size(); ++i) {
     std::fprintf(stderr, "\n== study degradation: network %zu/%zu, %s ==\n", i + 1, nets.size(),
                  nets[i].name.c_str());
@@ -199,15 +209,19 @@ int run_degradation_study(const DegradationOptions& o) {
   const std::string dataset = train::config_at(recipe, "data.dataset");
   plot::Figure figure{
       .title = "Degradation on " + dataset + ": thin lines training error, bold lines test error",
-      .panels = {plain, residual},
-      .width_px = 1400,
+      .width_px = with_plain && with_residual ? 1400 : 760,
       .height_px = 560};
+  if (with_plain) figure.panels.push_back(plain);
+  if (with_residual) figure.panels.push_back(residual);
   plot::save_png(figure, o.out_dir + "/degradation.png");
   io::write_text_atomically(o.out_dir + "/degradation.csv", csv);
 
   const std::string shallow = std::to_string(depths.front()), deep = std::to_string(depths.back());
   const bool plain_degrades = final_train["plain" + deep] > final_train["plain" + shallow];
   const bool residual_improves = final_train["resnet" + deep] < final_train["resnet" + shallow];
+  // A verdict only for the kinds this study trained (null in the summary otherwise).
+  const json plain_verdict = with_plain ? json(plain_degrades) : json(nullptr);
+  const json residual_verdict = with_residual ? json(residual_improves) : json(nullptr);
   json summary = {{"study", "degradation"},
                   {"dataset", dataset},
                   {"depths", depths},
@@ -215,10 +229,11 @@ int run_degradation_study(const DegradationOptions& o) {
                    {{"optim", recipe["optim"]},
                     {"schedule", recipe["schedule"]},
                     {"data", recipe["data"]},
+                    {"precision", recipe["run"]["precision"]},
                     {"seed", recipe["run"]["seed"]}}},
                   {"networks", per_net},
-                  {"plain_deeper_trains_worse", plain_degrades},
-                  {"residual_deeper_trains_better", residual_improves},
+                  {"plain_deeper_trains_worse", plain_verdict},
+                  {"residual_deeper_trains_better", residual_verdict},
                   {"machine", machine_description()},
                   {"wall_seconds_this_invocation", wall}};
   io::write_text_atomically(o.out_dir + "/summary.json", summary.dump(2) + "\n");
@@ -234,10 +249,14 @@ int run_degradation_study(const DegradationOptions& o) {
                 n["depth"].get<int>(), static_cast<long long>(n["parameters"].get<int64_t>()),
                 fixed(n["final_train_error"]).c_str(), fixed(n["final_test_error"]).c_str(),
                 fixed(n["best_test_error"]).c_str(), train::format_duration(n["train_seconds"]).c_str());
-  std::printf("\nplain-%s trains %s than plain-%s (degradation %s); ResNet-%s trains %s than ResNet-%s.\n",
-              deep.c_str(), plain_degrades ? "worse" : "better", shallow.c_str(),
-              plain_degrades ? "shown" : "not shown at this budget", deep.c_str(),
-              residual_improves ? "better" : "worse", shallow.c_str());
+  std::printf("\n");
+  if (with_plain)
+    std::printf("plain-%s trains %s than plain-%s (degradation %s)%s", deep.c_str(),
+                plain_degrades ? "worse" : "better", shallow.c_str(),
+                plain_degrades ? "shown" : "not shown at this budget", with_residual ? "; " : ".\n");
+  if (with_residual)
+    std::printf("ResNet-%s trains %s than ResNet-%s.\n", deep.c_str(), residual_improves ? "better" : "worse",
+                shallow.c_str());
   std::printf("Wrote %s/{degradation.png,degradation.csv,summary.json}\n", o.out_dir.c_str());
   return 0;
 }

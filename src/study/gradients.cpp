@@ -32,17 +32,18 @@ train::Config gradient_recipe(const GradientOptions& o) {
   if (o.steps <= 0) throw UserError("--steps must be positive");
   if (o.measure_batches <= 0) throw UserError("--measure-batches must be positive");
   train::Config config = train::default_config();
-  json recipe = {{"data", {{"dataset", o.dataset}}},
-                 {"optim",
-                  {{"steps", o.steps},
-                   {"batch_size", 128},
-                   {"lr", 0.1},
-                   {"momentum", 0.9},
-                   {"nesterov", false},
-                   {"weight_decay", 1e-4},
-                   {"label_smoothing", 0.0}}},
-                 {"schedule", {{"kind", "constant"}, {"warmup_steps", std::max<int64_t>(1, o.steps / 10)}}},
-                 {"run", {{"dir", o.out_dir}, {"seed", o.seed}, {"threads", o.threads}}}};
+  json recipe = {
+      {"data", {{"dataset", o.dataset}}},
+      {"optim",
+       {{"steps", o.steps},
+        {"batch_size", 128},
+        {"lr", 0.1},
+        {"momentum", 0.9},
+        {"nesterov", false},
+        {"weight_decay", 1e-4},
+        {"label_smoothing", 0.0}}},
+      {"schedule", {{"kind", "constant"}, {"warmup_steps", std::max<int64_t>(1, o.steps / 10)}}},
+      {"run", {{"dir", o.out_dir}, {"seed", o.seed}, {"threads", o.threads}, {"precision", o.precision}}}};
   train::merge_config(config, recipe, "study");
   for (const auto& assignment : o.set) train::set_config_value(config, assignment);
   return config;
@@ -234,16 +235,19 @@ int run_gradient_study(const GradientOptions& o) {
                        {"train_acc", n.run.state.at("history").back().at("train_acc")},
                        {"test_acc", n.run.summary.at("final_top1")},
                        {"train_seconds", n.run.summary.at("train_seconds")}});
-  json summary = {
-      {"study", "gradients"},
-      {"dataset", train::config_at(recipe, "data.dataset")},
-      {"depths", depths},
-      {"steps", o.steps},
-      {"measure_batches", o.measure_batches},
-      {"recipe", {{"optim", recipe["optim"]}, {"schedule", recipe["schedule"]}, {"seed", o.seed}}},
-      {"networks", per_net},
-      {"machine", machine_description()},
-      {"wall_seconds_this_invocation", wall}};
+  json summary = {{"study", "gradients"},
+                  {"dataset", train::config_at(recipe, "data.dataset")},
+                  {"depths", depths},
+                  {"steps", o.steps},
+                  {"measure_batches", o.measure_batches},
+                  {"recipe",
+                   {{"optim", recipe["optim"]},
+                    {"schedule", recipe["schedule"]},
+                    {"precision", recipe["run"]["precision"]},
+                    {"seed", o.seed}}},
+                  {"networks", per_net},
+                  {"machine", machine_description()},
+                  {"wall_seconds_this_invocation", wall}};
   io::write_text_atomically(o.out_dir + "/summary.json", summary.dump(2) + "\n");
 
   std::printf(

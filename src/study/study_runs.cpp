@@ -27,11 +27,13 @@ nlohmann::json read_json_file(const std::string& path) {
 }
 
 // What decides a run's trajectory: everything but the run section's housekeeping and the loader's
-// threading (which results do not depend on).
+// threading (which results do not depend on). The seed, backend and precision are kept: bf16 rounds
+// differently from fp32.
 nlohmann::json trajectory_settings(nlohmann::json config) {
-  const auto seed = config["run"]["seed"];
-  config.erase("run");
-  config["run"]["seed"] = seed;
+  nlohmann::json run;
+  for (const char* key : {"seed", "backend", "precision"})
+    if (config["run"].contains(key)) run[key] = config["run"][key];
+  config["run"] = run;
   config["data"].erase("workers");
   config["data"].erase("prefetch");
   return config;

@@ -91,6 +91,39 @@ TEST(StudyCli, DegradationWritesTheComparisonAndReusesFinishedRuns) {
   EXPECT_NE(other.text.find("--out"), std::string::npos) << other.text;
 }
 
+// --kinds residual trains the residual nets only (the longer budgets of docs/studies.md): one panel, one
+// verdict; and a change of precision is another recipe (bf16 rounds differently from fp32).
+TEST(StudyCli, DegradationOfTheResidualNetsOnly) {
+  const fs::path dir = fresh_dir("degradation-residual");
+  const std::string args =
+      "study degradation --kinds residual --depths 20,32 --epochs 1 --log-every 2 --out " + dir.string() +
+      kTiny;
+  const auto out = run_cli(args);
+  ASSERT_EQ(out.status, 0) << out.text;
+  EXPECT_TRUE(fs::exists(dir / "resnet20/last.safetensors"));
+  EXPECT_TRUE(fs::exists(dir / "resnet32/last.safetensors"));
+  EXPECT_FALSE(fs::exists(dir / "plain20"));
+  EXPECT_FALSE(fs::exists(dir / "plain32"));
+  EXPECT_TRUE(fs::exists(dir / "degradation.png"));
+  EXPECT_NE(out.text.find("ResNet-32 trains"), std::string::npos) << out.text;
+  EXPECT_EQ(out.text.find("plain-32 trains"), std::string::npos) << out.text;
+  const auto rows = read_csv(dir / "degradation.csv");
+  for (size_t i = 1; i < rows.size(); ++i) EXPECT_EQ(rows[i][1], "residual") << i;
+  const auto summary = nlohmann::json::parse(read_text(dir / "summary.json"));
+  EXPECT_EQ(summary["networks"].size(), 2u);
+  EXPECT_TRUE(summary["plain_deeper_trains_worse"].is_null());
+  EXPECT_TRUE(summary["residual_deeper_trains_better"].is_boolean());
+  EXPECT_EQ(summary["recipe"]["precision"], "fp32");
+
+  const auto bf16 = run_cli(args + " --precision bf16");
+  EXPECT_EQ(bf16.status, 2) << bf16.text;
+  EXPECT_NE(bf16.text.find("another recipe"), std::string::npos) << bf16.text;
+
+  const auto bad = run_cli("study degradation --kinds plain,resid --out " + fresh_dir("bad-kinds").string());
+  EXPECT_NE(bad.status, 0) << bad.text;
+  EXPECT_NE(bad.text.find("resid"), std::string::npos) << bad.text;
+}
+
 TEST(StudyCli, GradientsWritesPerLayerStatistics) {
   const fs::path dir = fresh_dir("gradients");
   const auto out =

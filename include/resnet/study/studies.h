@@ -23,8 +23,9 @@ struct StudyCommon {
   std::string dataset = "fashion-mnist";
   std::string out_dir;
   uint64_t seed = 1;
-  int threads = 0;               // 0 = all cores
-  std::vector<std::string> set;  // "section.key=value" overrides of the shared recipe
+  int threads = 0;                 // 0 = all cores
+  std::string precision = "fp32";  // run.precision of every network: fp32, or bf16 (cpu mixed precision)
+  std::vector<std::string> set;    // "section.key=value" overrides of the shared recipe
 };
 
 // Degradation (the paper's Fig. 6): plain-N and ResNet-N at each depth, same recipe, data and seed.
@@ -35,6 +36,7 @@ struct DegradationOptions : StudyCommon {
   bool full = false;             // the paper's CIFAR schedule: 64k iterations, lr ÷10 at 32k and 48k
   int64_t log_every_steps = 20;  // training error of each window of this many iterations
   int64_t eval_every_steps = 0;  // test error between epoch ends too (0 = twice an epoch)
+  std::vector<std::string> kinds = {"plain", "residual"};  // which nets of each depth: plain, residual
 };
 
 // Gradients and responses (Sec. 4.1's vanishing-gradient argument, Fig. 7): per-layer gradient norms and
