@@ -250,13 +250,19 @@ int run_degradation_study(const DegradationOptions& o) {
                 fixed(n["final_train_error"]).c_str(), fixed(n["final_test_error"]).c_str(),
                 fixed(n["best_test_error"]).c_str(), train::format_duration(n["train_seconds"]).c_str());
   std::printf("\n");
+  // The verdicts compare training errors; the numbers go with them, since a margin of a tenth of a
+  // point is within what another seed moves.
+  const auto compare = [&](const std::string& prefix) {
+    return " (training error " + fixed(final_train[prefix + deep]) + " vs " +
+           fixed(final_train[prefix + shallow]) + " %)";
+  };
   if (with_plain)
-    std::printf("plain-%s trains %s than plain-%s (degradation %s)%s", deep.c_str(),
-                plain_degrades ? "worse" : "better", shallow.c_str(),
-                plain_degrades ? "shown" : "not shown at this budget", with_residual ? "; " : ".\n");
+    std::printf("plain-%s trains %s than plain-%s%s: degradation %s%s", deep.c_str(),
+                plain_degrades ? "worse" : "better", shallow.c_str(), compare("plain").c_str(),
+                plain_degrades ? "shown" : "not shown at this budget", with_residual ? ";\n" : ".\n");
   if (with_residual)
-    std::printf("ResNet-%s trains %s than ResNet-%s.\n", deep.c_str(), residual_improves ? "better" : "worse",
-                shallow.c_str());
+    std::printf("ResNet-%s trains %s than ResNet-%s%s.\n", deep.c_str(),
+                residual_improves ? "better" : "worse", shallow.c_str(), compare("resnet").c_str());
   std::printf("Wrote %s/{degradation.png,degradation.csv,summary.json}\n", o.out_dir.c_str());
   return 0;
 }
