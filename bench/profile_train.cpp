@@ -78,11 +78,17 @@ int main(int argc, char** argv) {
     dnnl::set_verbose(verbose);
     std::printf("profile_train,begin\n");
     const auto start = Clock::now();
-    for (int i = 0; i < steps; ++i) step(true);
+    std::vector<double> step_ms;  // each step's wall time: shows whether steps slow down as they go
+    for (int i = 0; i < steps; ++i) {
+      const auto t = Clock::now();
+      step(true);
+      step_ms.push_back(ms_since(t));
+    }
     const double total = ms_since(start);
     dnnl::set_verbose(0);
     std::printf("profile_train,end\n");
     std::printf("profile_train,steps,%d\n", steps);
+    for (size_t i = 0; i < step_ms.size(); ++i) std::printf("profile_train_step,%zu,%.3f\n", i, step_ms[i]);
     std::printf("profile_train,total_ms,%.3f\n", total);
     const char* names[4] = {"forward", "loss", "backward", "sgd"};
     for (int i = 0; i < 4; ++i) std::printf("profile_train,phase,%s,%.3f\n", names[i], phase[i]);

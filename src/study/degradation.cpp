@@ -209,7 +209,7 @@ int run_degradation_study(const DegradationOptions& o) {
   const std::string dataset = train::config_at(recipe, "data.dataset");
   plot::Figure figure{
       .title = "Degradation on " + dataset + ": thin lines training error, bold lines test error",
-      .width_px = with_plain && with_residual ? 1400 : 760,
+      .width_px = with_plain && with_residual ? 1400 : 1000,  // one panel: still room for the title
       .height_px = 560};
   if (with_plain) figure.panels.push_back(plain);
   if (with_residual) figure.panels.push_back(residual);

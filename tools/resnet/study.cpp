@@ -42,7 +42,7 @@ void add_study_commands(CLI::App& app) {
       "minutes on 2 cores; docs/studies.md has the times and longer budgets).\nExamples:\n"
       "  resnet study degradation\n"
       "  resnet study degradation --depths 20,32,44,56 --epochs 30\n"
-      "  resnet study degradation --kinds residual --epochs 60 --precision bf16   # the residual pair only\n"
+      "  resnet study degradation --kinds residual --epochs 40 --precision bf16   # the residual pair only\n"
       "  resnet study degradation --full --dataset cifar10:/data/cifar-10-batches-bin   # 64k iterations");
   add_common_options(deg, *d);
   deg->add_option("--epochs", d->epochs, "Epochs per network")
