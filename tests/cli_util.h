@@ -16,9 +16,10 @@ struct CliOutput {
   std::string text;  // stdout + stderr
 };
 
-// `args` are appended to the tool's path and run by the shell (quote what needs it).
-inline CliOutput run_cli(const std::string& args) {
-  const std::string cmd = std::string(RESNET_CLI_PATH) + " " + args + " 2>&1";
+// `args` are appended to the tool's path and run by the shell (quote what needs it); `env` (VAR=value …)
+// goes in front of it.
+inline CliOutput run_cli_env(const std::string& env, const std::string& args) {
+  const std::string cmd = env + " " + std::string(RESNET_CLI_PATH) + " " + args + " 2>&1";
   FILE* pipe = popen(cmd.c_str(), "r");
   CliOutput out;
   std::array<char, 4096> buf;
@@ -26,6 +27,9 @@ inline CliOutput run_cli(const std::string& args) {
   const int status = pclose(pipe);
   out.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   return out;
+}
+inline CliOutput run_cli(const std::string& args) {
+  return run_cli_env("", args);
 }
 
 // An empty directory under the system's temporary directory, unique to this process and `name`.

@@ -1,8 +1,10 @@
 #include "resnet/data/loader.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
 #include <numeric>
+#include <system_error>
 
 #include "resnet/core/rng.h"
 
@@ -21,13 +23,24 @@ DataLoader::DataLoader(std::shared_ptr<const Dataset> dataset, std::shared_ptr<c
     throw UserError("the batch size " + std::to_string(options_.batch_size) + " exceeds the " +
                     std::to_string(dataset_->size()) + " samples of " + dataset_->describe() +
                     ": lower the batch size");
+  // A batch larger than the whole data set only wastes memory when the last batch may be partial.
+  if (!options_.drop_last) options_.batch_size = std::min(options_.batch_size, dataset_->size());
   slots_.resize(static_cast<size_t>(options_.prefetch));
   for (auto& slot : slots_) {
     slot.images =
         Tensor::empty({options_.batch_size, options_.channels, options_.height, options_.width}, DType::f32);
     slot.labels = Tensor::empty({options_.batch_size}, DType::i64);
   }
-  for (int i = 0; i < options_.workers; ++i) workers_.emplace_back([this] { worker_loop(); });
+  try {
+    for (int i = 0; i < options_.workers; ++i) workers_.emplace_back([this] { worker_loop(); });
+  } catch (const std::system_error& e) {
+    // The threads already started must be joined, or their destructors end the process.
+    const size_t started = workers_.size();
+    stop_workers();
+    throw UserError("could not start " + std::to_string(options_.workers) + " data loader threads (" +
+                    std::to_string(started) + " started: " + e.what() +
+                    "): lower data.workers (1 or 2 keep up with training on most machines)");
+  }
 }
 
 DataLoader::~DataLoader() {

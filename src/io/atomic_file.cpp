@@ -4,7 +4,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 
@@ -20,13 +24,46 @@ namespace {
 
 }  // namespace
 
+void crash_point(const char* what, const std::string& path) {
+  static const long crash_at = [] {
+    const char* v = std::getenv("RESNET_CRASH_AT");
+    return v ? std::strtol(v, nullptr, 10) : 0L;
+  }();
+  static const char* trace = std::getenv("RESNET_CRASH_TRACE");
+  static std::atomic<long> reached{0};
+  if (crash_at <= 0 && !trace) return;
+  const long n = ++reached;
+  if (trace) {
+    if (FILE* f = std::fopen(trace, "a")) {
+      std::fprintf(f, "%ld %s%s\n", n, what, path.c_str());
+      std::fclose(f);
+    }
+  }
+  if (n == crash_at) {
+    std::fprintf(stderr, "crash point %ld (%s%s): killing this process (RESNET_CRASH_AT)\n", n, what,
+                 path.c_str());
+    std::raise(SIGKILL);
+  }
+}
+
+void rename_durably(const std::string& from, const std::string& to) {
+  if (std::rename(from.c_str(), to.c_str()) != 0) fail("rename '" + from + "' onto", to);
+  crash_point("renamed onto ", to);
+  std::string dir = std::filesystem::path(to).parent_path().string();
+  if (dir.empty()) dir = ".";
+  const int dfd = open(dir.c_str(), O_RDONLY | O_DIRECTORY);
+  if (dfd >= 0) {
+    fsync(dfd);
+    close(dfd);
+  }
+}
+
 void write_file_atomically(const std::string& path, const std::function<void(const ByteSink&)>& write) {
   std::string tmp = path + ".tmp.XXXXXX";
   const int fd = mkstemp(tmp.data());
   if (fd < 0) fail("create a temporary file next to", path);
   try {
-    write([&](const void* data, size_t bytes) {
-      const char* p = static_cast<const char*>(data);
+    auto put = [&](const char* p, size_t bytes) {
       while (bytes > 0) {
         const ssize_t n = ::write(fd, p, bytes);
         if (n < 0) {
@@ -36,6 +73,18 @@ void write_file_atomically(const std::string& path, const std::function<void(con
         p += n;
         bytes -= static_cast<size_t>(n);
       }
+    };
+    bool first = true;
+    write([&](const void* data, size_t bytes) {
+      const char* p = static_cast<const char*>(data);
+      if (first && bytes >= 2) {  // the crash point "half written" splits the first piece
+        put(p, bytes / 2);
+        crash_point("half written ", path);
+        p += bytes / 2;
+        bytes -= bytes / 2;
+      }
+      first = false;
+      put(p, bytes);
     });
     if (fsync(fd) != 0) fail("fsync", tmp);
     if (fchmod(fd, 0644) != 0) fail("set permissions of", tmp);
@@ -45,17 +94,12 @@ void write_file_atomically(const std::string& path, const std::function<void(con
     unlink(tmp.c_str());
     throw;
   }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
+  crash_point("written, not renamed ", path);
+  try {
+    rename_durably(tmp, path);
+  } catch (...) {
     unlink(tmp.c_str());
-    fail("rename a temporary file onto", path);
-  }
-  // Make the rename itself durable.
-  std::string dir = std::filesystem::path(path).parent_path().string();
-  if (dir.empty()) dir = ".";
-  const int dfd = open(dir.c_str(), O_RDONLY | O_DIRECTORY);
-  if (dfd >= 0) {
-    fsync(dfd);
-    close(dfd);
+    throw;
   }
 }
 

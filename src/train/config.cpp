@@ -1,5 +1,7 @@
 #include "resnet/train/config.h"
 
+#include <algorithm>
+#include <cmath>
 #include <filesystem>
 
 #include <toml++/toml.h>
@@ -27,8 +29,11 @@ Config default_config() {
         {"channels", 0},                    // image folders: 1 grey, 3 RGB, 0 = as the first image
         {"mean", nlohmann::json::array()},  // normalisation; empty = measured on the training set
         {"std", nlohmann::json::array()},
-        {"train_transforms", {"random_crop(28, padding=2)", "hflip", "normalize"}},
-        {"eval_transforms", {"normalize"}},
+        // Empty = the data set's defaults: Fashion-MNIST random_crop(28, padding=2), hflip, normalize;
+        // CIFAR the same at 32 with padding 4; IDX without the flip; image folders random_resized_crop,
+        // hflip, normalize (evaluation: resize, center_crop, normalize).
+        {"train_transforms", nlohmann::json::array()},
+        {"eval_transforms", nlohmann::json::array()},
         {"mixup_alpha", 0.0},  // batch mixing (0 = off); with both on, each batch picks one
         {"cutmix_alpha", 0.0},
         {"mix_prob", 1.0},  // fraction of batches that are mixed
@@ -147,8 +152,18 @@ void merge_config(Config& config, const Config& overrides, const std::string& or
 }
 
 Config read_toml_config(const std::string& path) {
-  if (!std::filesystem::is_regular_file(path))
+  namespace fs = std::filesystem;
+  std::error_code error;
+  const auto status = fs::status(path, error);
+  if (!fs::exists(status))
     throw UserError("config file '" + path + "' does not exist (the shipped ones are in configs/)");
+  if (!fs::is_regular_file(status))
+    throw UserError("config file '" + path + "' is not a regular file (a device, pipe or directory): " +
+                    "pass a TOML file such as configs/fashion_mnist_resnet20.toml");
+  constexpr std::uintmax_t kMaxConfigBytes = 1 << 20;
+  if (fs::file_size(path, error) > kMaxConfigBytes)
+    throw UserError("config file '" + path + "' is larger than 1 MiB: a config is a short TOML file; " +
+                    "is this the right file?");
   try {
     return to_json(toml::parse_file(path));
   } catch (const toml::parse_error& e) {
@@ -175,6 +190,131 @@ void set_config_value(Config& config, const std::string& assignment) {
     end = dot;
   }
   merge_config(config, overrides, "--set " + assignment);
+}
+
+namespace {
+
+// One setting being checked: its path for messages and its value.
+struct Setting {
+  std::string path;
+  const nlohmann::json& value;
+
+  [[noreturn]] void refuse(const std::string& allowed) const {
+    throw UserError("setting " + path + " = " + value.dump() + " is not allowed: " + allowed);
+  }
+  double number() const {
+    const double v = value.get<double>();
+    if (!std::isfinite(v)) refuse("it must be a finite number");
+    return v;
+  }
+  // lo <= v (< or <=) hi.
+  void in(double lo, double hi, bool hi_inclusive, const std::string& allowed) const {
+    const double v = number();
+    if (v < lo || v > hi || (!hi_inclusive && v == hi)) refuse(allowed);
+  }
+  void at_least(double lo, const std::string& allowed) const { in(lo, HUGE_VAL, true, allowed); }
+  void one_of(const std::vector<std::string>& names) const {
+    const auto& v = value.get_ref<const std::string&>();
+    if (std::find(names.begin(), names.end(), v) != names.end()) return;
+    std::string list;
+    for (size_t i = 0; i < names.size(); ++i) list += (i ? ", " : "") + names[i];
+    refuse("use one of " + list);
+  }
+  // A list whose every element satisfies `ok` (named by `what` in the message).
+  template <class Ok>
+  void each(const std::string& what, Ok ok) const {
+    for (size_t i = 0; i < value.size(); ++i)
+      if (!ok(value[i]))
+        throw UserError("setting " + path + " = " + value.dump() + " is not allowed: element " +
+                        std::to_string(i) + " (" + value[i].dump() + ") must be " + what);
+  }
+};
+
+bool finite_number(const nlohmann::json& v) {
+  return v.is_number() && std::isfinite(v.get<double>());
+}
+
+}  // namespace
+
+void validate_config(const Config& config) {
+  auto s = [&](const std::string& dotted) { return Setting{dotted, config_at(config, dotted)}; };
+  constexpr int kMaxThreads = 1024, kMaxWorkers = 256;
+
+  s("model.width_multiplier").in(0, HUGE_VAL, true, "it must be a positive number (1 = the paper's widths)");
+  if (config_at(config, "model.width_multiplier").get<double>() == 0)
+    s("model.width_multiplier").refuse("it must be a positive number (1 = the paper's widths)");
+
+  s("data.val_fraction").in(0, 1, false, "use a fraction in [0, 1), e.g. 0.1");
+  for (const char* k : {"data.train_limit", "data.test_limit"})
+    s(k).at_least(0, "use 0 (all samples) or a positive count");
+  s("data.image_size").in(0, 16384, true, "use 0 (224) or a side of 1 to 16384 pixels");
+  if (const int64_t c = config_at(config, "data.channels"); c != 0 && c != 1 && c != 3)
+    s("data.channels").refuse("use 0 (as the first image), 1 (grey) or 3 (RGB)");
+  const auto& mean = config_at(config, "data.mean");
+  const auto& stdev = config_at(config, "data.std");
+  s("data.mean").each("a finite number", finite_number);
+  s("data.std").each("a positive number", [](const nlohmann::json& v) {
+    return finite_number(v) && v.get<double>() > 0;
+  });
+  if (mean.size() != stdev.size())
+    throw UserError("settings data.mean (" + mean.dump() + ") and data.std (" + stdev.dump() +
+                    ") must have one value per channel each: set both, or neither");
+  for (const char* k : {"data.train_transforms", "data.eval_transforms"})
+    s(k).each("a transform spec string such as \"hflip\"",
+              [](const nlohmann::json& v) { return v.is_string(); });
+  for (const char* k : {"data.mixup_alpha", "data.cutmix_alpha"})
+    s(k).at_least(0, "use 0 (off) or a positive alpha");
+  s("data.mix_prob").in(0, 1, true, "use a probability in [0, 1]");
+  s("data.workers")
+      .in(0, kMaxWorkers, true,
+          "use 0 (load on the training thread) up to " + std::to_string(kMaxWorkers) +
+              " loader threads (1 or 2 keep up with training on most machines)");
+  s("data.prefetch").in(1, 1024, true, "use 1 to 1024 batches decoded ahead");
+
+  s("optim.epochs").at_least(0, "use a positive number of epochs (or optim.steps)");
+  s("optim.steps").at_least(0, "use 0 (count epochs) or a positive number of steps");
+  s("optim.batch_size").at_least(1, "use a positive batch size, e.g. 128");
+  s("optim.lr").at_least(0, "use a non-negative learning rate, e.g. 0.1");
+  s("optim.momentum").in(0, 1, false, "use a momentum in [0, 1), e.g. 0.9");
+  s("optim.weight_decay").at_least(0, "use a non-negative weight decay, e.g. 5e-4");
+  s("optim.label_smoothing").in(0, 1, false, "use a smoothing in [0, 1), e.g. 0.1");
+  s("optim.grad_clip").at_least(0, "use 0 (off) or a positive gradient norm");
+  s("optim.ema_decay").in(0, 1, false, "use 0 (off) or a decay in (0, 1), e.g. 0.999");
+
+  s("schedule.kind").one_of({"constant", "multistep", "cosine", "onecycle"});
+  s("schedule.warmup").one_of({"linear", "constant"});
+  s("schedule.warmup_epochs").at_least(0, "use 0 (none) or a positive number of epochs");
+  s("schedule.warmup_steps").at_least(0, "use 0 (none) or a positive number of steps");
+  s("schedule.warmup_lr").at_least(0, "use a non-negative learning rate");
+  s("schedule.milestones").each("a non-negative number of epochs", [](const nlohmann::json& v) {
+    return finite_number(v) && v.get<double>() >= 0;
+  });
+  s("schedule.milestone_steps").each("a non-negative whole number of steps", [](const nlohmann::json& v) {
+    return v.is_number_integer() && v.get<int64_t>() >= 0;
+  });
+  for (const char* k : {"schedule.milestones", "schedule.milestone_steps"}) {
+    const auto& list = config_at(config, k);
+    for (size_t i = 1; i < list.size(); ++i)
+      if (list[i].get<double>() < list[i - 1].get<double>())
+        s(k).refuse("milestones must be in ascending order");
+  }
+  s("schedule.gamma").in(0, HUGE_VAL, true, "use a positive factor, e.g. 0.1");
+  if (config_at(config, "schedule.gamma").get<double>() == 0)
+    s("schedule.gamma").refuse("use a positive factor, e.g. 0.1");
+  s("schedule.min_lr").at_least(0, "use a non-negative learning rate");
+  s("schedule.pct_start").in(0, 1, false, "use a fraction in (0, 1), e.g. 0.25");
+
+  s("run.seed").at_least(0, "use a non-negative integer");
+  s("run.threads")
+      .in(0, kMaxThreads, true,
+          "use 0 (all cores) or 1 to " + std::to_string(kMaxThreads) + " compute threads");
+  s("run.precision").one_of({"fp32", "bf16"});
+  s("run.eval_batch_size").at_least(1, "use a positive batch size, e.g. 500");
+  for (const char* k :
+       {"run.checkpoint_every", "run.stop_after_steps", "run.log_every_steps", "run.eval_every_steps"})
+    s(k).at_least(0, "use 0 (off) or a positive number of steps");
+  if (config_at(config, "run.dir").get<std::string>().empty())
+    s("run.dir").refuse("name a directory, e.g. runs");
 }
 
 const nlohmann::json& config_at(const Config& config, const std::string& dotted) {

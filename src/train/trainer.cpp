@@ -22,6 +22,7 @@
 #include "resnet/data/sources.h"
 #include "resnet/io/atomic_file.h"
 #include "resnet/io/state_dict.h"
+#include "resnet/models/memory_estimate.h"
 #include "resnet/models/registry.h"
 #include "resnet/models/spec_json.h"
 #include "resnet/nn/init.h"
@@ -30,6 +31,7 @@
 #include "resnet/train/evaluate.h"
 #include "resnet/train/plot.h"
 #include "resnet/train/progress.h"
+#include "resnet/train/run_directory.h"
 #include "resnet/train/schedule.h"
 
 namespace resnet::train {
@@ -57,20 +59,26 @@ ops::Backend training_backend(const std::string& backend_name, const std::string
   return ops::Backend::cpu_bf16;
 }
 
-extern "C" void on_sigint(int) {
-  g_stop_signal = 1;
-  std::signal(SIGINT, SIG_DFL);  // a second Ctrl-C kills at once
+extern "C" void on_stop_signal(int signal) {
+  g_stop_signal = signal;
+  std::signal(signal, SIG_DFL);  // a second Ctrl-C (or SIGTERM) kills at once
 }
 
-// Installs the SIGINT handler for the duration of a run.
-struct SigintGuard {
-  SigintGuard() {
+// Installs the SIGINT and SIGTERM handlers for the duration of a run: either stops at the next step
+// boundary with a checkpoint, and the run returns 128 + the signal's number (130, 143).
+struct StopSignalGuard {
+  StopSignalGuard() {
     g_stop_signal = 0;
     g_stop_requested = false;
-    previous = std::signal(SIGINT, on_sigint);
+    previous_int = std::signal(SIGINT, on_stop_signal);
+    previous_term = std::signal(SIGTERM, on_stop_signal);
   }
-  ~SigintGuard() { std::signal(SIGINT, previous); }
-  void (*previous)(int);
+  ~StopSignalGuard() {
+    std::signal(SIGINT, previous_int);
+    std::signal(SIGTERM, previous_term);
+  }
+  void (*previous_int)(int);
+  void (*previous_term)(int);
 };
 
 std::string num(double v, int digits = 4) {
@@ -178,6 +186,7 @@ class Run {
   // Returns the time spent evaluating, which the caller keeps out of the training time.
   std::chrono::steady_clock::duration record_step(double lr);
   bool should_stop() const;
+  std::string divergence_advice() const;
 
   Config cfg_;
   std::string dir_;
@@ -279,6 +288,14 @@ Run::Run(Config config, std::string dir, const Checkpoint* resume_from)
                       " (image folders) or start from another network");
   }
   if (arch) arch->num_classes = classes;
+  // Bounded allocation: weights, gradients, momentum, EMA and one batch's activations against this machine.
+  models::check_training_fits(
+      arch ? *arch
+           : models::model_spec(
+                 model_name,
+                 {.num_classes = classes, .in_channels = channels, .width_multiplier = width_multiplier}),
+      at("optim.batch_size"), channels, height, width, at("optim.ema_decay").get<double>() > 0,
+      at("data.prefetch"), "training " + model_name);
   auto build = [&] {
     auto m = arch ? std::make_unique<models::ResNet>(*arch)
                   : models::create_model(model_name, {.num_classes = classes,
@@ -384,6 +401,18 @@ Run::Run(Config config, std::string dir, const Checkpoint* resume_from)
       num_threads(), at("run.precision").get<std::string>() == "bf16" ? ", bf16 activations" : "");
 }
 
+std::string Run::divergence_advice() const {
+  const std::string last = dir_ + "/last.safetensors";
+  if (!fs::exists(last))
+    return "No checkpoint was saved before it diverged (the first is written at the end of epoch 1, or "
+           "every run.checkpoint_every steps). Lower optim.lr or set optim.grad_clip, then start again "
+           "under another --name (or delete " +
+           dir_ + ")";
+  return "The last good checkpoint is kept in " + last +
+         ". Lower optim.lr or set optim.grad_clip, then start again (or resume from it with --resume " +
+         dir_ + ")";
+}
+
 json Run::state_json(bool epoch_done, double running_seconds) const {
   return {{"epoch", epoch_},
           {"batch", batch_},
@@ -398,7 +427,8 @@ json Run::state_json(bool epoch_done, double running_seconds) const {
           {"train_metrics", train_metrics_->to_json()},
           {"step_history", step_history_},
           {"window_metrics", window_metrics_->to_json()},
-          {"dropout", dropout_states(*model_)}};
+          {"dropout", dropout_states(*model_)},
+          {"threads", num_threads()}};
 }
 
 void Run::save_last(bool epoch_done, double running_seconds) {
@@ -410,8 +440,7 @@ void Run::save_last(bool epoch_done, double running_seconds) {
     for (int64_t i = 0, n = t.numel(); i < n; ++i)
       if (!std::isfinite(v[i]))
         throw UserError("training diverged at step " + std::to_string(step_) + ": " + what + " " + name +
-                        " is no longer finite. The last good checkpoint is kept in " + dir_ +
-                        "/last.safetensors. Lower optim.lr or set optim.grad_clip, then start again");
+                        " is no longer finite. " + divergence_advice());
   };
   for (auto& [name, p] : model_->named_parameters()) check_finite("parameter", name, p->value());
   for (auto& [name, b] : model_->named_buffers()) check_finite("buffer", name, *b);
@@ -530,8 +559,13 @@ void Run::end_epoch(double seconds, int64_t images) {
   ++epoch_;
   batch_ = 0;
   train_metrics_->reset();
+  // The commit order of run_directory.h: stage the best, commit last, publish the best, then the files
+  // derived from last's history.
+  if (best)
+    save_checkpoint(dir_ + "/" + kPendingBestFile, *model_, nullptr, nullptr, info_, nullptr, nullptr,
+                    best_epoch_);
   save_last(true);
-  if (best) save_checkpoint(dir_ + "/best.safetensors", *model_, nullptr, nullptr, info_, nullptr, nullptr);
+  if (best) reconcile_best(dir_, best_epoch_);
   write_metrics_files();
   write_plots();
   std::fprintf(
@@ -555,8 +589,7 @@ json memory_summary(const MemoryPlanStats& plan) {
 }
 
 RunResult Run::execute() {
-  SigintGuard guard;
-  fs::create_directories(dir_);
+  StopSignalGuard guard;
   io::write_text_atomically(dir_ + "/config.json", cfg_.dump(2) + "\n");
   const double grad_clip = config_at(cfg_, "optim.grad_clip"), ema_decay = config_at(cfg_, "optim.ema_decay");
   const double mixup = config_at(cfg_, "data.mixup_alpha"), cutmix = config_at(cfg_, "data.cutmix_alpha");
@@ -564,9 +597,16 @@ RunResult Run::execute() {
   const int64_t checkpoint_every = config_at(cfg_, "run.checkpoint_every");
   const uint64_t seed = config_at(cfg_, "run.seed");
   const int64_t B = config_at(cfg_, "optim.batch_size");
-  if (step_ > 0)
+  if (step_ > 0) {
+    // A kill may have come between the files of the commit (run_directory.h): finish or undo it.
+    reconcile_best(dir_, best_epoch_);
+    if (!history_.empty()) {
+      write_metrics_files();
+      write_plots();
+    }
     std::fprintf(stderr, "Resuming at epoch %lld, step %lld\n", static_cast<long long>(epoch_ + 1),
                  static_cast<long long>(step_));
+  }
 
   RunResult result;
   MemoryPlan step_memory;  // every step's buffers from one arena (memory_plan.h)
@@ -616,10 +656,7 @@ RunResult Run::execute() {
           bar.stop(batch_, "stopped");
           throw UserError("the training loss became " + num(loss) + " at step " + std::to_string(step_) +
                           " (epoch " + std::to_string(epoch_ + 1) + ", lr " + num(lr) +
-                          "): training diverged. The last good " + "checkpoint is kept in " + dir_ +
-                          "/last.safetensors. Lower optim.lr or set optim.grad_clip, "
-                          "then start again (or resume from it with --resume " +
-                          dir_ + ")");
+                          "): training diverged. " + divergence_advice());
         }
         train_metrics_->add(logits, batch->labels, loss);
         window_metrics_->add(logits, batch->labels, loss);
@@ -629,6 +666,7 @@ RunResult Run::execute() {
         if (ema_) update_ema(*ema_, *model_, ema_decay);
       }
       ++step_, ++batch_, ++steps_this_process_;
+      io::crash_point("after training step ", std::to_string(step_));
       images += batch->size;
       start += record_step(lr);
       const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -652,7 +690,7 @@ RunResult Run::execute() {
     }
     const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     if (stopped) {
-      result.exit_code = g_stop_signal ? 130 : 0;
+      result.exit_code = g_stop_signal ? 128 + g_stop_signal : 0;
       std::fprintf(
           stderr,
           "Stopped at epoch %lld, step %lld; checkpoint saved. Continue with: resnet train --resume %s\n",
@@ -662,7 +700,7 @@ RunResult Run::execute() {
     train_seconds_ += secs;
     end_epoch(secs, images);
     if (should_stop() && epoch_ < epochs_) {
-      result.exit_code = g_stop_signal ? 130 : 0;
+      result.exit_code = g_stop_signal ? 128 + g_stop_signal : 0;
       std::fprintf(stderr, "Stopped after epoch %lld; continue with: resnet train --resume %s\n",
                    static_cast<long long>(epoch_), dir_.c_str());
       return result;
@@ -671,8 +709,9 @@ RunResult Run::execute() {
 
   // Final report: the test set (its confusion matrix), and the per-epoch evaluation when that differs.
   const auto& names = info_["class_names"].get<std::vector<std::string>>();
+  // The per-epoch evaluation ran on the validation split when there is one, else on the test set.
   ClassificationMetrics final_metrics =
-      last_eval_ && !sources_.validation ? *last_eval_ : ClassificationMetrics(1);
+      last_eval_ ? *last_eval_ : ClassificationMetrics(static_cast<int64_t>(names.size()));
   std::string final_set = sources_.validation ? "validation" : "test";
   if (sources_.validation && sources_.test) {
     data::LoaderOptions lo = eval_loader_->options();
@@ -742,7 +781,9 @@ void request_stop() {
 }
 
 RunResult train(const Config& config) {
+  validate_config(config);
   const std::string dir = run_directory(config);
+  const RunDirectoryLock lock(dir);  // before the data is read: a bad directory fails at once
   if (fs::exists(dir + "/last.safetensors"))
     throw UserError("'" + dir + "' already holds a run: continue it with `resnet train --resume " + dir +
                     "`, or start a new one with another --name (or delete the directory)");
@@ -750,7 +791,8 @@ RunResult train(const Config& config) {
   return run.execute();
 }
 
-RunResult resume(const std::string& run_dir, const Config& overrides) {
+RunResult resume(const std::string& run_dir, const Config& overrides, bool allow_thread_change) {
+  const RunDirectoryLock lock(fs::is_directory(run_dir) ? run_dir : fs::path(run_dir).parent_path().string());
   Checkpoint checkpoint = load_checkpoint(run_dir, /*prefer_last=*/true);
   if (!checkpoint.has_training_state())
     throw UserError("'" + checkpoint.path() +
@@ -775,6 +817,22 @@ RunResult resume(const std::string& run_dir, const Config& overrides) {
               "run.checkpoint_every, run.plots, data.skip_bad_samples");
       }
     config = probe;
+  }
+  validate_config(config);
+  // Thread counts change how oneDNN splits its reductions, and with that the last bits of every step.
+  set_num_threads(config_at(config, "run.threads").get<int>());
+  const int trained_with = checkpoint.state.value("threads", 0);  // 0: a checkpoint from before this rule
+  if (trained_with > 0 && trained_with != num_threads()) {
+    if (!allow_thread_change)
+      throw UserError("the run in '" + run_dir + "' was trained with " + std::to_string(trained_with) +
+                      " threads and would resume with " + std::to_string(num_threads()) +
+                      ", which is not bit-identical to an uninterrupted run: resume with --threads " +
+                      std::to_string(trained_with) +
+                      ", or pass --allow-thread-change to accept the difference");
+    std::fprintf(stderr,
+                 "warning: resuming with %d threads instead of %d: the run will not be bit-identical to one "
+                 "that never stopped\n",
+                 num_threads(), trained_with);
   }
   if (checkpoint.state.value("finished", false)) {
     std::fprintf(stderr, "The run in '%s' has already finished.\n", run_dir.c_str());

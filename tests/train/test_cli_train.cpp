@@ -30,8 +30,10 @@ Output run(const std::string& args) {
 const char* kSmall =
     " --set data.train_limit=1024 --set data.test_limit=256 --batch-size 64 --set run.plots=false";
 
-TEST(CliTrain, SigintCheckpointsAndTheRunResumes) {
-  const auto dir = fresh_dir("sigint");
+// Starts a long training, sends `signal` once the first epoch's checkpoint exists, and checks the run
+// stopped with a checkpoint, exited with `expected_status` and resumes.
+void interrupt_and_resume(int signal, int expected_status) {
+  const auto dir = fresh_dir("signal" + std::to_string(signal));
   const pid_t child = fork();
   ASSERT_GE(child, 0);
   if (child == 0) {
@@ -48,13 +50,13 @@ TEST(CliTrain, SigintCheckpointsAndTheRunResumes) {
   while (!fs::exists(dir / "r" / "last.safetensors") && std::chrono::steady_clock::now() < deadline)
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
-  kill(child, SIGINT);
+  kill(child, signal);
   int status = 0;
   waitpid(child, &status, 0);
   std::ifstream log(dir / "log.txt");
   const std::string text((std::istreambuf_iterator<char>(log)), {});
   ASSERT_TRUE(WIFEXITED(status)) << text;
-  EXPECT_EQ(WEXITSTATUS(status), 130) << text;
+  EXPECT_EQ(WEXITSTATUS(status), expected_status) << text;
   EXPECT_NE(text.find("--resume"), std::string::npos) << text;
   const Checkpoint c = load_checkpoint((dir / "r").string(), true);
   const int64_t step = c.state["step"];
@@ -63,6 +65,15 @@ TEST(CliTrain, SigintCheckpointsAndTheRunResumes) {
   EXPECT_EQ(resumed.status, 0) << resumed.text;
   EXPECT_EQ(load_checkpoint((dir / "r").string(), true).state["step"], step + 2);
   fs::remove_all(dir);
+}
+
+TEST(CliTrain, SigintCheckpointsAndTheRunResumes) {
+  interrupt_and_resume(SIGINT, 130);
+}
+
+// SIGTERM (what `kill`, systemd and batch schedulers send) stops the same way: checkpointed, 128 + 15.
+TEST(CliTrain, SigtermCheckpointsAndTheRunResumes) {
+  interrupt_and_resume(SIGTERM, 143);
 }
 
 TEST(CliTrain, UnknownFlagsAndSettingsNameTheClosest) {

@@ -52,7 +52,7 @@ int main(int argc, char** argv) {
     app.parse(argc, argv);
   } catch (const CLI::ExtrasError& e) {
     std::fprintf(stderr, "error: %s%s\n", e.what(), suggestions(app).c_str());
-    return e.get_exit_code();
+    return 2;
   } catch (const CLI::ParseError& e) {
     if (app.get_subcommands().empty() && argc > 1 && argv[1][0] != '-') {
       std::vector<std::string> commands;
@@ -61,7 +61,9 @@ int main(int argc, char** argv) {
                    argv[1], resnet::closest_names(argv[1], commands).c_str());
       return 2;
     }
-    return app.exit(e);
+    // --help and --version are "errors" to CLI11 that exit 0; every real parse error is bad usage: 2.
+    const int code = app.exit(e);
+    return code == 0 ? 0 : 2;
   } catch (const resnet::UserError& e) {
     std::fprintf(stderr, "error: %s\n", e.what());
     return 2;

@@ -13,9 +13,9 @@ struct TrainOptions {
   std::optional<std::string> model, dataset, name, dir, backend, precision, init_from;
   std::optional<int64_t> epochs, batch_size, threads, workers, stop_after_steps;
   std::optional<double> lr;
-  std::optional<uint64_t> seed;
+  std::optional<int64_t> seed;  // signed, so that a negative seed is refused, not wrapped
   std::vector<std::string> set;
-  bool print_config = false;
+  bool print_config = false, allow_thread_change = false;
 };
 
 int run_train(const TrainOptions& o) {
@@ -50,13 +50,14 @@ int run_train(const TrainOptions& o) {
     for (const auto& [section, values] : changes.items())
       for (const auto& [key, value] : values.items())
         if (value != defaults[section][key]) sparse[section][key] = value;
-    return train::resume(o.resume, sparse).exit_code;
+    return train::resume(o.resume, sparse, o.allow_thread_change).exit_code;
   }
   train::Config config = train::default_config();
   if (!o.config_file.empty())
     train::merge_config(config, train::read_toml_config(o.config_file), o.config_file);
   train::merge_config(config, overrides, "flags");
   for (const auto& assignment : o.set) train::set_config_value(config, assignment);
+  train::validate_config(config);
   if (o.print_config) {
     std::printf("%s\n", config.dump(2).c_str());
     return 0;
@@ -83,10 +84,9 @@ void add_train_command(CLI::App& app) {
                   "their architecture, a new classifier when the class count differs");
   cmd->add_option("--dataset", o->dataset,
                   "fashion-mnist | idx:DIR | cifar10:DIR | cifar100:DIR | folder:DIR; default fashion-mnist");
-  cmd->add_option("--epochs", o->epochs, "Passes over the training set; default 15")
-      ->check(CLI::PositiveNumber);
-  cmd->add_option("--batch-size", o->batch_size, "Images per step; default 128")->check(CLI::PositiveNumber);
-  cmd->add_option("--lr", o->lr, "Peak learning rate; default 0.1")->check(CLI::PositiveNumber);
+  cmd->add_option("--epochs", o->epochs, "Passes over the training set; default 15");
+  cmd->add_option("--batch-size", o->batch_size, "Images per step; default 128");
+  cmd->add_option("--lr", o->lr, "Peak learning rate; default 0.1");
   cmd->add_option("--name", o->name,
                   "Run name: the run directory is <dir>/<name>; default <model>-<dataset>");
   cmd->add_option("--dir", o->dir, "Directory of runs; default runs");
@@ -104,6 +104,9 @@ void add_train_command(CLI::App& app) {
   cmd->add_option("--set", o->set, "section.key=value, repeatable (e.g. --set optim.nesterov=true)");
   cmd->add_option("--resume", o->resume, "Continue the run in this directory from its last checkpoint")
       ->check(CLI::ExistingDirectory);
+  cmd->add_flag("--allow-thread-change", o->allow_thread_change,
+                "With --resume: accept another thread count than the run's (the result then differs in "
+                "the last bits from an uninterrupted run)");
   cmd->add_flag("--print-config", o->print_config, "Print the resolved config as JSON and exit");
   cmd->callback([o] { exit_status() = run_train(*o); });
 }

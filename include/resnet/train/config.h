@@ -28,6 +28,12 @@ Config read_toml_config(const std::string& path);
 // [1, 2], "text"), else as a bare string.
 void set_config_value(Config& config, const std::string& assignment);
 
+// Checks every value against its allowed range and form (positive batch size, momentum in [0, 1), known
+// schedule kinds, numeric ascending milestones, a bounded number of loader threads …). Throws UserError
+// naming the setting, the value and what is allowed. train() and resume() call it on the resolved tree,
+// so no setting is read anywhere before it has passed here.
+void validate_config(const Config& config);
+
 // A value by dotted path ("optim.lr"); throws CheckError when absent (the schema guarantees presence).
 const nlohmann::json& config_at(const Config& config, const std::string& dotted);
 

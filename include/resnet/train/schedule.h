@@ -24,10 +24,10 @@ namespace resnet::train {
 struct ScheduleOptions {
   std::string kind = "cosine";  // constant | multistep | cosine | onecycle
   double lr = 0.1;
-  int64_t total_steps = 0;          // horizon of cosine / onecycle
+  int64_t total_steps = 0;            // horizon of cosine / onecycle
   std::vector<int64_t> milestones{};  // multistep, ascending
-  double gamma = 0.1;               // multistep factor
-  double min_lr = 0.0;              // cosine floor
+  double gamma = 0.1;                 // multistep factor
+  double min_lr = 0.0;                // cosine floor
   int64_t warmup_steps = 0;
   std::string warmup = "linear";     // linear | constant
   double warmup_start_factor = 0.0;  // linear warm-up starts at this fraction of lr

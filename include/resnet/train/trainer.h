@@ -15,7 +15,8 @@
 // momentum, running metrics, dropout generators). A run stopped at any step and resumed ends bit-identical
 // to one that never stopped (tested).
 //
-// Stops: SIGINT (Ctrl-C) finishes the current step, checkpoints and returns 130 (a second Ctrl-C kills);
+// Stops: SIGINT (Ctrl-C) or SIGTERM finishes the current step, checkpoints and returns 130 or 143 (a second
+// signal kills);
 // run.stop_after_steps stops the same way and returns 0; a non-finite loss throws UserError and leaves
 // the last good checkpoint untouched.
 #pragma once
@@ -35,12 +36,15 @@ struct RunResult {
 };
 
 // A fresh run: `config` resolved (defaults ← file ← flags). The run directory is run.dir/run.name (or
-// run.dir/<model>-<dataset> when the name is empty); it must not already hold a run.
+// run.dir/<model>-<dataset> when the name is empty); it must not already hold a run. Both train() and
+// resume() hold the directory's lock throughout and commit its files in the order of run_directory.h.
 RunResult train(const Config& config);
 // Continues the run in `run_dir` from its last checkpoint, with its own config.json; `overrides` may
 // change only settings that do not alter the trajectory (threads, workers, stop_after_steps, epochs of
-// a finished run …).
-RunResult resume(const std::string& run_dir, const Config& overrides = nullptr);
+// a finished run …). The thread count is part of the run: resuming with another one is refused unless
+// `allow_thread_change` (the result then differs in the last bits from an uninterrupted run).
+RunResult resume(const std::string& run_dir, const Config& overrides = nullptr,
+                 bool allow_thread_change = false);
 
 // The directory a config trains into.
 std::string run_directory(const Config& config);
