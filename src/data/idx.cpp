@@ -2,33 +2,13 @@
 
 #include <zlib.h>
 
+#include <algorithm>
+#include <climits>
+#include <cstdint>
 #include <filesystem>
-#include <vector>
 
 namespace resnet::data {
 namespace {
-
-std::vector<unsigned char> read_maybe_gzipped(const std::string& path) {
-  if (!std::filesystem::exists(path))
-    throw UserError("'" + path + "' does not exist" +
-                    (path.find("fashion-mnist") != std::string::npos
-                         ? " (install Fashion-MNIST with: apt-get install dataset-fashion-mnist)"
-                         : " (point --data at a directory holding MNIST-style IDX files: "
-                           "{train,t10k}-{images-idx3,labels-idx1}-ubyte[.gz])"));
-  gzFile f = gzopen(path.c_str(), "rb");  // reads plain files transparently too
-  if (!f) throw UserError("cannot open '" + path + "'");
-  std::vector<unsigned char> bytes;
-  unsigned char chunk[1 << 16];
-  int n;
-  while ((n = gzread(f, chunk, sizeof chunk)) > 0) bytes.insert(bytes.end(), chunk, chunk + n);
-  int err = Z_OK;
-  const char* msg = gzerror(f, &err);
-  const bool failed = n < 0 || (err != Z_OK && err != Z_STREAM_END);
-  const std::string why = failed ? msg : "";
-  gzclose(f);
-  if (failed) throw UserError("'" + path + "' is corrupt: " + why + " (re-install or re-download it)");
-  return bytes;
-}
 
 uint32_t be32(const unsigned char* p) {
   return (uint32_t{p[0]} << 24) | (uint32_t{p[1]} << 16) | (uint32_t{p[2]} << 8) | uint32_t{p[3]};
@@ -44,25 +24,114 @@ std::string first_existing(const std::string& dir, const std::string& stem) {
 
 }  // namespace
 
+// Deflate turns at most 1032 bytes into one input byte (zlib's documented limit), so a gzip file of N bytes
+// cannot honestly hold more than this many: a header promising more is refused before any allocation.
+constexpr uint64_t kMaxInflateRatio = 1032;
+
 Tensor read_idx_u8(const std::string& path) {
-  const std::vector<unsigned char> b = read_maybe_gzipped(path);
-  if (b.size() < 4 || b[0] != 0 || b[1] != 0)
+  namespace fs = std::filesystem;
+  if (!fs::exists(path))
+    throw UserError("'" + path + "' does not exist" +
+                    (path.find("fashion-mnist") != std::string::npos
+                         ? " (install Fashion-MNIST with: apt-get install dataset-fashion-mnist)"
+                         : " (point --data at a directory holding MNIST-style IDX files: "
+                           "{train,t10k}-{images-idx3,labels-idx1}-ubyte[.gz])"));
+  std::error_code ec;
+  const uint64_t file_size = fs::is_regular_file(path, ec) ? fs::file_size(path, ec) : 0;
+  if (ec || !fs::is_regular_file(path))
+    throw UserError("'" + path + "' is not a regular file: point at an IDX file (gzipped or not)");
+  // Inflated incrementally (gzread reads plain files transparently): the header first, then exactly the
+  // bytes it declares, then one probe byte — so a file that inflates to far more than its header says
+  // stops after one extra byte instead of being inflated whole.
+  gzFile f = gzopen(path.c_str(), "rb");
+  if (!f) throw UserError("cannot open '" + path + "'");
+  struct Closer {
+    gzFile f;
+    ~Closer() { gzclose(f); }
+  } closer{f};
+  auto read = [&](unsigned char* dst, uint64_t want) -> uint64_t {
+    uint64_t got = 0;
+    while (got < want) {
+      const unsigned chunk = static_cast<unsigned>(std::min<uint64_t>(want - got, 1u << 30));
+      const int n = gzread(f, dst + got, chunk);
+      if (n < 0) {
+        int err = Z_OK;
+        const char* msg = gzerror(f, &err);
+        throw UserError("'" + path + "' is corrupt: " + msg + " (re-install or re-download it)");
+      }
+      if (n == 0) {
+        int err = Z_OK;
+        const char* msg = gzerror(f, &err);
+        if (err != Z_OK && err != Z_STREAM_END)
+          throw UserError("'" + path + "' is corrupt: " + msg + " (re-install or re-download it)");
+        break;
+      }
+      got += static_cast<uint64_t>(n);
+    }
+    return got;
+  };
+  unsigned char head[4 + 4 * 4];
+  if (read(head, 4) < 4 || head[0] != 0 || head[1] != 0)
     throw UserError("'" + path + "' is not an IDX file (bad magic number)");
-  if (b[2] != 0x08)
-    throw UserError("'" + path + "' holds IDX type " + std::to_string(b[2]) +
+  if (head[2] != 0x08)
+    throw UserError("'" + path + "' holds IDX type " + std::to_string(head[2]) +
                     "; only u8 (0x08) is supported");
-  const int ndim = b[3];
-  if (ndim < 1 || ndim > 4 || b.size() < 4 + 4 * static_cast<size_t>(ndim))
+  const int ndim = head[3];
+  if (ndim < 1 || ndim > 4 ||
+      read(head + 4, 4 * static_cast<uint64_t>(ndim)) < 4 * static_cast<uint64_t>(ndim))
     throw UserError("'" + path + "' has a bad IDX header (" + std::to_string(ndim) + " dimensions)");
+  const bool compressed = gzdirect(f) == 0;
+  const uint64_t header = 4 + 4 * static_cast<uint64_t>(ndim);
   Shape shape;
-  for (int d = 0; d < ndim; ++d) shape.push_back(be32(&b[4 + 4 * d]));
-  const size_t header = 4 + 4 * static_cast<size_t>(ndim);
-  if (b.size() - header != static_cast<size_t>(shape.numel()))
-    throw UserError("'" + path + "' is truncated or padded: header says " + shape.str() + " (" +
-                    std::to_string(shape.numel()) + " bytes), file has " + std::to_string(b.size() - header));
+  uint64_t expected = 1;  // dims product, checked for overflow
+  std::string dims;
+  for (int d = 0; d < ndim; ++d) {
+    const uint32_t n = be32(&head[4 + 4 * d]);
+    dims += (d ? " x " : "") + std::to_string(n);
+    shape.push_back(n);
+    if (__builtin_mul_overflow(expected, uint64_t{n}, &expected)) expected = UINT64_MAX;
+  }
+  const uint64_t available =
+      compressed ? (file_size > UINT64_MAX / kMaxInflateRatio ? UINT64_MAX : file_size * kMaxInflateRatio)
+                 : file_size - std::min(file_size, header);
+  if (expected > available)
+    throw UserError(
+        "'" + path + "' is truncated or its header is damaged: the header says " + dims + " (" +
+        (expected == UINT64_MAX ? std::string("an overflowing number of") : std::to_string(expected)) +
+        " bytes), more than the " + std::to_string(file_size) + "-byte" + (compressed ? " gzip" : "") +
+        " file can hold (re-download it)");
   Tensor t = Tensor::empty(shape, DType::u8);
-  std::memcpy(t.raw(), b.data() + header, t.nbytes());
+  const uint64_t got = read(static_cast<unsigned char*>(t.raw()), expected);
+  if (got < expected)
+    throw UserError("'" + path + "' is truncated: the header says " + dims + " (" + std::to_string(expected) +
+                    " bytes) but the data ends after " + std::to_string(got) + " (re-download it)");
+  unsigned char probe;
+  if (read(&probe, 1) > 0)
+    throw UserError("'" + path + "' holds more data than its header says (" + dims + ", " +
+                    std::to_string(expected) + " bytes): the header or the file is damaged (re-download it)");
   return t;
+}
+
+void check_idx_labels(const Tensor& labels, const std::string& path) {
+  RESNET_CHECK(labels.ndim() == 1 && labels.dtype() == DType::u8) << labels.shape().str();
+  const uint8_t* l = labels.data<uint8_t>();
+  const int64_t n = labels.size(0);
+  bool present[256] = {};
+  for (int64_t i = 0; i < n; ++i) present[l[i]] = true;
+  int first_missing = 0;
+  while (first_missing < 256 && present[first_missing]) ++first_missing;
+  for (int64_t i = 0; i < n; ++i)
+    if (l[i] > first_missing)
+      throw UserError("labels file '" + path + "': label " + std::to_string(l[i]) + " at index " +
+                      std::to_string(i) + " but class " + std::to_string(first_missing) + " has no example" +
+                      (first_missing > 0
+                           ? " (the labels 0.." + std::to_string(first_missing - 1) + " are all present)"
+                           : std::string()) +
+                      "; class ids must be 0..N-1 with every class present: renumber the labels");
+}
+
+std::string idx_labels_path(const std::string& dir, const std::string& split) {
+  return first_existing(dir, (split == "train" ? "train" : "t10k") + std::string("-labels-idx1-ubyte"));
 }
 
 ImageSet load_idx_split(const std::string& dir, const std::string& split) {
@@ -70,7 +139,7 @@ ImageSet load_idx_split(const std::string& dir, const std::string& split) {
     throw UserError("unknown split '" + split + "': use train or test");
   const std::string prefix = split == "train" ? "train" : "t10k";
   const std::string images_path = first_existing(dir, prefix + "-images-idx3-ubyte");
-  const std::string labels_path = first_existing(dir, prefix + "-labels-idx1-ubyte");
+  const std::string labels_path = idx_labels_path(dir, split);
   Tensor images = read_idx_u8(images_path);
   Tensor labels = read_idx_u8(labels_path);
   if (images.ndim() != 3)

@@ -61,12 +61,32 @@ DataSources open_data_sources(const std::string& spec, const SourceOptions& o) {
         names.assign(std::begin(kFashionMnistClasses), std::end(kFashionMnistClasses));
       }
       const ImageSet train = load_idx_split(s.path, "train"), test = load_idx_split(s.path, "test");
-      if (names.empty()) {
-        int64_t classes = 0;
-        for (int64_t i = 0; i < train.labels.size(0); ++i)
-          classes = std::max(classes, train.labels.data<int64_t>()[i] + 1);
-        for (int64_t c = 0; c < classes; ++c) names.push_back(std::to_string(c));
+      // The class count is the number of distinct training labels, which must be 0..C-1 (a stray label
+      // 200 would otherwise make a 201-class model with 191 empty classes).
+      const std::string train_labels = idx_labels_path(s.path, "train");
+      int64_t classes = 0;
+      {
+        const Tensor l = train.labels;
+        Tensor as_u8 = Tensor::empty({l.size(0)}, DType::u8);
+        for (int64_t i = 0; i < l.size(0); ++i) {
+          as_u8.data<uint8_t>()[i] = static_cast<uint8_t>(l.data<int64_t>()[i]);
+          classes = std::max(classes, l.data<int64_t>()[i] + 1);
+        }
+        check_idx_labels(as_u8, train_labels);
       }
+      if (!names.empty() && classes > static_cast<int64_t>(names.size()))
+        throw UserError("labels file '" + train_labels + "' holds label " + std::to_string(classes - 1) +
+                        " but the data set has " + std::to_string(names.size()) + " classes (0.." +
+                        std::to_string(names.size() - 1) + "): the file is damaged");
+      if (names.empty())
+        for (int64_t c = 0; c < classes; ++c) names.push_back(std::to_string(c));
+      for (int64_t i = 0; i < test.labels.size(0); ++i)
+        if (test.labels.data<int64_t>()[i] >= static_cast<int64_t>(names.size()))
+          throw UserError("labels file '" + idx_labels_path(s.path, "test") + "': label " +
+                          std::to_string(test.labels.data<int64_t>()[i]) + " at index " + std::to_string(i) +
+                          " is not one of the training set's " + std::to_string(names.size()) +
+                          " classes (0.." + std::to_string(names.size() - 1) +
+                          "): class ids must be 0..N-1 and the same in both splits");
       const std::string label = out.kind == SourceKind::fashion_mnist ? "Fashion-MNIST" : "IDX";
       out.train = in_memory(train, names, label + " train (" + s.path + ")");
       out.test = in_memory(test, names, label + " test (" + s.path + ")");

@@ -8,7 +8,9 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <map>
 #include <nlohmann/json.hpp>
+#include <set>
 
 #include "resnet/io/atomic_file.h"
 
@@ -95,11 +97,30 @@ TensorFile parse_safetensors(std::shared_ptr<Storage> bytes, const std::string& 
     bad_file(path, "header length " + std::to_string(header_len) + " exceeds the file size " +
                        std::to_string(file_size));
   nlohmann::json header;
+  // nlohmann::json keeps the last of repeated keys; a header naming a tensor (or a metadata key) twice is
+  // ambiguous, so the parser callback records the first repeat at any depth and the file is refused.
+  std::vector<std::set<std::string>> keys_in_object;  // one list per open object
+  std::string duplicate;
+  const nlohmann::json::parser_callback_t note_keys = [&](int, nlohmann::json::parse_event_t event,
+                                                          nlohmann::json& parsed) {
+    using E = nlohmann::json::parse_event_t;
+    if (event == E::object_start) {
+      keys_in_object.emplace_back();
+    } else if (event == E::object_end) {
+      if (!keys_in_object.empty()) keys_in_object.pop_back();
+    } else if (event == E::key && !keys_in_object.empty()) {
+      const std::string& key = parsed.get_ref<const std::string&>();
+      if (!keys_in_object.back().insert(key).second && duplicate.empty()) duplicate = key;
+    }
+    return true;
+  };
   try {
-    header = nlohmann::json::parse(base + 8, base + 8 + header_len);
+    header = nlohmann::json::parse(base + 8, base + 8 + header_len, note_keys);
   } catch (const std::exception& e) {
     bad_file(path, std::string("header is not valid JSON: ") + e.what());
   }
+  if (!duplicate.empty())
+    bad_file(path, "the header names '" + duplicate + "' twice (a JSON object with a repeated key)");
   if (!header.is_object()) bad_file(path, "header is not a JSON object");
   const size_t data_start = 8 + header_len;
   const size_t data_size = file_size - data_start;
@@ -182,12 +203,19 @@ TensorFile parse_safetensors(std::shared_ptr<Storage> bytes, const std::string& 
   for (size_t i = 1; i < ranges.size(); ++i)
     if (ranges[i].begin < ranges[i - 1].end)
       bad_file(path, "tensors '" + ranges[i - 1].name + "' and '" + ranges[i].name + "' overlap");
-  std::sort(file.tensors.begin(), file.tensors.end(), [&](const auto& a, const auto& b) {
-    auto pos = [&](const std::string& n) {
-      return std::find_if(ranges.begin(), ranges.end(), [&](const Range& r) { return r.name == n; })->begin;
-    };
-    return pos(a.first) < pos(b.first);
-  });
+  // The format's data section is exactly the tensors' bytes: anything after the last tensor is damage
+  // (two files concatenated, a torn rewrite), not padding.
+  size_t covered = 0;
+  for (const Range& r : ranges) covered = std::max(covered, r.end);
+  if (covered != data_size)
+    bad_file(path, std::to_string(data_size - covered) +
+                       " bytes follow the last tensor's data (the data section is " +
+                       std::to_string(data_size) + " bytes, the tensors end at " + std::to_string(covered) +
+                       ")");
+  std::map<std::string, size_t> position;  // names are unique (repeats were refused above)
+  for (const Range& r : ranges) position[r.name] = r.begin;
+  std::stable_sort(file.tensors.begin(), file.tensors.end(),
+                   [&](const auto& a, const auto& b) { return position.at(a.first) < position.at(b.first); });
   return file;
 }
 

@@ -27,8 +27,20 @@ Shape shape_of(const Dims& d, const std::string& where) {
   if (d.size() > static_cast<size_t>(kMaxDims))
     throw UserError(where + ": " + std::to_string(d.size()) + "-D tensors are beyond resnet.cpp's " +
                     std::to_string(kMaxDims) + " dimensions");
+  // Values computed at import time (constant folding: shapes, folded weights) are at most this many
+  // elements — 16x the largest weight of any torchvision ResNet — so a hostile ConstantOfShape or Reshape
+  // cannot ask for terabytes.
+  constexpr int64_t kMaxElements = int64_t{1} << 26;
   Shape s;
-  for (int64_t v : d) s.push_back(v);
+  int64_t n = 1;
+  for (int64_t v : d) {
+    if (v < 0) throw UserError(where + ": negative dimension " + std::to_string(v) + " in an output shape");
+    if (__builtin_mul_overflow(n, v, &n) || n > kMaxElements) n = kMaxElements + 1;
+    s.push_back(v);
+  }
+  if (n > kMaxElements)
+    throw UserError(where + ": an output of shape " + s.str() + " is beyond the " +
+                    std::to_string(kMaxElements) + " elements resnet.cpp evaluates while importing");
   return s;
 }
 

@@ -1,5 +1,6 @@
 #include "onnx/proto.h"
 
+#include <algorithm>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -11,12 +12,18 @@ namespace resnet::onnx {
 namespace {
 
 std::string read_bytes(const std::string& path, int64_t offset, int64_t length, const std::string& what) {
+  if (!std::filesystem::is_regular_file(path))
+    throw UserError("cannot open " + what + " '" + path + "': it does not exist or is not a regular file");
   std::ifstream in(path, std::ios::binary);
   if (!in) throw UserError("cannot open " + what + " '" + path + "' (does it exist and is it readable?)");
   in.seekg(0, std::ios::end);
   const int64_t size = in.tellg();
-  if (length < 0) length = size - offset;
-  if (offset < 0 || offset + length > size)
+  if (size < 0) throw UserError("cannot read " + what + " '" + path + "' (is it a regular file?)");
+  if (offset < 0 || offset > size)
+    length = -2;  // refused below
+  else if (length < 0)
+    length = size - offset;
+  if (length < 0 || length > size - offset)
     throw UserError(what + " '" + path + "' is shorter (" + std::to_string(size) +
                     " bytes) than the model says: regenerate or re-download it");
   std::string bytes(static_cast<size_t>(length), '\0');
@@ -44,9 +51,17 @@ Tensor tensor_from_proto(const pb::TensorProto& t, const std::string& where, con
   if (t.dims_size() > kMaxDims)
     throw UserError("'" + model_path + "': tensor " + where + " has " + std::to_string(t.dims_size()) +
                     " dimensions; at most " + std::to_string(kMaxDims) + " are supported");
+  // The element count is checked for overflow here and against the values actually present below, before
+  // anything is allocated: a tensor claiming 10^12 elements in a small file is damage, not a bad_alloc.
+  int64_t n = 1;
   for (int64_t d : t.dims()) {
-    if (d < 0) throw UserError("'" + model_path + "': tensor " + where + " has a negative dimension");
+    if (d < 0)
+      throw UserError("'" + model_path + "': tensor " + where + " has a negative dimension (" +
+                      std::to_string(d) + "): the file is damaged; re-export it");
     shape.push_back(d);
+    if (__builtin_mul_overflow(n, d, &n))
+      throw UserError("'" + model_path + "': tensor " + where + " has dimensions " + shape.str() +
+                      " whose element count overflows 64 bits: the file is damaged; re-export it");
   }
   DType dtype;
   size_t source_size;
@@ -72,19 +87,37 @@ Tensor tensor_from_proto(const pb::TensorProto& t, const std::string& where, con
                       std::to_string(t.data_type()) +
                       ", which resnet.cpp does not read (float, double, int64, int32, bool, uint8 only)");
   }
-  Tensor out = Tensor::empty(shape, dtype);
-  const int64_t n = out.numel();
   std::string raw;
   bool has_raw = t.has_raw_data();
   if (t.data_location() == pb::TensorProto::EXTERNAL) {
     std::string location;
     int64_t offset = 0, length = -1;
+    auto number = [&](const std::string& key, const std::string& value) {
+      int64_t v = 0;
+      size_t used = 0;
+      try {
+        v = std::stoll(value, &used);
+      } catch (const std::exception&) {
+        used = 0;
+      }
+      if (used == 0 || used != value.size() || v < 0)
+        throw UserError("'" + model_path + "': tensor " + where + " has external data " + key + " '" + value +
+                        "', not a non-negative integer: the file is damaged; re-export it");
+      return v;
+    };
     for (const auto& kv : t.external_data()) {
       if (kv.key() == "location") location = kv.value();
-      if (kv.key() == "offset") offset = std::stoll(kv.value());
-      if (kv.key() == "length") length = std::stoll(kv.value());
+      if (kv.key() == "offset") offset = number("offset", kv.value());
+      if (kv.key() == "length") length = number("length", kv.value());
     }
-    const auto file = std::filesystem::path(model_path).parent_path() / location;
+    // The data file must lie beside the model (or below it): no absolute paths, no "..".
+    const std::filesystem::path relative(location);
+    const bool escapes =
+        std::any_of(relative.begin(), relative.end(), [](const auto& p) { return p == ".."; });
+    if (location.empty() || relative.is_absolute() || escapes)
+      throw UserError("'" + model_path + "': tensor " + where + " has external data location '" + location +
+                      "'; it must name a file in the model's directory (a relative path without '..')");
+    const auto file = std::filesystem::path(model_path).parent_path() / relative;
     raw = read_bytes(file.string(), offset, length, "external data file of '" + model_path + "'");
     has_raw = true;
   } else if (has_raw) {
@@ -93,11 +126,30 @@ Tensor tensor_from_proto(const pb::TensorProto& t, const std::string& where, con
   auto mismatch = [&](int64_t got) {
     return UserError("'" + model_path + "': tensor " + where + " holds " + std::to_string(got) +
                      " values where its shape " + shape.str() + " needs " + std::to_string(n) +
-                     ": the file is damaged");
+                     ": the file is damaged; re-export it");
   };
+  int64_t present = 0;  // values in the file
   if (has_raw) {
-    if (raw.size() != static_cast<size_t>(n) * source_size)
-      throw mismatch(static_cast<int64_t>(raw.size() / source_size));
+    present = static_cast<int64_t>(raw.size() / source_size);
+    if (raw.size() % source_size != 0) throw mismatch(present);
+  } else {
+    switch (t.data_type()) {
+      case pb::TensorProto::FLOAT:
+        present = t.float_data_size();
+        break;
+      case pb::TensorProto::DOUBLE:
+        present = t.double_data_size();
+        break;
+      case pb::TensorProto::INT64:
+        present = t.int64_data_size();
+        break;
+      default:
+        present = t.int32_data_size();
+    }
+  }
+  if (present != n) throw mismatch(present);
+  Tensor out = Tensor::empty(shape, dtype);
+  if (has_raw) {
     if (t.data_type() == pb::TensorProto::INT32) {
       for (int64_t i = 0; i < n; ++i) {
         int32_t v;

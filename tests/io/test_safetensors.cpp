@@ -88,6 +88,38 @@ TEST(Safetensors, CorruptFilesGetClearErrorsNamingTheFile) {
   EXPECT_THROW(io::load_safetensors(temp_path("does_not_exist")), UserError);
 }
 
+TEST(Safetensors, RepeatedHeaderKeysAndTrailingBytesAreRefused) {
+  const std::string path = temp_path("strict.safetensors");
+  auto error_for = [&](const std::string& bytes) -> std::string {
+    write_bytes(path, bytes);
+    try {
+      io::load_safetensors(path);
+    } catch (const UserError& e) {
+      return e.what();
+    }
+    return "";
+  };
+  const std::string w = R"("w":{"dtype":"F32","shape":[2],"data_offsets":[0,8]})";
+  // The data section exactly covers the tensors: accepted.
+  EXPECT_EQ(error_for(header_file("{" + w + "}", 8)), "");
+  // A tensor named twice (nlohmann::json would silently keep the second).
+  std::string msg = error_for(header_file("{" + w + "," + w + "}", 8));
+  EXPECT_NE(msg.find(path), std::string::npos) << msg;
+  EXPECT_NE(msg.find("names 'w' twice"), std::string::npos) << msg;
+  // ... and a metadata key named twice.
+  msg = error_for(header_file(R"({"__metadata__":{"a":"1","a":"2"},)" + w + "}", 8));
+  EXPECT_NE(msg.find("names 'a' twice"), std::string::npos) << msg;
+  // The same key in different objects is fine.
+  EXPECT_EQ(error_for(header_file(R"({"__metadata__":{"w":"x"},)" + w + "}", 8)), "");
+  // Bytes after the last tensor's data.
+  msg = error_for(header_file("{" + w + "}", 8) + "junk");
+  EXPECT_NE(msg.find(path), std::string::npos) << msg;
+  EXPECT_NE(msg.find("4 bytes follow the last tensor"), std::string::npos) << msg;
+  msg = error_for(header_file("{}", 3));
+  EXPECT_NE(msg.find("3 bytes follow the last tensor"), std::string::npos) << msg;
+  std::remove(path.c_str());
+}
+
 TEST(Safetensors, SaveIsAtomicAndLeavesNoTemporaryFiles) {
   const std::string path = temp_path("atomic.safetensors");
   io::save_safetensors(path, {{"x", Tensor::full({4}, 1.0)}});
