@@ -7,6 +7,7 @@
 #include <cstring>
 #include <map>
 
+#include "resnet/core/memory_budget.h"
 #include "resnet/core/suggest.h"
 
 namespace resnet::data {
@@ -43,6 +44,21 @@ void check_probability(const char* what, double p) {
 void check_positive_size(const char* what, int64_t height, int64_t width) {
   if (height <= 0 || width <= 0)
     throw UserError(std::string(what) + ": size must be positive, got " + fmt_size(height, width));
+  if (height > kMaxImageSide || width > kMaxImageSide)
+    throw UserError(std::string(what) + ": size " + fmt_size(height, width) + " exceeds the largest side " +
+                    std::to_string(kMaxImageSide) + " an image may have (one " + std::to_string(height) +
+                    "×" + std::to_string(width) + " RGB image needs " +
+                    format_bytes(12.0 * static_cast<double>(height) * static_cast<double>(width)) +
+                    "): use a size of at most " + std::to_string(kMaxImageSide));
+}
+
+// A size a transform computes from its input (resize(S) keeps the aspect ratio: a 100×1 image at
+// resize(16384) would be 1638400 wide).
+void check_output_size(const std::string& what, int64_t height, int64_t width) {
+  if (height > kMaxImageSide || width > kMaxImageSide)
+    throw UserError(what + ": the result would be " + std::to_string(height) + "×" + std::to_string(width) +
+                    ", beyond the largest side " + std::to_string(kMaxImageSide) +
+                    " an image may have: use a smaller size or crop first");
 }
 
 void check_range(const char* what, const char* name, const Range& r, double min_exclusive) {
@@ -334,7 +350,9 @@ std::string Normalize::describe() const {
 RandomCrop::RandomCrop(int64_t height, int64_t width, int64_t padding, PadMode mode)
     : height_(height), width_(width), padding_(padding), mode_(mode) {
   check_positive_size("random_crop", height, width);
-  if (padding < 0) throw UserError("random_crop: padding must be >= 0, got " + std::to_string(padding));
+  if (padding < 0 || padding > kMaxImageSide)
+    throw UserError("random_crop: padding must be in [0, " + std::to_string(kMaxImageSide) + "], got " +
+                    std::to_string(padding));
 }
 
 void RandomCrop::apply(FloatImage& image, Rng& rng) const {
@@ -379,6 +397,7 @@ void Resize::apply(FloatImage& image, Rng&) const {
   if (image.height <= 0 || image.width <= 0) throw UserError(describe() + ": the image is empty");
   const auto [h, w] =
       size_ > 0 ? shorter_side_size(image.height, image.width, size_) : std::pair{height_, width_};
+  check_output_size(describe(), h, w);
   resize(image, h, w);
 }
 

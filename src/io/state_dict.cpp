@@ -1,7 +1,10 @@
 #include "resnet/io/state_dict.h"
 
+#include <atomic>
 #include <map>
 #include <sstream>
+
+#include "resnet/core/finite.h"
 
 namespace resnet::io {
 namespace {
@@ -12,6 +15,12 @@ bool skipped(const std::string& name, const LoadOptions& options) {
   return false;
 }
 
+std::atomic<bool> allow_nonfinite_weights{false};
+
+bool ends_with(const std::string& s, const std::string& tail) {
+  return s.size() >= tail.size() && s.compare(s.size() - tail.size(), tail.size(), tail) == 0;
+}
+
 std::string list(const std::vector<std::string>& names, size_t most = 8) {
   std::ostringstream os;
   for (size_t i = 0; i < names.size() && i < most; ++i) os << (i ? ", " : "") << names[i];
@@ -20,6 +29,28 @@ std::string list(const std::vector<std::string>& names, size_t most = 8) {
 }
 
 }  // namespace
+
+void set_allow_nonfinite_weights(bool allow) {
+  allow_nonfinite_weights = allow;
+}
+
+bool nonfinite_weights_allowed() {
+  return allow_nonfinite_weights;
+}
+
+void check_healthy(const std::string& name, const Tensor& t, const std::string& path) {
+  const std::string where = "tensor '" + name + "' of '" + path + "'";
+  const std::string fix =
+      ": the file is damaged or comes from a run that diverged; use an earlier checkpoint (eval, "
+      "predict, forward, export, import and convert load it anyway with --allow-nonfinite, for forensics)";
+  if (const auto i = first_nonfinite(t))
+    throw UserError(where + " holds " + describe_value(t.get_flat(*i)) + " at index " +
+                    describe_index(t.shape(), *i) + fix);
+  if (ends_with(name, "running_var"))
+    if (const auto i = first_negative(t))
+      throw UserError(where + " holds the negative variance " + describe_value(t.get_flat(*i)) +
+                      " at index " + describe_index(t.shape(), *i) + fix);
+}
 
 std::vector<std::pair<std::string, Tensor>> state_dict(nn::Module& model) {
   std::vector<std::pair<std::string, Tensor>> out;
@@ -68,13 +99,13 @@ LoadReport load_state_dict(nn::Module& model, const TensorFile& file, const Load
           "(load everything but 'fc.')";
     throw UserError(os.str());
   }
-  for (auto& [destination, source] : copies) {
-    if (source.dtype() == destination.dtype()) {
-      destination.copy_from(source);
-    } else {
-      destination.copy_from(source.to(destination.dtype()));
-    }
+  // Converted (an f64 beyond f32's range becomes inf) and checked before anything is changed.
+  for (size_t i = 0; i < copies.size(); ++i) {
+    auto& [destination, source] = copies[i];
+    if (source.dtype() != destination.dtype()) source = source.to(destination.dtype());
+    if (!options.allow_nonfinite) check_healthy(report.loaded[i], source, file.path);
   }
+  for (auto& [destination, source] : copies) destination.copy_from(source);
   return report;
 }
 

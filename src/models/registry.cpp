@@ -69,7 +69,10 @@ const std::vector<ModelInfo>& registered_models() {
   return models;
 }
 
-std::unique_ptr<ResNet> create_model(const std::string& name, const ModelOptions& options) {
+namespace {
+
+// The named model as designed, with its classes and input channels.
+std::unique_ptr<ResNet> designed_model(const std::string& name, const ModelOptions& options) {
   const auto& table = entries();
   const auto it =
       std::find_if(table.begin(), table.end(), [&](const Entry& e) { return e.info.name == name; });
@@ -82,16 +85,23 @@ std::unique_ptr<ResNet> create_model(const std::string& name, const ModelOptions
   }
   auto model = it->build(options.num_classes > 0 ? options.num_classes : it->info.default_classes,
                          options.in_channels > 0 ? options.in_channels : 3);
-  const bool adjusted = options.imagenet_stem.has_value() || options.width_multiplier != 1.0 ||
-                        options.stride_in_1x1 || options.shortcut.has_value();
-  if (!adjusted) return model;
-  if (options.width_multiplier <= 0)
+  return model;
+}
+
+bool adjusted(const ModelOptions& options) {
+  return options.imagenet_stem.has_value() || options.width_multiplier != 1.0 || options.stride_in_1x1 ||
+         options.shortcut.has_value();
+}
+
+ResNetSpec adjusted_spec(const std::string& name, const ResNet& model, const ModelOptions& options) {
+  if (!(options.width_multiplier > 0))
     throw UserError("width multiplier " + std::to_string(options.width_multiplier) + " must be positive");
-  ResNetSpec spec = model->spec();
+  ResNetSpec spec = model.spec();
   if (options.imagenet_stem) spec.imagenet_stem = *options.imagenet_stem;
   auto scale = [&](int64_t channels) {
-    return std::max<int64_t>(
-        1, static_cast<int64_t>(std::lround(static_cast<double>(channels) * options.width_multiplier)));
+    // Saturated far beyond any machine: the ResNet constructor refuses it with its memory estimate.
+    const double scaled = std::min(static_cast<double>(channels) * options.width_multiplier, 1e15);
+    return std::max<int64_t>(1, static_cast<int64_t>(std::llround(scaled)));
   };
   spec.stem_width = scale(spec.stem_width);
   for (int64_t& w : spec.widths) w = scale(w);
@@ -102,7 +112,20 @@ std::unique_ptr<ResNet> create_model(const std::string& name, const ModelOptions
                       "' is a pre-activation net: its shortcuts are fixed (identity or projection)");
     spec.shortcut = *options.shortcut;
   }
-  return std::make_unique<ResNet>(spec);
+  return spec;
+}
+
+}  // namespace
+
+ResNetSpec model_spec(const std::string& name, const ModelOptions& options) {
+  auto model = designed_model(name, options);
+  return adjusted(options) ? adjusted_spec(name, *model, options) : model->spec();
+}
+
+std::unique_ptr<ResNet> create_model(const std::string& name, const ModelOptions& options) {
+  auto model = designed_model(name, options);
+  if (!adjusted(options)) return model;
+  return std::make_unique<ResNet>(adjusted_spec(name, *model, options));
 }
 
 }  // namespace resnet::models

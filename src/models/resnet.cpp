@@ -2,11 +2,14 @@
 
 #include <string>
 
+#include "resnet/models/memory_estimate.h"
+
 namespace resnet::models {
 
 ResNet::ResNet(const ResNetSpec& spec) : Module("ResNet"), spec_(spec) {
   RESNET_CHECK(!spec.blocks_per_stage.empty() && spec.blocks_per_stage.size() == spec.widths.size())
       << "one width per stage";
+  check_parameters_fit(spec);  // before a parameter is allocated
   // Children are registered on this module, so names are "conv1", "layer1.0.conv1", … as in torchvision.
   std::vector<std::pair<std::string, std::unique_ptr<nn::Module>>> parts;
   parts.emplace_back("input_layout", std::make_unique<nn::ToLayout>(Layout::channels_last));

@@ -23,7 +23,7 @@ struct ConvertOptions {
   int64_t classes = 0, in_channels = 0, input_size = 0;
   double width = 0;  // 0: from conv1.weight
   std::vector<double> mean, std;
-  bool keep_module_prefix = false;
+  bool keep_module_prefix = false, allow_nonfinite = false;
 };
 
 std::vector<std::string> read_class_names(const std::string& path, int64_t classes) {
@@ -57,6 +57,9 @@ void run_convert(const ConvertOptions& o) {
   if (!o.model.empty()) models::create_model(o.model);  // an unknown name fails before any file is read
   const io::PthFile pth = io::load_pth(o.input, {.key = o.key, .keep_module_prefix = o.keep_module_prefix});
   for (const auto& note : pth.notes) std::fprintf(stderr, "note: %s\n", note.c_str());
+  io::set_allow_nonfinite_weights(o.allow_nonfinite);
+  if (!o.allow_nonfinite)  // also without --model, where nothing else loads the weights
+    for (const auto& [name, t] : pth.tensors) io::check_healthy(name, t, o.input);
   int64_t values = 0;
   for (const auto& [n, t] : pth.tensors) values += t.numel();
 
@@ -182,6 +185,8 @@ void add_convert_command(CLI::App& app) {
       ->check(CLI::ExistingFile);
   cmd->add_option("--mean", o->mean, "Normalisation mean per channel (default ImageNet's)")->expected(1, 16);
   cmd->add_option("--std", o->std, "Normalisation std per channel (default ImageNet's)")->expected(1, 16);
+  cmd->add_flag("--allow-nonfinite", o->allow_nonfinite,
+                "Convert weights holding NaN/Inf or negative BN variances anyway (forensics)");
   cmd->callback([o] { run_convert(*o); });
 }
 

@@ -7,11 +7,14 @@
 #include <optional>
 
 #include "commands.h"
+#include "resnet/core/memory_budget.h"
 #include "resnet/core/parallel.h"
 #include "resnet/data/image.h"
 #include "resnet/data/loader.h"
 #include "resnet/data/sources.h"
 #include "resnet/data/transforms.h"
+#include "resnet/io/state_dict.h"
+#include "resnet/models/memory_estimate.h"
 #include "resnet/train/checkpoint.h"
 #include "resnet/train/evaluate.h"
 #include "resnet/train/plot.h"
@@ -23,10 +26,29 @@ namespace fs = std::filesystem;
 
 struct EvalOptions {
   std::string checkpoint, dataset, split = "test", confusion_png, engine, calibration;
-  bool ema = false;
-  int64_t batch_size = 500, limit = 0;
+  bool ema = false, allow_nonfinite = false;
+  std::string batch_size = "500";
+  int64_t limit = 0;
   int threads = 0, workers = 1;
 };
+
+// A count given on the command line: digits, or a whole number in float notation (1e9, as users write
+// big numbers), at least 1. Values beyond int64 saturate; callers clamp them to what they count.
+int64_t parse_count(const std::string& text, const std::string& flag) {
+  size_t used = 0;
+  double value = 0;
+  try {
+    value = std::stod(text, &used);
+  } catch (const std::out_of_range&) {
+    value = HUGE_VAL;
+    used = text.size();
+  } catch (const std::exception&) {
+  }
+  if (used == 0 || used != text.size() || !(value >= 1) ||
+      (std::isfinite(value) && value != std::floor(value)))
+    throw UserError(flag + " '" + text + "' is not a whole number of at least 1 (e.g. 500 or 1e4)");
+  return value >= 9.2e18 ? INT64_MAX : static_cast<int64_t>(value);
+}
 
 std::shared_ptr<const data::Dataset> open_split(const std::string& spec, const std::string& split,
                                                 int64_t channels, int64_t limit) {
@@ -68,6 +90,16 @@ std::unique_ptr<data::DataLoader> checkpoint_loader(const train::Checkpoint& c, 
   const auto size = c.info.at("input_size").get<std::vector<int64_t>>();
   auto set = open_split(dataset_of(c, dataset), split, size[0], limit);
   check_compatible(c, *set);
+  // A batch beyond the data set is the whole data set; what the loader then holds must fit.
+  batch_size = std::min(batch_size, set->size());
+  const data::LoaderOptions defaults;
+  check_memory_budget(
+      4.0 * static_cast<double>(defaults.prefetch) * static_cast<double>(batch_size) *
+          static_cast<double>(size[0]) * static_cast<double>(size[1]) * static_cast<double>(size[2]),
+      "loading " + std::to_string(defaults.prefetch) + " batches of " + std::to_string(batch_size) + " " +
+          std::to_string(size[0]) + "×" + std::to_string(size[1]) + "×" + std::to_string(size[2]) +
+          " images of " + set->describe(),
+      "lower --batch-size");
   return std::make_unique<data::DataLoader>(set, data::parse_pipeline(c.info.at("eval_transforms")),
                                             data::LoaderOptions{.batch_size = batch_size,
                                                                 .shuffle = false,
@@ -82,11 +114,16 @@ namespace {
 
 void run_eval(const EvalOptions& o) {
   set_num_threads(o.threads);
+  io::set_allow_nonfinite_weights(o.allow_nonfinite);
   const train::Checkpoint c = train::load_checkpoint(o.checkpoint);
   auto model = train::model_from_checkpoint(c, o.ema);
-  const auto loader_ptr = checkpoint_loader(c, o.dataset, o.split, o.limit, o.batch_size, o.workers);
+  const auto loader_ptr =
+      checkpoint_loader(c, o.dataset, o.split, o.limit, parse_count(o.batch_size, "--batch-size"), o.workers);
   data::DataLoader& loader = *loader_ptr;
   const data::Dataset* set = &loader.dataset();
+  const auto size = c.info.at("input_size").get<std::vector<int64_t>>();
+  models::check_inference_fits(model->spec(), loader.options().batch_size, size[0], size[1], size[2],
+                               "evaluating " + c.info.at("model").get<std::string>(), "lower --batch-size");
   std::fprintf(stderr, "Evaluating %s (%s%s%s) on %s\n", c.path().c_str(),
                c.info.at("model").get<std::string>().c_str(), o.ema ? ", EMA weights" : "",
                o.engine.empty() ? "" : (", " + o.engine + " inference engine").c_str(),
@@ -121,26 +158,39 @@ struct PredictOptions {
   std::string checkpoint;
   std::vector<std::string> inputs, indices;
   int64_t top_k = 3;
-  bool ema = false;
+  bool ema = false, allow_nonfinite = false;
   int threads = 0;
 };
 
-std::vector<int64_t> parse_indices(const std::vector<std::string>& texts) {
-  std::vector<int64_t> out;
+// "3", "0-7", "1,5,9" → ranges [first, last], checked against the `count` images of `set` before
+// anything is expanded (0-999999999 names the valid range instead of taking gigabytes first).
+std::vector<std::pair<int64_t, int64_t>> parse_indices(const std::vector<std::string>& texts, int64_t count,
+                                                       const std::string& set) {
+  std::vector<std::pair<int64_t, int64_t>> out;
   for (const auto& text : texts) {
     size_t start = 0;
     while (start < text.size()) {
       const size_t end = std::min(text.find(',', start), text.size());
       const std::string part = text.substr(start, end - start);
+      int64_t a = 0, b = 0;
       try {
         const size_t dash = part.find('-', 1);
-        const int64_t a = std::stoll(part.substr(0, dash));
-        const int64_t b = dash == std::string::npos ? a : std::stoll(part.substr(dash + 1));
+        size_t used = 0;
+        a = std::stoll(part.substr(0, dash), &used);
+        if (used != std::min(dash, part.size())) throw std::invalid_argument("trailing text");
+        b = a;
+        if (dash != std::string::npos) {
+          b = std::stoll(part.substr(dash + 1), &used);
+          if (used != part.size() - dash - 1) throw std::invalid_argument("trailing text");
+        }
         if (b < a || a < 0) throw std::invalid_argument("range");
-        for (int64_t i = a; i <= b; ++i) out.push_back(i);
       } catch (const std::exception&) {
         throw UserError("--index '" + text + "': write indices as 3, 0-7 or 1,5,9");
       }
+      if (b >= count)
+        throw UserError("--index " + part + " goes past the " + std::to_string(count) + " images of " + set +
+                        ": valid indices are 0-" + std::to_string(count - 1));
+      out.emplace_back(a, b);
       start = end + 1;
     }
   }
@@ -155,6 +205,7 @@ bool is_image_file(const fs::path& p) {
 
 void run_predict(const PredictOptions& o) {
   set_num_threads(o.threads);
+  io::set_allow_nonfinite_weights(o.allow_nonfinite);
   const train::Checkpoint c = train::load_checkpoint(o.checkpoint);
   auto model = train::model_from_checkpoint(c, o.ema);
   const auto size = c.info.at("input_size").get<std::vector<int64_t>>();
@@ -193,13 +244,12 @@ void run_predict(const PredictOptions& o) {
       throw UserError("checkpoint '" + c.path() +
                       "' names no data set, so --index has nothing to index: give image files instead");
     const auto test = open_split(spec, "test", size[0], 0);
-    for (int64_t i : parse_indices(o.indices)) {
-      if (i >= test->size())
-        throw UserError("--index " + std::to_string(i) + " is past the " + std::to_string(test->size()) +
-                        " images of " + test->describe());
-      Item item{"test image " + std::to_string(i), {}, test->label(i)};
-      test->load(i, item.image);
-      items.push_back(std::move(item));
+    for (const auto& [first, last] : parse_indices(o.indices, test->size(), test->describe())) {
+      for (int64_t i = first; i <= last; ++i) {
+        Item item{"test image " + std::to_string(i), {}, test->label(i)};
+        test->load(i, item.image);
+        items.push_back(std::move(item));
+      }
     }
   }
   if (items.empty()) throw UserError("nothing to predict: give image files or directories, or --index N");
@@ -255,9 +305,10 @@ void add_eval_commands(CLI::App& app) {
       ->capture_default_str()
       ->check(CLI::IsMember({"test", "train"}));
   eval->add_flag("--ema", e->ema, "Use the checkpoint's EMA weights");
-  eval->add_option("--batch-size", e->batch_size, "Images per forward")
-      ->capture_default_str()
-      ->check(CLI::PositiveNumber);
+  eval->add_flag("--allow-nonfinite", e->allow_nonfinite,
+                 "Load weights holding NaN/Inf or negative BN variances anyway (forensics)");
+  eval->add_option("--batch-size", e->batch_size, "Images per forward (at most the data set's size)")
+      ->capture_default_str();
   eval->add_option("--limit", e->limit, "Only the first N images (0 = all)")->capture_default_str();
   eval->add_option("--confusion-png", e->confusion_png, "Also draw the confusion matrix to this PNG");
   eval->add_option("--engine", e->engine,
@@ -281,6 +332,8 @@ void add_eval_commands(CLI::App& app) {
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
   predict->add_flag("--ema", p->ema, "Use the checkpoint's EMA weights");
+  predict->add_flag("--allow-nonfinite", p->allow_nonfinite,
+                    "Load weights holding NaN/Inf or negative BN variances anyway (forensics)");
   predict->add_option("--threads", p->threads, "Threads (0 = all cores)")->capture_default_str();
   predict->callback([p] { run_predict(*p); });
 }

@@ -20,10 +20,11 @@ namespace {
 struct ExportCommand {
   std::string checkpoint, onnx, model;
   int64_t classes = 0, in_channels = 0;
-  bool fold_bn = false, ema = false;
+  bool fold_bn = false, ema = false, allow_nonfinite = false;
 };
 
 void run_export(const ExportCommand& o) {
+  io::set_allow_nonfinite_weights(o.allow_nonfinite);
   std::unique_ptr<models::ResNet> model;
   nlohmann::json info = nlohmann::json::object();
   if (!o.model.empty()) {
@@ -49,6 +50,7 @@ void run_export(const ExportCommand& o) {
 struct ImportCommand {
   std::string onnx, out, mean, std, class_names, dataset;
   int64_t input_size = 0;
+  bool allow_nonfinite = false;
 };
 
 std::vector<double> parse_numbers(const std::string& text, const std::string& flag) {
@@ -105,6 +107,7 @@ void apply_overrides(const ImportCommand& o, onnx::ImportedModel& m) {
 }
 
 void run_import(const ImportCommand& o) {
+  io::set_allow_nonfinite_weights(o.allow_nonfinite);
   onnx::ImportedModel imported = onnx::import_onnx(o.onnx);
   apply_overrides(o, imported);
   auto model = std::make_unique<models::ResNet>(imported.spec);
@@ -128,6 +131,8 @@ void add_interchange_commands(CLI::App& app) {
   exp->add_option("--onnx", e->onnx, "ONNX file to write")->required();
   exp->add_flag("--fold-bn", e->fold_bn, "Fold batch norms into the convs (smaller, inference only)");
   exp->add_flag("--ema", e->ema, "Export the checkpoint's EMA weights");
+  exp->add_flag("--allow-nonfinite", e->allow_nonfinite,
+                "Export weights holding NaN/Inf or negative BN variances anyway (forensics)");
   exp->add_option("--model", e->model, "For bare weights: the model name (see `resnet models`)");
   exp->add_option("--classes", e->classes, "For bare weights: number of classes (default: the model's)");
   exp->add_option("--in-channels", e->in_channels, "For bare weights: input channels (default 3)");
@@ -144,6 +149,8 @@ void add_interchange_commands(CLI::App& app) {
   imp->add_option("--dataset", i->dataset, "Data set spec eval/predict --index use by default");
   imp->add_option("--input-size", i->input_size, "Input height = width the model expects")
       ->check(CLI::PositiveNumber);
+  imp->add_flag("--allow-nonfinite", i->allow_nonfinite,
+                "Import weights holding NaN/Inf or negative BN variances anyway (forensics)");
   imp->callback([i] { run_import(*i); });
 }
 

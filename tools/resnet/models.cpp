@@ -5,9 +5,11 @@
 #include <memory>
 
 #include "commands.h"
+#include "resnet/core/finite.h"
 #include "resnet/core/parallel.h"
 #include "resnet/io/safetensors.h"
 #include "resnet/io/state_dict.h"
+#include "resnet/models/memory_estimate.h"
 #include "resnet/models/registry.h"
 #include "resnet/models/summary.h"
 
@@ -79,6 +81,7 @@ struct ForwardOptions {
   std::string model, weights, input, output;
   int64_t classes = 0, in_channels = 0;
   int threads = 0;
+  bool allow_nonfinite = false;
 };
 
 void run_forward(const ForwardOptions& o) {
@@ -88,8 +91,17 @@ void run_forward(const ForwardOptions& o) {
   const Tensor& input = input_file.at("input");
   if (input.ndim() != 4 || input.dtype() != DType::f32)
     throw UserError("'" + o.input + "': tensor 'input' must be f32 [N, C, H, W], got " + input.str());
+  // A NaN or Inf pixel does not always surface as NaN logits (ReLU and max-pool can drop it): refused.
+  if (const auto i = first_nonfinite(input); i && !o.allow_nonfinite)
+    throw UserError("'" + o.input + "': tensor 'input' holds " + describe_value(input.get_flat(*i)) +
+                    " at index " + describe_index(input.shape(), *i) +
+                    ": give finite values (or --allow-nonfinite to run it anyway)");
+  io::set_allow_nonfinite_weights(o.allow_nonfinite);
   const int64_t channels = o.in_channels > 0 ? o.in_channels : input.size(1);
   auto model = models::create_model(o.model, o.classes, channels);
+  models::check_inference_fits(model->spec(), input.size(0), input.size(1), input.size(2), input.size(3),
+                               "the forward of '" + o.input + "' through " + o.model,
+                               "split the input into smaller batches");
   io::load_state_dict(*model, io::load_safetensors(o.weights));
   model->eval();
   const Tensor& logits = model->forward(input);
@@ -138,6 +150,8 @@ void add_model_commands(CLI::App& app) {
   fwd->add_option("--classes", o->classes, "Number of classes (default: the model's)");
   fwd->add_option("--in-channels", o->in_channels, "Input channels (default: the input's)");
   fwd->add_option("--threads", o->threads, "Threads (0 = all cores)");
+  fwd->add_flag("--allow-nonfinite", o->allow_nonfinite,
+                "Run non-finite inputs, and weights holding NaN/Inf or negative BN variances (forensics)");
   fwd->callback([o] { run_forward(*o); });
 }
 

@@ -33,6 +33,12 @@
 
 namespace resnet::data {
 
+// The largest height or width a transform may produce or a model card may ask for (16384: 3 GB for one
+// RGB f32 image). Larger sizes are refused when the spec is parsed (resize(100000) would otherwise end
+// in std::bad_alloc on the first image); sizes a transform computes from the image (resize(S) keeps the
+// aspect ratio, random_crop pads) are checked when applied.
+inline constexpr int64_t kMaxImageSide = 16384;
+
 // A float image being transformed: values[(c * height + y) * width + x]; values.size() is exactly
 // channels · height · width after every operation. `scratch` is working memory.
 struct FloatImage {

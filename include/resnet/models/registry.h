@@ -33,6 +33,8 @@ struct ModelOptions {
 // An unknown name throws UserError listing the closest registered names. Not initialised: call
 // nn::init_torchvision (zero_init_residual is its option) or load weights.
 std::unique_ptr<ResNet> create_model(const std::string& name, const ModelOptions& options);
+// The spec create_model builds, without building it (memory estimates: models/memory_estimate.h).
+ResNetSpec model_spec(const std::string& name, const ModelOptions& options);
 inline std::unique_ptr<ResNet> create_model(const std::string& name, int64_t num_classes = 0,
                                             int64_t in_channels = 0) {
   return create_model(name, ModelOptions{.num_classes = num_classes, .in_channels = in_channels});
