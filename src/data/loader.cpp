@@ -6,6 +6,7 @@
 #include <numeric>
 #include <system_error>
 
+#include "resnet/core/memory_budget.h"
 #include "resnet/core/rng.h"
 
 namespace resnet::data {
@@ -25,6 +26,15 @@ DataLoader::DataLoader(std::shared_ptr<const Dataset> dataset, std::shared_ptr<c
                     ": lower the batch size");
   // A batch larger than the whole data set only wastes memory when the last batch may be partial.
   if (!options_.drop_last) options_.batch_size = std::min(options_.batch_size, dataset_->size());
+  // The prefetched batches, checked against the machine before they are allocated.
+  check_memory_budget(4.0 * static_cast<double>(options_.prefetch) *
+                          static_cast<double>(options_.batch_size) * static_cast<double>(options_.channels) *
+                          static_cast<double>(options_.height) * static_cast<double>(options_.width),
+                      "loading " + std::to_string(options_.prefetch) + " batches of " +
+                          std::to_string(options_.batch_size) + " " + std::to_string(options_.channels) +
+                          "×" + std::to_string(options_.height) + "×" + std::to_string(options_.width) +
+                          " images of " + dataset_->describe() + " ahead",
+                      "lower the batch size or the batches decoded ahead (data.prefetch)");
   slots_.resize(static_cast<size_t>(options_.prefetch));
   for (auto& slot : slots_) {
     slot.images =

@@ -54,32 +54,47 @@ void validate_model_card(const nlohmann::json& info, const std::string& path) {
     card.fail("width_multiplier",
               "holds " + info.at("width_multiplier").dump() + " (not a positive number) in");
 
-  const auto& size = card.need("input_size");
-  if (!size.is_array() || size.size() != 3)
-    card.fail("input_size", "holds " + size.dump() + " (not [channels, height, width]) in");
-  const int64_t c = card.positive("input_size", size[0], kMaxChannels);
-  const int64_t h = card.positive("input_size", size[1], data::kMaxImageSide);
-  const int64_t w = card.positive("input_size", size[2], data::kMaxImageSide);
-  if (in_channels > 0 && c != in_channels)
-    card.fail("input_size", "gives " + std::to_string(c) + " channels where in_channels is " +
-                                std::to_string(in_channels) + " in");
-  check_memory_budget(4.0 * static_cast<double>(c) * static_cast<double>(h) * static_cast<double>(w),
-                      "one " + std::to_string(c) + "×" + std::to_string(h) + "×" + std::to_string(w) +
-                          " input image of checkpoint '" + path + "' (its 'input_size')",
-                      "the file was damaged or written by another tool; correct 'input_size'");
-
-  const auto& names = card.need("class_names");
-  if (!names.is_array()) card.fail("class_names", "holds no list in");
-  for (const auto& n : names)
-    if (!n.is_string()) card.fail("class_names", "holds a non-string name " + n.dump() + " in");
-  if (static_cast<int64_t>(names.size()) != classes)
-    card.fail("class_names", "holds " + std::to_string(names.size()) + " names for " +
-                                 std::to_string(classes) + " classes in");
-  const auto& transforms = card.need("eval_transforms");
-  if (!transforms.is_array()) card.fail("eval_transforms", "holds no list in");
-  for (const auto& t : transforms)
-    if (!t.is_string()) card.fail("eval_transforms", "holds a non-string transform " + t.dump() + " in");
+  if (info.contains("input_size")) {
+    const auto& size = info.at("input_size");
+    if (!size.is_array() || size.size() != 3)
+      card.fail("input_size", "holds " + size.dump() + " (not [channels, height, width]) in");
+    const int64_t c = card.positive("input_size", size[0], kMaxChannels);
+    const int64_t h = card.positive("input_size", size[1], data::kMaxImageSide);
+    const int64_t w = card.positive("input_size", size[2], data::kMaxImageSide);
+    if (in_channels > 0 && c != in_channels)
+      card.fail("input_size", "gives " + std::to_string(c) + " channels where in_channels is " +
+                                  std::to_string(in_channels) + " in");
+    check_memory_budget(4.0 * static_cast<double>(c) * static_cast<double>(h) * static_cast<double>(w),
+                        "one " + std::to_string(c) + "×" + std::to_string(h) + "×" + std::to_string(w) +
+                            " input image of checkpoint '" + path + "' (its 'input_size')",
+                        "the file was damaged or written by another tool; correct 'input_size'");
+  }
+  if (info.contains("class_names")) {
+    const auto& names = info.at("class_names");
+    if (!names.is_array()) card.fail("class_names", "holds no list in");
+    for (const auto& n : names)
+      if (!n.is_string()) card.fail("class_names", "holds a non-string name " + n.dump() + " in");
+    if (static_cast<int64_t>(names.size()) != classes)
+      card.fail("class_names", "holds " + std::to_string(names.size()) + " names for " +
+                                   std::to_string(classes) + " classes in");
+  }
+  if (info.contains("eval_transforms")) {
+    const auto& transforms = info.at("eval_transforms");
+    if (!transforms.is_array()) card.fail("eval_transforms", "holds no list in");
+    for (const auto& t : transforms)
+      if (!t.is_string()) card.fail("eval_transforms", "holds a non-string transform " + t.dump() + " in");
+  }
   if (info.contains("dataset") && !info.at("dataset").is_string()) card.fail("dataset", "holds no string in");
+}
+
+void require_model_card_keys(const nlohmann::json& info, const std::string& path,
+                             const std::vector<std::string>& keys, const std::string& command) {
+  for (const auto& key : keys)
+    if (!info.contains(key))
+      throw UserError("checkpoint '" + path + "': its model card (the 'info' metadata) lacks the key '" +
+                      key + "' that " + command +
+                      " needs (a bare model description: re-create the checkpoint with resnet train, convert "
+                      "or import, which write the whole card)");
 }
 
 }  // namespace resnet::train

@@ -99,6 +99,18 @@ TEST_F(CliBounds, TrainingAWidthBeyondTheMachineIsRefusedWithTheEstimate) {
   EXPECT_FALSE(has(out, "bad_alloc")) << out.text;
 }
 
+TEST_F(CliBounds, TrainingLoaderBuffersBeyondTheMachineAreRefusedWithTheEstimate) {
+  // 1024 batches of the whole training set decoded ahead: 193 GB before a single step.
+  const auto out = run_bounded("",
+                               "train --model resnet20 --dataset fashion-mnist --set data.prefetch=1024 "
+                               "--batch-size 60000 --epochs 1 --dir " +
+                                   (dir_ / "runs").string() + " --name prefetch");
+  EXPECT_EQ(out.status, 2) << out.text;
+  EXPECT_TRUE(has(out, "loading 1024 batches of 60000 1×28×28 images of")) << out.text;
+  EXPECT_TRUE(has(out, "needs 193 GB, this machine has")) << out.text;
+  EXPECT_TRUE(has(out, "data.prefetch")) << out.text;
+}
+
 TEST_F(CliBounds, EvalTakesABatchSizeOf1e9AndClampsItToTheDataSet) {
   const auto out = run_bounded("", "eval --checkpoint " + good_ + " --batch-size 1e9 --limit 64");
   EXPECT_EQ(out.status, 0) << out.text;
@@ -151,6 +163,23 @@ TEST_F(CliBounds, AModelCardWithoutNumClassesNamesTheKeyAndTheFile) {
     EXPECT_TRUE(has(out, "checkpoint '" + path +
                              "': its model card (the 'info' metadata) lacks the key "
                              "'num_classes'"))
+        << out.text;
+    EXPECT_FALSE(has(out, "json.exception")) << out.text;
+  }
+}
+
+TEST_F(CliBounds, ACardHoldingOnlyTheNetworkExportsButDoesNotEvaluate) {
+  const nlohmann::json card = {{"model", "resnet20"}, {"num_classes", 10}, {"in_channels", 1}};
+  const std::string path = write_checkpoint(dir_ / "bare_card.safetensors", card);
+  const auto exported =
+      run_bounded("", "export --checkpoint " + path + " --onnx " + (dir_ / "bare.onnx").string());
+  EXPECT_EQ(exported.status, 0) << exported.text;
+  for (const std::string command : {"eval --dataset fashion-mnist --limit 8", "predict --index 0"}) {
+    const auto out = run_bounded("", command + " --checkpoint " + path);
+    EXPECT_EQ(out.status, 2) << out.text;
+    EXPECT_TRUE(has(out, "checkpoint '" + path +
+                             "': its model card (the 'info' metadata) lacks the key "
+                             "'input_size' that "))
         << out.text;
     EXPECT_FALSE(has(out, "json.exception")) << out.text;
   }

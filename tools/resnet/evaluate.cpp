@@ -17,6 +17,7 @@
 #include "resnet/models/memory_estimate.h"
 #include "resnet/train/checkpoint.h"
 #include "resnet/train/evaluate.h"
+#include "resnet/train/model_card.h"
 #include "resnet/train/plot.h"
 
 namespace resnet::cli {
@@ -87,6 +88,8 @@ void check_compatible(const train::Checkpoint& c, const data::Dataset& set) {
 std::unique_ptr<data::DataLoader> checkpoint_loader(const train::Checkpoint& c, const std::string& dataset,
                                                     const std::string& split, int64_t limit,
                                                     int64_t batch_size, int workers) {
+  train::require_model_card_keys(c.info, c.path(), {"input_size", "class_names", "eval_transforms"},
+                                 "evaluating on a data set");
   const auto size = c.info.at("input_size").get<std::vector<int64_t>>();
   auto set = open_split(dataset_of(c, dataset), split, size[0], limit);
   check_compatible(c, *set);
@@ -207,6 +210,8 @@ void run_predict(const PredictOptions& o) {
   set_num_threads(o.threads);
   io::set_allow_nonfinite_weights(o.allow_nonfinite);
   const train::Checkpoint c = train::load_checkpoint(o.checkpoint);
+  train::require_model_card_keys(c.info, c.path(), {"input_size", "class_names", "eval_transforms"},
+                                 "resnet predict");
   auto model = train::model_from_checkpoint(c, o.ema);
   const auto size = c.info.at("input_size").get<std::vector<int64_t>>();
   const auto names = c.info.at("class_names").get<std::vector<std::string>>();

@@ -3,16 +3,25 @@
 // Everything in it comes from a file, so it is validated on reading, before any size in it is used:
 // a missing key, a value of the wrong type, an input size beyond data::kMaxImageSide or beyond what this
 // machine can hold, or class names that do not match the class count is a UserError naming the file and
-// the key, instead of a raw JSON exception or std::bad_alloc later on.
+// the key, instead of a raw JSON exception or std::bad_alloc later on. load_checkpoint validates every
+// card it reads; the commands that need more of the card than the network require those keys.
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
 namespace resnet::train {
 
-// Throws UserError naming `path` and the key when `info` is not a usable model card.
+// Throws UserError naming `path` and the key when `info` is not a usable model card: "model" and
+// "num_classes" (and "in_channels" unless a "spec" describes the network) must be present; every other key
+// the commands read ("input_size", "class_names", "eval_transforms", "width_multiplier", "dataset") is
+// checked when present (a card written by hand for `resnet export` may hold only the network).
 void validate_model_card(const nlohmann::json& info, const std::string& path);
+
+// Throws UserError naming the first of `keys` that `info` lacks and the `command` that needs it.
+void require_model_card_keys(const nlohmann::json& info, const std::string& path,
+                             const std::vector<std::string>& keys, const std::string& command);
 
 }  // namespace resnet::train
