@@ -220,6 +220,22 @@ TEST_F(CliBounds, NonFiniteWeightsAreRefusedOnEveryPathUnlessAllowed) {
       << out.text;
 }
 
+TEST_F(CliBounds, ConvertRefusesNonFiniteWeightsWithOrWithoutAModel) {
+  // tests/fixtures/make_nonfinite_pth.py: resnet20_w025.pth with a NaN in conv1.weight.
+  const std::string pth = std::string(RESNET_FIXTURES_DIR) + "/pth/nonfinite.pth";
+  const std::string message = "tensor 'conv1.weight' of '" + pth + "' holds NaN at index [0, 0, 0, 0]";
+  const std::string out_path = (dir_ / "converted.safetensors").string();
+  for (const std::string model : {"", " --model resnet20"}) {
+    const auto out = run_bounded("", "convert " + pth + model + " --out " + out_path);
+    EXPECT_EQ(out.status, 2) << out.text;
+    EXPECT_TRUE(has(out, message)) << out.text;
+    EXPECT_FALSE(fs::exists(out_path));
+  }
+  const auto allowed = run_bounded("", "convert " + pth + " --out " + out_path + " --allow-nonfinite");
+  EXPECT_EQ(allowed.status, 0) << allowed.text;
+  EXPECT_TRUE(fs::exists(out_path));
+}
+
 TEST_F(CliBounds, ForwardRefusesANonFiniteInputByIndex) {
   auto model = models::create_model("resnet20", 10, 1);
   Rng rng(5);
