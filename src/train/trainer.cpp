@@ -792,6 +792,9 @@ RunResult train(const Config& config) {
 }
 
 RunResult resume(const std::string& run_dir, const Config& overrides, bool allow_thread_change) {
+  if (!fs::exists(run_dir))
+    throw UserError("there is no run to resume in '" + run_dir +
+                    "' (it does not exist): pass the run directory `resnet train` printed, e.g. runs/NAME");
   const RunDirectoryLock lock(fs::is_directory(run_dir) ? run_dir : fs::path(run_dir).parent_path().string());
   Checkpoint checkpoint = load_checkpoint(run_dir, /*prefer_last=*/true);
   if (!checkpoint.has_training_state())

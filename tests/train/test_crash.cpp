@@ -171,13 +171,18 @@ TEST_F(CrashTest, EveryWriteAfterTheLastStepRecovers) {
   for (size_t i = 0; i < points_.size(); ++i)
     if (points_[i].what.rfind("after training step", 0) == 0) last_step = i;
   std::set<std::string> files;
+  int kills = 0;
   for (size_t i = last_step + 1; i < points_.size(); ++i) {
     const std::string& what = points_[i].what;
     const bool commit = what.find("safetensors") != std::string::npos;
     if (!all && !commit && what.rfind("half written", 0) != 0) continue;
     files.insert(fs::path(what.substr(what.rfind(' ') + 1)).filename().string());
     kill_at_point_and_recover(points_[i], "p" + std::to_string(points_[i].index));
+    ++kills;
   }
+  std::printf(
+      "killed and recovered %d runs among the %zu crash points after the last step (of %zu in the run)\n",
+      kills, points_.size() - last_step - 1, points_.size());
   for (const char* f : {"best.next.safetensors", "last.safetensors", "best.safetensors", "metrics.jsonl",
                         "metrics.csv", "curves.png", "confusion.png", "summary.json"})
     EXPECT_TRUE(files.count(f)) << f << " was not among the crash points";
@@ -216,6 +221,7 @@ TEST_F(CrashTest, RandomKillsRecoverBitIdentically) {
                             std::to_string(second));
     fs::remove_all(dir_ / name);
   }
+  std::printf("killed and recovered %d runs, half at random crash points, half at random moments\n", kills);
 }
 
 }  // namespace
