@@ -89,7 +89,11 @@ Tensor read_idx_u8(const std::string& path) {
     const uint32_t n = be32(&head[4 + 4 * d]);
     dims += (d ? " x " : "") + std::to_string(n);
     shape.push_back(n);
-    if (__builtin_mul_overflow(expected, uint64_t{n}, &expected)) expected = UINT64_MAX;
+    // Every partial product must fit (the tensor's element count is computed in int64 left to right):
+    // once one overflows the header is refused, even when a later dimension is 0.
+    if (expected == UINT64_MAX || __builtin_mul_overflow(expected, uint64_t{n}, &expected) ||
+        expected > static_cast<uint64_t>(INT64_MAX))
+      expected = UINT64_MAX;
   }
   const uint64_t available =
       compressed ? (file_size > UINT64_MAX / kMaxInflateRatio ? UINT64_MAX : file_size * kMaxInflateRatio)

@@ -349,7 +349,10 @@ struct Engine::Plan {
     const auto [src_type, src_scale] = is_int8(source.desc.data_type())
                                            ? std::pair{source.desc.data_type(), source.scale}
                                            : quantisation(range("input"));
-    const auto [dst_type, dst_scale] = quantisation(range(name));
+    // Not a structured binding: a lambda below captures dst_scale, which clang before 16 cannot do.
+    const auto dst_quantisation = quantisation(range(name));
+    const memory::data_type dst_type = dst_quantisation.first;
+    const float dst_scale = dst_quantisation.second;
     const bool has_shortcut = sum_into >= 0;
     const float shortcut_scale = has_shortcut ? values[static_cast<size_t>(sum_into)].scale : dst_scale;
     const memory::desc shortcut_desc =

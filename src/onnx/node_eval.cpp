@@ -1,6 +1,7 @@
 #include "onnx/node_eval.h"
 
 #include <algorithm>
+#include <climits>
 #include <cstring>
 #include <functional>
 #include <numeric>
@@ -50,8 +51,12 @@ Dims row_major_strides(const Dims& d) {
   return s;
 }
 
+// The element count of `d`; INT64_MAX (no real tensor's) when a partial product overflows.
 int64_t product(const Dims& d) {
-  return std::accumulate(d.begin(), d.end(), int64_t{1}, std::multiplies<>());
+  int64_t n = 1;
+  for (int64_t v : d)
+    if (__builtin_mul_overflow(n, v, &n)) return INT64_MAX;
+  return n;
 }
 
 Tensor dense(const Tensor& t) {
@@ -561,7 +566,11 @@ std::vector<Tensor> evaluate_node(const pb::NodeProto& node, const std::vector<T
         if (infer >= 0) throw UserError(where + ": more than one -1 in shape");
         infer = static_cast<int64_t>(i);
       } else {
-        known *= target[i];
+        if (target[i] < 0)
+          throw UserError(where + ": negative dimension " + std::to_string(target[i]) +
+                          " in the target shape");
+        if (__builtin_mul_overflow(known, target[i], &known))
+          throw UserError(where + ": the target shape's element count overflows 64 bits");
       }
     }
     if (infer >= 0) target[infer] = known == 0 ? 0 : in[0].numel() / known;

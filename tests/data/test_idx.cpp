@@ -88,6 +88,10 @@ TEST(Idx, HeadersThatTheFileCannotHoldAreRefusedBeforeAllocating) {
   write(plain, idx_header({0xffffffff, 0xffffffff, 0xffffffff, 0xffffffff}) + "x");
   msg = error_of(plain);
   EXPECT_NE(msg.find("an overflowing number of bytes"), std::string::npos) << msg;
+  // ... even when a later dimension is 0 (found by fuzz_idx: the element count overflowed in int64).
+  write(plain, idx_header({0x9d1f0262, 0xff7f0000, 0}) + "x");
+  msg = error_of(plain);
+  EXPECT_NE(msg.find("an overflowing number of bytes"), std::string::npos) << msg;
   // Plain files: too short and too long.
   write(plain, idx_header({2, 3}) + "12345");
   EXPECT_NE(error_of(plain).find("2 x 3 (6 bytes), more than the 17-byte file"), std::string::npos)

@@ -123,9 +123,28 @@ TEST(OnnxImportHostile, ConstantFoldingRefusesHugeOutputs) {
   n.set_name("fill");
   n.add_input("shape");
   n.add_output("filled");
-  const std::string msg = import_error(write_model(dir, shape, &n));
+  std::string msg = import_error(write_model(dir, shape, &n));
   EXPECT_NE(msg.find("ConstantOfShape node 'fill'"), std::string::npos) << msg;
   EXPECT_NE(msg.find("an output of shape [1048576, 1048576] is beyond the"), std::string::npos) << msg;
+  // A Reshape of a constant to a shape whose element count overflows (found by fuzz_onnx: signed overflow
+  // while inferring the -1), and to a negative one.
+  pb::TensorProto target;
+  target.set_name("target");
+  target.set_data_type(pb::TensorProto::INT64);
+  target.add_dims(3);
+  for (int64_t d : {int64_t{1} << 40, int64_t{1} << 40, int64_t{-1}}) target.add_int64_data(d);
+  pb::NodeProto reshape;
+  reshape.set_op_type("Reshape");
+  reshape.set_name("reshape");
+  reshape.add_input("target");
+  reshape.add_input("target");
+  reshape.add_output("reshaped");
+  msg = import_error(write_model(dir, target, &reshape));
+  EXPECT_NE(msg.find("Reshape node 'reshape'"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("the target shape's element count overflows"), std::string::npos) << msg;
+  target.set_int64_data(0, -3);
+  msg = import_error(write_model(dir, target, &reshape));
+  EXPECT_NE(msg.find("negative dimension -3 in the target shape"), std::string::npos) << msg;
   fs::remove_all(dir);
 }
 

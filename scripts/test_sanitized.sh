@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Builds the library, the tool and the whole test suite with AddressSanitizer + UndefinedBehaviorSanitizer
+# (gcc, -DRESNET_SANITIZE=address,undefined, RelWithDebInfo) in build-asan/ and runs it with CTest. Any
+# sanitizer report aborts the test that triggered it, so the run passes only when none fired.
+#   bash scripts/test_sanitized.sh [extra ctest arguments, e.g. -R Safetensors]
+# Takes much longer than scripts/test.sh (the build ~2x, the tests 2-5x): see docs/reliability.md.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+packages=(build-essential cmake ninja-build pkg-config libdnnl-dev ocl-icd-opencl-dev libgtest-dev
+  libgmock-dev nlohmann-json3-dev libcli11-dev zlib1g-dev libzip-dev libturbojpeg0-dev libspng-dev
+  libplplot-dev plplot-driver-cairo libtomlplusplus-dev libonnx-dev libprotobuf-dev libonnx-testdata
+  dataset-fashion-mnist)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "test_sanitized: installing ${missing[*]}"
+  sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  export DEBIAN_FRONTEND=noninteractive
+  $sudo apt-get update -q
+  $sudo apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+
+build=build-asan
+cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DRESNET_SANITIZE=address,undefined \
+  -DRESNET_BUILD_BENCH=OFF >/dev/null
+cmake --build "$build" -j "${RESNET_JOBS:-2}"
+
+# Leak checking is off: oneDNN's primitive cache, OpenMP's thread pool and protobuf's descriptor pool
+# hold allocations for the life of the process by design. Memory errors and UB are what this run checks.
+export ASAN_OPTIONS="detect_leaks=0:abort_on_error=1:strict_string_checks=1:detect_stack_use_after_return=1"
+export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
+cd "$build"
+ctest --output-on-failure -j "${RESNET_JOBS:-2}" "$@"
