@@ -43,12 +43,11 @@ void validate_model_card(const nlohmann::json& info, const std::string& path) {
   if (!info.is_object()) card.fail("info", "is not a JSON object:");
   if (!card.need("model").is_string()) card.fail("model", "holds no string in");
   constexpr int64_t kMaxClasses = 100'000'000, kMaxChannels = 1'000'000;
-  const int64_t classes = card.positive("num_classes", card.need("num_classes"), kMaxClasses);
-  int64_t in_channels = 0;
+  int64_t classes = 0, in_channels = 0;
+  if (info.contains("num_classes"))
+    classes = card.positive("num_classes", info.at("num_classes"), kMaxClasses);
   if (info.contains("in_channels"))
     in_channels = card.positive("in_channels", info.at("in_channels"), kMaxChannels);
-  else if (!info.contains("spec"))
-    card.need("in_channels");  // the network is rebuilt from its name, classes and channels
   if (info.contains("width_multiplier") &&
       !(info.at("width_multiplier").is_number() && info.at("width_multiplier").get<double>() > 0))
     card.fail("width_multiplier",
@@ -74,7 +73,7 @@ void validate_model_card(const nlohmann::json& info, const std::string& path) {
     if (!names.is_array()) card.fail("class_names", "holds no list in");
     for (const auto& n : names)
       if (!n.is_string()) card.fail("class_names", "holds a non-string name " + n.dump() + " in");
-    if (static_cast<int64_t>(names.size()) != classes)
+    if (classes > 0 && static_cast<int64_t>(names.size()) != classes)
       card.fail("class_names", "holds " + std::to_string(names.size()) + " names for " +
                                    std::to_string(classes) + " classes in");
   }
@@ -88,7 +87,11 @@ void validate_model_card(const nlohmann::json& info, const std::string& path) {
 }
 
 void require_model_card_keys(const nlohmann::json& info, const std::string& path,
-                             const std::vector<std::string>& keys, const std::string& command) {
+                             std::vector<std::string> keys, const std::string& command) {
+  if (!info.contains("spec")) {  // the network is rebuilt from its name, classes and channels
+    keys.insert(keys.begin(), "in_channels");
+    keys.insert(keys.begin(), "num_classes");
+  }
   for (const auto& key : keys)
     if (!info.contains(key))
       throw UserError("checkpoint '" + path + "': its model card (the 'info' metadata) lacks the key '" +

@@ -88,7 +88,8 @@ void check_compatible(const train::Checkpoint& c, const data::Dataset& set) {
 std::unique_ptr<data::DataLoader> checkpoint_loader(const train::Checkpoint& c, const std::string& dataset,
                                                     const std::string& split, int64_t limit,
                                                     int64_t batch_size, int workers) {
-  train::require_model_card_keys(c.info, c.path(), {"input_size", "class_names", "eval_transforms"},
+  train::require_model_card_keys(c.info, c.path(),
+                                 {"num_classes", "input_size", "class_names", "eval_transforms"},
                                  "evaluating on a data set");
   const auto size = c.info.at("input_size").get<std::vector<int64_t>>();
   auto set = open_split(dataset_of(c, dataset), split, size[0], limit);
@@ -119,6 +120,8 @@ void run_eval(const EvalOptions& o) {
   set_num_threads(o.threads);
   io::set_allow_nonfinite_weights(o.allow_nonfinite);
   const train::Checkpoint c = train::load_checkpoint(o.checkpoint);
+  train::require_model_card_keys(
+      c.info, c.path(), {"num_classes", "input_size", "class_names", "eval_transforms"}, "resnet eval");
   auto model = train::model_from_checkpoint(c, o.ema);
   const auto loader_ptr =
       checkpoint_loader(c, o.dataset, o.split, o.limit, parse_count(o.batch_size, "--batch-size"), o.workers);

@@ -13,6 +13,7 @@
 #include "resnet/onnx/export.h"
 #include "resnet/onnx/import.h"
 #include "resnet/train/checkpoint.h"
+#include "resnet/train/model_card.h"
 
 namespace resnet::cli {
 namespace {
@@ -37,6 +38,7 @@ void run_export(const ExportCommand& o) {
             {"in_channels", model->spec().in_channels}};
   } else {
     const train::Checkpoint c = train::load_checkpoint(o.checkpoint);
+    train::require_model_card_keys(c.info, c.path(), {}, "resnet export");
     model = train::model_from_checkpoint(c, o.ema);
     info = c.info;
   }

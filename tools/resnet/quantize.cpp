@@ -17,6 +17,7 @@
 #include "resnet/io/atomic_file.h"
 #include "resnet/train/checkpoint.h"
 #include "resnet/train/evaluate.h"
+#include "resnet/train/model_card.h"
 #include "resnet/train/progress.h"
 
 namespace resnet::cli {
@@ -53,6 +54,8 @@ void run_quantize(const QuantizeOptions& o) {
   if (o.images < 1) throw UserError("--images must be at least 1");
   if (o.batch_size < 1) throw UserError("--batch-size must be at least 1");
   const train::Checkpoint c = train::load_checkpoint(o.checkpoint);
+  train::require_model_card_keys(
+      c.info, c.path(), {"num_classes", "input_size", "class_names", "eval_transforms"}, "resnet quantize");
   auto model = train::model_from_checkpoint(c, o.ema);
   model->eval();
   const std::string out = o.out.empty() ? default_calibration_path(o.checkpoint) : o.out;

@@ -14,14 +14,15 @@
 
 namespace resnet::train {
 
-// Throws UserError naming `path` and the key when `info` is not a usable model card: "model" and
-// "num_classes" (and "in_channels" unless a "spec" describes the network) must be present; every other key
-// the commands read ("input_size", "class_names", "eval_transforms", "width_multiplier", "dataset") is
-// checked when present (a card written by hand for `resnet export` may hold only the network).
+// Throws UserError naming `path` and the key when `info` is not a usable model card: "model" must be
+// present; every other key the commands read ("num_classes", "in_channels", "input_size", "class_names",
+// "eval_transforms", "width_multiplier", "dataset") is checked when present, and required by the commands
+// that use it (require_model_card_keys), since a card may hold only what its writer needed.
 void validate_model_card(const nlohmann::json& info, const std::string& path);
 
-// Throws UserError naming the first of `keys` that `info` lacks and the `command` that needs it.
+// Throws UserError naming the first of `keys` that `info` lacks and the `command` that needs it. Without a
+// "spec", "num_classes" and "in_channels" are required as well: the network is rebuilt from them.
 void require_model_card_keys(const nlohmann::json& info, const std::string& path,
-                             const std::vector<std::string>& keys, const std::string& command);
+                             std::vector<std::string> keys, const std::string& command);
 
 }  // namespace resnet::train
