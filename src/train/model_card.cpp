@@ -88,6 +88,7 @@ void validate_model_card(const nlohmann::json& info, const std::string& path) {
 
 void require_model_card_keys(const nlohmann::json& info, const std::string& path,
                              std::vector<std::string> keys, const std::string& command) {
+  validate_model_card(info, path);
   if (!info.contains("spec")) {  // the network is rebuilt from its name, classes and channels
     keys.insert(keys.begin(), "in_channels");
     keys.insert(keys.begin(), "num_classes");

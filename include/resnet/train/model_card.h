@@ -20,8 +20,9 @@ namespace resnet::train {
 // that use it (require_model_card_keys), since a card may hold only what its writer needed.
 void validate_model_card(const nlohmann::json& info, const std::string& path);
 
-// Throws UserError naming the first of `keys` that `info` lacks and the `command` that needs it. Without a
-// "spec", "num_classes" and "in_channels" are required as well: the network is rebuilt from them.
+// validate_model_card, then throws UserError naming the first of `keys` that `info` lacks and the `command`
+// that needs it. Without a "spec", "num_classes" and "in_channels" are required as well: the network is
+// rebuilt from them.
 void require_model_card_keys(const nlohmann::json& info, const std::string& path,
                              std::vector<std::string> keys, const std::string& command);
 
