@@ -24,15 +24,7 @@ namespace fs = std::filesystem;
 
 // `env` (assignments, may be empty) and `args` for the tool, under an 8 GB address-space limit.
 CliOutput run_bounded(const std::string& env, const std::string& args) {
-  const std::string cmd =
-      "ulimit -v 8000000; " + env + " " + std::string(RESNET_CLI_PATH) + " " + args + " 2>&1";
-  FILE* pipe = popen(cmd.c_str(), "r");
-  CliOutput out;
-  std::array<char, 4096> buf;
-  while (size_t n = fread(buf.data(), 1, buf.size(), pipe)) out.text.append(buf.data(), n);
-  const int status = pclose(pipe);
-  out.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return out;
+  return run_cli_env("ulimit -v 8000000; " + env, args);
 }
 
 bool has(const CliOutput& out, const std::string& text) {
