@@ -84,6 +84,8 @@ Tensor read_idx_u8(const std::string& path) {
   const uint64_t header = 4 + 4 * static_cast<uint64_t>(ndim);
   Shape shape;
   uint64_t expected = 1;  // dims product, checked for overflow
+  uint64_t nonzero = 1;   // product of the non-zero dims
+  bool nonzero_overflows = false;
   std::string dims;
   for (int d = 0; d < ndim; ++d) {
     const uint32_t n = be32(&head[4 + 4 * d]);
@@ -94,7 +96,12 @@ Tensor read_idx_u8(const std::string& path) {
     if (expected == UINT64_MAX || __builtin_mul_overflow(expected, uint64_t{n}, &expected) ||
         expected > static_cast<uint64_t>(INT64_MAX))
       expected = UINT64_MAX;
+    // The strides multiply the dimensions from the right: their product without the zeros must fit too.
+    if (n && (__builtin_mul_overflow(nonzero, uint64_t{n}, &nonzero) ||
+              nonzero > static_cast<uint64_t>(INT64_MAX)))
+      nonzero_overflows = true;
   }
+  if (nonzero_overflows) expected = UINT64_MAX;
   const uint64_t available =
       compressed ? (file_size > UINT64_MAX / kMaxInflateRatio ? UINT64_MAX : file_size * kMaxInflateRatio)
                  : file_size - std::min(file_size, header);

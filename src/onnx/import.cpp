@@ -99,6 +99,17 @@ class Recogniser {
       const auto& n = node(i);
       if (!n.domain().empty() && n.domain() != "ai.onnx")
         fail(i, "ops of domain '" + n.domain() + "' are not supported (standard ONNX ops only)");
+      // The structure every op below relies on (found by fuzz_onnx: an Identity without outputs ended in
+      // protobuf's FatalException): at least one output, and the op's required inputs.
+      static const std::map<std::string, int> kRequiredInputs = {
+          {"Constant", 0}, {"Conv", 2},   {"BatchNormalization", 5}, {"Add", 2}, {"Gemm", 2},
+          {"MatMul", 2},   {"Reshape", 2}};
+      const auto required = kRequiredInputs.find(n.op_type());
+      const int min_inputs = required == kRequiredInputs.end() ? 1 : required->second;
+      if (n.output_size() < 1 || n.input_size() < min_inputs)
+        fail(i, "has " + std::to_string(n.input_size()) + " inputs and " + std::to_string(n.output_size()) +
+                    " outputs; " + n.op_type() + " needs at least " + std::to_string(min_inputs) +
+                    " inputs and one output: the file is damaged; re-export it");
       if (!node_supported(n.op_type()) && n.op_type() != "Softmax")  // Softmax: only last, dropped
         fail(i,
              "op " + n.op_type() +
@@ -113,7 +124,12 @@ class Recogniser {
       });
       if (n.op_type() == "Constant" || all_constant) {
         std::vector<Tensor> values;
-        for (const auto& v : in) values.push_back(v.empty() ? Tensor() : constants_.at(v));
+        for (const auto& v : in) {
+          // A Constant takes no inputs (found by fuzz_onnx: one with an activation input hit map::at).
+          if (!v.empty() && !constants_.count(v))
+            fail(i, "input '" + v + "' of a Constant is not a constant: a Constant takes no inputs");
+          values.push_back(v.empty() ? Tensor() : constants_.at(v));
+        }
         const auto out = evaluate_node(n, values, where(i));
         for (int k = 0; k < n.output_size() && k < static_cast<int>(out.size()); ++k)
           constants_[n.output(k)] = out[k];

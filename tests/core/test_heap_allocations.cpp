@@ -23,6 +23,15 @@ void* operator new(std::size_t bytes) {
 void* operator new[](std::size_t bytes) {
   return ::operator new(bytes);
 }
+// The nothrow forms too (std::stable_sort's temporary buffer uses them): the whole family must come from
+// malloc once operator delete frees with free(), or AddressSanitizer reports an alloc-dealloc mismatch.
+void* operator new(std::size_t bytes, const std::nothrow_t&) noexcept {
+  g_heap_allocations.fetch_add(1, std::memory_order_relaxed);
+  return std::malloc(bytes == 0 ? 1 : bytes);
+}
+void* operator new[](std::size_t bytes, const std::nothrow_t& tag) noexcept {
+  return ::operator new(bytes, tag);
+}
 void operator delete(void* p) noexcept {
   std::free(p);
 }

@@ -92,6 +92,9 @@ TEST(Idx, HeadersThatTheFileCannotHoldAreRefusedBeforeAllocating) {
   write(plain, idx_header({0x9d1f0262, 0xff7f0000, 0}) + "x");
   msg = error_of(plain);
   EXPECT_NE(msg.find("an overflowing number of bytes"), std::string::npos) << msg;
+  write(plain, idx_header({0, 0xdf95032f, 0xbaf54edf}) + "x");  // the strides overflowed
+  msg = error_of(plain);
+  EXPECT_NE(msg.find("an overflowing number of bytes"), std::string::npos) << msg;
   // Plain files: too short and too long.
   write(plain, idx_header({2, 3}) + "12345");
   EXPECT_NE(error_of(plain).find("2 x 3 (6 bytes), more than the 17-byte file"), std::string::npos)

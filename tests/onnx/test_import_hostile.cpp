@@ -148,5 +148,27 @@ TEST(OnnxImportHostile, ConstantFoldingRefusesHugeOutputs) {
   fs::remove_all(dir);
 }
 
+TEST(OnnxImportHostile, NodesWithoutTheirInputsOrOutputsAreRefused) {
+  // Found by fuzz_onnx: an Identity node without outputs ended in protobuf's FatalException.
+  const fs::path dir = fresh_dir("hostile_nodes");
+  pb::TensorProto t = float_tensor("w", {1});
+  t.add_float_data(1.0f);
+  pb::NodeProto n;
+  n.set_op_type("Identity");
+  n.set_name("id");
+  n.add_input("x");
+  std::string msg = import_error(write_model(dir, t, &n));
+  EXPECT_NE(msg.find("Identity node 'id' (#0): has 1 inputs and 0 outputs"), std::string::npos) << msg;
+  n.set_op_type("Add");
+  n.add_output("y");
+  msg = import_error(write_model(dir, t, &n));
+  EXPECT_NE(msg.find("Add needs at least 2 inputs"), std::string::npos) << msg;
+  // Found by fuzz_onnx: a Constant with an input that is no constant ended in std::out_of_range.
+  n.set_op_type("Constant");
+  msg = import_error(write_model(dir, t, &n));
+  EXPECT_NE(msg.find("input 'x' of a Constant is not a constant"), std::string::npos) << msg;
+  fs::remove_all(dir);
+}
+
 }  // namespace
 }  // namespace resnet::testing
