@@ -6,6 +6,7 @@
 #include "resnet/models/registry.h"
 #include "resnet/models/spec_json.h"
 #include "resnet/onnx/import.h"
+#include "resnet/train/model_card.h"
 
 namespace resnet::train {
 namespace {
@@ -32,7 +33,8 @@ bool Checkpoint::has_ema() const {
 }
 
 void save_checkpoint(const std::string& path, nn::Module& model, const optim::Sgd* sgd, nn::Module* ema,
-                     const nlohmann::json& info, const nlohmann::json& config, const nlohmann::json& state) {
+                     const nlohmann::json& info, const nlohmann::json& config, const nlohmann::json& state,
+                     int64_t epoch) {
   auto tensors = io::state_dict(model);
   if (sgd) {
     const auto params = model.named_parameters();
@@ -45,6 +47,7 @@ void save_checkpoint(const std::string& path, nn::Module& model, const optim::Sg
     for (auto& [name, t] : io::state_dict(*ema)) tensors.emplace_back(kEmaPrefix + name, t);
   std::map<std::string, std::string> metadata{{"format", kCheckpointFormat}, {"info", info.dump()}};
   if (!config.is_null()) metadata["config"] = config.dump();
+  if (epoch >= 0) metadata["epoch"] = std::to_string(epoch);
   if (!state.is_null()) {
     nlohmann::json s = state;
     if (sgd) {
@@ -64,6 +67,7 @@ Checkpoint load_checkpoint(const std::string& path, bool prefer_last) {
     c.file.path = path;
     c.file.tensors = std::move(imported.tensors);
     c.info = std::move(imported.info);
+    validate_model_card(c.info, path);
     return c;
   }
   std::string file = path;
@@ -79,8 +83,13 @@ Checkpoint load_checkpoint(const std::string& path, bool prefer_last) {
                     "' does not exist (pass a run directory such as runs/NAME or a "
                     ".safetensors file written by resnet train)");
   }
+  return checkpoint_from_file(io::load_safetensors(file));
+}
+
+Checkpoint checkpoint_from_file(io::TensorFile tensors) {
   Checkpoint c;
-  c.file = io::load_safetensors(file);
+  c.file = std::move(tensors);
+  const std::string& file = c.file.path;
   const auto format = c.file.metadata.find("format");
   if (format == c.file.metadata.end() || format->second != kCheckpointFormat)
     throw UserError("'" + file + "' is a safetensors file but not a resnet.cpp checkpoint (no '" +
@@ -90,8 +99,9 @@ Checkpoint load_checkpoint(const std::string& path, bool prefer_last) {
   c.info = parse_metadata(c.file, "info");
   c.config = parse_metadata(c.file, "config");
   c.state = parse_metadata(c.file, "state");
-  if (!c.info.is_object() || !c.info.contains("model"))
+  if (!c.info.is_object() || !c.info.contains("model") || !c.info.at("model").is_string())
     throw UserError("checkpoint '" + file + "' lacks its model description ('info'): it was damaged");
+  validate_model_card(c.info, file);
   return c;
 }
 
@@ -124,6 +134,9 @@ std::unique_ptr<models::ResNet> model_from_checkpoint(const Checkpoint& checkpoi
   if (info.contains("spec")) {  // a network that is no zoo name (imported), or any newer checkpoint
     model = std::make_unique<models::ResNet>(models::spec_from_json(info.at("spec"), checkpoint.path()));
   } else {
+    // Rebuilt from its name, classes and channels: a card without them is named, not a json exception
+    // (found by fuzz_model_card).
+    require_model_card_keys(info, checkpoint.path(), {}, "rebuilding the network");
     models::ModelOptions options{.num_classes = info.at("num_classes"),
                                  .in_channels = info.at("in_channels")};
     options.width_multiplier = info.value("width_multiplier", 1.0);

@@ -10,6 +10,7 @@
 //                       model name (imported networks; checkpoints without it load by name as before);
 //             "config"  JSON: the resolved training config (training checkpoints);
 //             "state"   JSON: where training stands (epoch, batch, step, running metrics, history, best).
+//             "epoch"   the epoch a best.safetensors holds the weights of (run_directory.h).
 //
 // One file, written atomically (temporary file, fsync, rename — io/atomic_file.h), so a kill at any moment
 // leaves the previous checkpoint or the new one, never a torn mix of weights and state.
@@ -36,15 +37,19 @@ struct Checkpoint {
   bool has_ema() const;
 };
 
-// `sgd` and `ema` may be null; `config`/`state` null for a weights-only checkpoint.
+// `sgd` and `ema` may be null; `config`/`state` null for a weights-only checkpoint. `epoch` >= 0 is
+// recorded as the metadata record "epoch" (a run's best.safetensors: the epoch whose weights it holds).
 void save_checkpoint(const std::string& path, nn::Module& model, const optim::Sgd* sgd, nn::Module* ema,
-                     const nlohmann::json& info, const nlohmann::json& config, const nlohmann::json& state);
+                     const nlohmann::json& info, const nlohmann::json& config, const nlohmann::json& state,
+                     int64_t epoch = -1);
 
 // `path` is a checkpoint file or a run directory (then its best.safetensors, or last.safetensors when
 // `prefer_last` or no best exists), or an ONNX ResNet (*.onnx, imported by onnx/import.h: weights under
 // torchvision names, info with the recognised "spec"; no training state). Throws UserError naming the file
 // when it is missing, corrupt, or not a resnet.cpp checkpoint.
 Checkpoint load_checkpoint(const std::string& path, bool prefer_last = false);
+// The checkpoint a parsed safetensors file holds (format record checked, info/config/state parsed).
+Checkpoint checkpoint_from_file(io::TensorFile file);
 
 // The model the info describes, with the checkpoint's weights (or its EMA weights) loaded, in eval mode.
 std::unique_ptr<models::ResNet> model_from_checkpoint(const Checkpoint& checkpoint, bool use_ema = false);
