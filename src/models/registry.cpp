@@ -52,7 +52,7 @@ const std::vector<Entry>& entries() {
       t.push_back(
           {{"wrn_" + std::to_string(d) + "_" + std::to_string(w),
             "Wide ResNet WRN-" + std::to_string(d) + "-" + std::to_string(w) + " (Zagoruyko 2016)", 10, 32},
-           [d, w](int64_t k, int64_t c) { return wide_resnet(d, w, 0.0, k, c); }});
+           [d = d, w = w](int64_t k, int64_t c) { return wide_resnet(d, w, 0.0, k, c); }});
     return t;
   }();
   return table;
