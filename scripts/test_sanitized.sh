@@ -33,4 +33,6 @@ cmake --build "$build" -j "${RESNET_JOBS:-2}"
 export ASAN_OPTIONS="detect_leaks=0:abort_on_error=1:strict_string_checks=1:detect_stack_use_after_return=1"
 export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
 cd "$build"
-ctest --output-on-failure -j "${RESNET_JOBS:-2}" "$@"
+# Page faults and resident growth are what this test counts; ASan's shadow memory and quarantine change
+# both, so it cannot pass here (it runs in the normal suite).
+ctest --output-on-failure -j "${RESNET_JOBS:-2}" -E 'Memory.TwoHundredTrainingStepsAllocateNothingAfterWarmUp' "$@"
