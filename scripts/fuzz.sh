@@ -16,21 +16,9 @@ shift $(($# > 2 ? 2 : $#))
 extra=("$@")
 all=(safetensors pth onnx idx cifar image config model_card)
 
-# clang with its sanitizer/libFuzzer runtime and OpenMP, plus the library's own dependencies (as in
-# scripts/setup.sh), installed only when missing.
-packages=(clang libclang-rt-14-dev libomp-dev cmake ninja-build pkg-config unzip
-  libdnnl-dev ocl-icd-opencl-dev nlohmann-json3-dev libcli11-dev zlib1g-dev libzip-dev libturbojpeg0-dev
-  libspng-dev libplplot-dev plplot-driver-cairo libtomlplusplus-dev libonnx-dev libprotobuf-dev)
-missing=()
-for p in "${packages[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-  echo "fuzz: installing ${missing[*]}"
-  sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
-  export DEBIAN_FRONTEND=noninteractive
-  $sudo apt-get update -q && $sudo apt-get install -y -q --no-install-recommends "${missing[@]}"
-fi
+# clang with its sanitizer/libFuzzer runtime and OpenMP, plus the library's own dependencies.
+source scripts/packages.sh
+install_missing fuzz clang libclang-rt-14-dev libomp-dev unzip "${resnet_packages[@]}"
 
 build=build-fuzz
 if [ ! -f "$build/build.ninja" ]; then

@@ -7,21 +7,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(build-essential cmake ninja-build pkg-config libdnnl-dev ocl-icd-opencl-dev libgtest-dev
-  libgmock-dev nlohmann-json3-dev libcli11-dev zlib1g-dev libzip-dev libturbojpeg0-dev libspng-dev
-  libplplot-dev plplot-driver-cairo libtomlplusplus-dev libonnx-dev libprotobuf-dev libonnx-testdata
-  dataset-fashion-mnist)
-missing=()
-for p in "${packages[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
-if ((${#missing[@]})); then
-  echo "test_sanitized: installing ${missing[*]}"
-  sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
-  export DEBIAN_FRONTEND=noninteractive
-  $sudo apt-get update -q
-  $sudo apt-get install -y -q --no-install-recommends "${missing[@]}"
-fi
+source scripts/packages.sh
+install_missing test_sanitized "${resnet_packages[@]}"
 
 build=build-asan
 cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DRESNET_SANITIZE=address,undefined \

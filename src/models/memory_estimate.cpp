@@ -91,7 +91,7 @@ MemoryEstimate estimate_memory(const ResNetSpec& spec, int64_t height, int64_t w
       if (stride != 1 || channels != out_channels) {
         if (spec.shortcut == nn::ShortcutKind::B || preact) {  // a projection
           w.conv(channels, out_channels, 1, 1, oh, ow);
-          if (!preact) w.bn(out_channels, oh, ow);  // pre-activation projections are bare convs
+          if (!preact) w.bn(out_channels, oh, ow);          // pre-activation projections are bare convs
         } else if (spec.shortcut == nn::ShortcutKind::A) {  // option A's subsampled, zero-padded copy
           w.output(out_channels * oh * ow);
         }
