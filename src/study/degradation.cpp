@@ -10,9 +10,9 @@
 #include "resnet/data/sources.h"
 #include "resnet/io/atomic_file.h"
 #include "resnet/study/studies.h"
-#include "resnet/train/plot.h"
 #include "resnet/train/progress.h"
 #include "resnet/train/trainer.h"
+#include "resnet/viz/chart.h"
 
 namespace fs = std::filesystem;
 using nlohmann::json;
@@ -162,8 +162,8 @@ int run_degradation_study(const DegradationOptions& o) {
   // The comparison.
   std::string csv = "network,kind,depth,epoch,train_error,test_error\n";
   json per_net = json::array();
-  plot::Panel plain{.title = "plain networks", .x_label = "epoch", .y_label = "error (%)"};
-  plot::Panel residual{.title = "residual networks", .x_label = "epoch", .y_label = "error (%)"};
+  viz::Panel plain{.title = "plain networks", .x_label = "epoch", .y_label = "error (%)"};
+  viz::Panel residual{.title = "residual networks", .x_label = "epoch", .y_label = "error (%)"};
   std::map<std::string, double> final_train, final_test;
   double y_max = 0;
   for (size_t i = 0; i < nets.size(); ++i) {
@@ -193,7 +193,7 @@ int run_degradation_study(const DegradationOptions& o) {
                        {"train_img_per_s", run.summary.at("train_img_per_s")}});
     // Fig. 6: thin lines training error, bold lines test error, one colour per depth.
     const int color = static_cast<int>(std::find(depths.begin(), depths.end(), n.depth) - depths.begin());
-    plot::Panel& panel = n.residual ? residual : plain;
+    viz::Panel& panel = n.residual ? residual : plain;
     const std::string label = std::string(n.residual ? "ResNet-" : "plain-") + std::to_string(n.depth);
     panel.series.push_back({.label = "", .x = c.train_x, .y = c.train_err, .color = color, .width = 1.0});
     panel.series.push_back({.label = label,
@@ -207,13 +207,13 @@ int run_degradation_study(const DegradationOptions& o) {
   }
   for (auto* p : {&plain, &residual}) p->y_min = 0, p->y_max = std::min(100.0, std::ceil(y_max * 1.5 + 1));
   const std::string dataset = train::config_at(recipe, "data.dataset");
-  plot::Figure figure{
+  viz::Figure figure{
       .title = "Degradation on " + dataset + ": thin lines training error, bold lines test error",
       .width_px = with_plain && with_residual ? 1400 : 1000,  // one panel: still room for the title
       .height_px = 560};
   if (with_plain) figure.panels.push_back(plain);
   if (with_residual) figure.panels.push_back(residual);
-  plot::save_png(figure, o.out_dir + "/degradation.png");
+  viz::save_png(figure, o.out_dir + "/degradation.png");
   io::write_text_atomically(o.out_dir + "/degradation.csv", csv);
 
   const std::string shallow = std::to_string(depths.front()), deep = std::to_string(depths.back());

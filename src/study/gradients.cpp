@@ -17,8 +17,8 @@
 #include "resnet/study/layer_statistics.h"
 #include "resnet/study/studies.h"
 #include "resnet/train/checkpoint.h"
-#include "resnet/train/plot.h"
 #include "resnet/train/progress.h"
+#include "resnet/viz/chart.h"
 
 namespace fs = std::filesystem;
 using nlohmann::json;
@@ -175,50 +175,49 @@ int run_gradient_study(const GradientOptions& o) {
   // Figures: one colour per depth, plain dashed, residual solid.
   auto series = [&](const Net& n, const std::vector<double>& y) {
     const int color = static_cast<int>(std::find(depths.begin(), depths.end(), n.depth) - depths.begin());
-    return plot::Series{.label = std::string(n.residual ? "ResNet-" : "plain-") + std::to_string(n.depth),
-                        .y = y,
-                        .color = color,
-                        .width = n.residual ? 2.0 : 1.5,
-                        .dashed = !n.residual};
+    return viz::Series{.label = std::string(n.residual ? "ResNet-" : "plain-") + std::to_string(n.depth),
+                       .y = y,
+                       .color = color,
+                       .width = n.residual ? 2.0 : 1.5,
+                       .dashed = !n.residual};
   };
   auto layer_axis = [](std::vector<double>& x, size_t count) {
     for (size_t i = 1; i <= count; ++i) x.push_back(static_cast<double>(i));
   };
   const std::string after = "after " + std::to_string(o.steps) + " iterations";
-  plot::Figure gradient_figure{.title = "Gradient norm ||dL/dW|| reaching each layer (layer 1 = the stem)",
-                               .width_px = 1400,
-                               .height_px = 560};
+  viz::Figure gradient_figure{.title = "Gradient norm ||dL/dW|| reaching each layer (layer 1 = the stem)",
+                              .width_px = 1400,
+                              .height_px = 560};
   for (const auto& [title, trained] :
        {std::pair{std::string("at initialisation"), false}, std::pair{after, true}}) {
-    plot::Panel p{.title = title, .x_label = "layer index", .y_label = "gradient norm", .log_y = true};
+    viz::Panel p{.title = title, .x_label = "layer index", .y_label = "gradient norm", .log_y = true};
     for (const Net& n : nets) {
       const LayerStatistics& s = trained ? n.trained : n.init;
-      plot::Series line = series(n, s.grad_norm);
+      viz::Series line = series(n, s.grad_norm);
       layer_axis(line.x, s.grad_norm.size());
       p.series.push_back(line);
     }
     gradient_figure.panels.push_back(p);
   }
-  plot::save_png(gradient_figure, o.out_dir + "/gradient_norms.png");
+  viz::save_png(gradient_figure, o.out_dir + "/gradient_norms.png");
 
-  plot::Figure response_figure{
+  viz::Figure response_figure{
       .title = "Std of each residual function's output (after its last BN, before the addition), " + after,
       .width_px = 1400,
       .height_px = 560};
   // Log scale: a plain net that went unstable has responses 1000× the others', which hide them on a
   // linear axis.
-  plot::Panel ordered{.title = "in layer order", .x_label = "block index", .y_label = "std", .log_y = true};
-  plot::Panel sorted{
-      .title = "sorted by magnitude", .x_label = "block rank", .y_label = "std", .log_y = true};
+  viz::Panel ordered{.title = "in layer order", .x_label = "block index", .y_label = "std", .log_y = true};
+  viz::Panel sorted{.title = "sorted by magnitude", .x_label = "block rank", .y_label = "std", .log_y = true};
   for (const Net& n : nets) {
-    plot::Series line = series(n, n.trained.response_std);
+    viz::Series line = series(n, n.trained.response_std);
     layer_axis(line.x, line.y.size());
     ordered.series.push_back(line);
     std::sort(line.y.begin(), line.y.end(), std::greater<>());
     sorted.series.push_back(line);
   }
   response_figure.panels = {ordered, sorted};
-  plot::save_png(response_figure, o.out_dir + "/responses.png");
+  viz::save_png(response_figure, o.out_dir + "/responses.png");
 
   // Summary and table.
   json per_net = json::array();

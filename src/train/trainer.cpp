@@ -29,10 +29,10 @@
 #include "resnet/nn/layers.h"
 #include "resnet/nn/loss.h"
 #include "resnet/train/evaluate.h"
-#include "resnet/train/plot.h"
 #include "resnet/train/progress.h"
 #include "resnet/train/run_directory.h"
 #include "resnet/train/schedule.h"
+#include "resnet/viz/chart.h"
 
 namespace resnet::train {
 namespace {
@@ -504,7 +504,7 @@ std::chrono::steady_clock::duration Run::record_step(double lr) {
 
 void Run::write_plots() {
   if (!config_at(cfg_, "run.plots").get<bool>() || history_.empty()) return;
-  plot::Series train_loss{.label = "train"}, eval_loss{.label = "evaluation"}, train_acc{.label = "train"},
+  viz::Series train_loss{.label = "train"}, eval_loss{.label = "evaluation"}, train_acc{.label = "train"},
       eval_acc{.label = "evaluation"}, ema_acc{.label = "evaluation (EMA)", .dashed = true};
   for (const auto& r : history_) {
     const double e = r["epoch"].get<double>();
@@ -516,16 +516,16 @@ void Run::write_plots() {
   }
   const bool markers = history_.size() < 30;
   for (auto* s : {&train_loss, &eval_loss, &train_acc, &eval_acc, &ema_acc}) s->markers = markers;
-  plot::Figure figure{.title = fs::path(dir_).filename().string() + ": " + info_["model"].get<std::string>() +
-                               " on " + info_["dataset"].get<std::string>()};
+  viz::Figure figure{.title = fs::path(dir_).filename().string() + ": " + info_["model"].get<std::string>() +
+                              " on " + info_["dataset"].get<std::string>()};
   figure.panels.push_back(
       {.title = "loss", .x_label = "epoch", .y_label = "cross-entropy", .series = {train_loss, eval_loss}});
-  plot::Panel acc{
+  viz::Panel acc{
       .title = "top-1 accuracy", .x_label = "epoch", .y_label = "%", .series = {train_acc, eval_acc}};
   if (!ema_acc.x.empty()) acc.series.push_back(ema_acc);
   figure.panels.push_back(acc);
   try {
-    plot::save_png(figure, dir_ + "/curves.png");
+    viz::save_png(figure, dir_ + "/curves.png");
   } catch (const UserError& e) {
     std::fprintf(stderr, "warning: no plot: %s\n", e.what());
   }
@@ -724,10 +724,10 @@ RunResult Run::execute() {
   std::printf("\n%s", format_class_report(final_metrics, names).c_str());
   if (config_at(cfg_, "run.plots").get<bool>()) {
     try {
-      plot::save_confusion_matrix_png(final_metrics.confusion(), names,
-                                      info_["model"].get<std::string>() + " on " + final_set +
-                                          " set: " + num(final_metrics.top1(), 4) + "% top-1",
-                                      dir_ + "/confusion.png");
+      viz::save_confusion_matrix_png(final_metrics.confusion(), names,
+                                     info_["model"].get<std::string>() + " on " + final_set +
+                                         " set: " + num(final_metrics.top1(), 4) + "% top-1",
+                                     dir_ + "/confusion.png");
     } catch (const UserError& e) {
       std::fprintf(stderr, "warning: no confusion plot: %s\n", e.what());
     }

@@ -18,7 +18,7 @@
 #include "resnet/train/checkpoint.h"
 #include "resnet/train/evaluate.h"
 #include "resnet/train/model_card.h"
-#include "resnet/train/plot.h"
+#include "resnet/viz/chart.h"
 
 namespace resnet::cli {
 namespace {
@@ -155,7 +155,7 @@ void run_eval(const EvalOptions& o) {
               c.info.at("model").get<std::string>().c_str(), set->describe().c_str(), metrics.top1(),
               metrics.top5(), metrics.loss(), static_cast<long long>(metrics.count()));
   if (!o.confusion_png.empty()) {
-    plot::save_confusion_matrix_png(metrics.confusion(), names, "confusion matrix", o.confusion_png);
+    viz::save_confusion_matrix_png(metrics.confusion(), names, "confusion matrix", o.confusion_png);
     std::printf("wrote %s\n", o.confusion_png.c_str());
   }
 }

@@ -1,22 +1,26 @@
-// PNG figures for training runs and studies: line plots (loss/accuracy curves, per-layer statistics, the
-// ResNet paper's Figure 6) and confusion matrices.
+// PNG figures for training runs and studies: line charts (loss/accuracy curves, per-layer statistics, the
+// ResNet paper's Figure 6) and confusion matrices, drawn with cairo.
 //
 // Contract:
-//  - Rendering goes through PLplot's "pngcairo" device (white background, DejaVu/sans text, matplotlib's
-//    tab10 palette). Each call uses a PLplot stream of its own, ended before returning, so calls do not
-//    leak state into each other and may be repeated any number of times in one process. Calls are
-//    serialised by an internal mutex: calling from several threads is safe, they just take turns.
+//  - Rendering draws on a cairo image surface of its own per call (white background, cairo's "sans" font,
+//    matplotlib's tab10 palette), destroyed before returning: calls do not leak state into each other,
+//    may be repeated any number of times in one process and may come from several threads at once.
+//    Identical calls give identical bytes.
 //  - The image is exactly width_px x height_px (the confusion matrix picks its own size from the number
 //    of classes).
 //  - `path` is replaced atomically (rendered in memory, written to a temporary file beside it, fsync'd,
 //    renamed over it): a crash leaves the old file or the new one, never a torn one, and nothing else
-//    is left beside it. Failures (directory missing or not writable, disk full, PLplot's cairo driver
-//    not installed) throw UserError naming the path and the fix.
+//    is left beside it. Failures (directory missing or not writable, disk full, cairo unable to draw or
+//    encode) throw UserError naming the path. A machine without fonts still gets readable text: when
+//    fontconfig finds no "sans", cairo falls back to its built-in font.
 //  - Data is taken as it comes: NaN/inf points are skipped (the line breaks there), on a log axis so are
 //    y <= 0; empty series, single points and constant series render without error; an isolated point
-//    (no finite neighbour) is drawn as a dot so it stays visible. Broken contracts (x and y of different
-//    non-zero lengths, a non-square confusion matrix, absurd sizes) throw CheckError.
-//  - Text is plain: PLplot's escape character '#' is escaped, so labels print as given (UTF-8 is fine).
+//    (no finite neighbour) is drawn as a dot so it stays visible. Data lines are clipped to the axes.
+//    Broken contracts (x and y of different non-zero lengths, a non-square confusion matrix, absurd
+//    sizes) throw CheckError.
+//  - Text is plain: labels print as given (UTF-8; malformed bytes print as U+FFFD, control characters as
+//    spaces, anything past 200 code points as an ellipsis). Glyphs the "sans" font lacks (e.g. CJK with
+//    only DejaVu installed) print as the font's missing-glyph box: cairo's toy font API has no fallback.
 #pragma once
 
 #include <cstdint>
@@ -24,10 +28,10 @@
 #include <string>
 #include <vector>
 
-namespace resnet::plot {
+namespace resnet::viz {
 
 // Colours are indices into matplotlib's tab10 palette (blue, orange, green, red, purple, brown, pink,
-// grey, olive, cyan), taken modulo its size.
+// grey, olive, cyan), taken modulo its size (viz/colormap.h: tab10()).
 inline constexpr int kPaletteSize = 10;
 
 struct Series {
@@ -67,4 +71,4 @@ void save_confusion_matrix_png(const std::vector<std::vector<int64_t>>& counts,
                                const std::vector<std::string>& class_names, const std::string& title,
                                const std::string& path);
 
-}  // namespace resnet::plot
+}  // namespace resnet::viz
