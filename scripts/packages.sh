@@ -12,7 +12,7 @@ resnet_packages=(
   zlib1g-dev             # gzipped IDX files
   libzip-dev             # PyTorch .pth checkpoints (zip archives)
   libturbojpeg0-dev libspng-dev  # JPEG and PNG images
-  libplplot-dev plplot-driver-cairo  # plots (PNG through cairo)
+  libcairo2-dev          # charts and pictures (src/viz)
   libtomlplusplus-dev    # configs/*.toml
   libonnx-dev libprotobuf-dev  # ONNX export/import (the schema as compiled protobuf classes)
   libonnx-testdata       # the official ONNX node tests our importer's ops must pass
