@@ -43,7 +43,8 @@ TEST(VizBoxesTest, OutlineCoversExactlyTheContractPixels) {
     for (int64_t x = 0; x < 30; ++x) {
       const bool outline = on_outline(x, y, 5, 3, 15, 12, 2);
       painted += outline;
-      EXPECT_EQ(at(out, x, y), outline ? tab10(2) : (Rgb{100, 100, 100})) << "pixel (" << x << ", " << y << ")";
+      EXPECT_EQ(at(out, x, y), outline ? tab10(2) : (Rgb{100, 100, 100}))
+          << "pixel (" << x << ", " << y << ")";
     }
   EXPECT_EQ(painted, 10 * 9 - 6 * 5);
 }
