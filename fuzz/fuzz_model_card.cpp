@@ -13,15 +13,13 @@ namespace {
 
 // Networks within the library's limits (up to ~2e9 parameters) are legal but take seconds and gigabytes to
 // build; the fuzzer skips those whose size it can tell (anything it cannot tell goes to the real reader).
-bool too_big_to_build_quickly(const nlohmann::json& info) {
+bool too_big_to_build_quickly(const resnet::models::ModelCard& card) {
   try {
     const resnet::models::ResNetSpec spec =
-        info.contains("spec")
-            ? resnet::models::spec_from_json(info.at("spec"), "fuzz")
-            : resnet::models::model_spec(info.at("model").get<std::string>(),
-                                         {.num_classes = info.value("num_classes", int64_t{0}),
-                                          .in_channels = info.value("in_channels", int64_t{0}),
-                                          .width_multiplier = info.value("width_multiplier", 1.0)});
+        card.spec ? *card.spec
+                  : resnet::models::model_spec(card.model, {.num_classes = card.num_classes,
+                                                            .in_channels = card.in_channels,
+                                                            .width_multiplier = card.width_multiplier});
     return resnet::models::spec_parameter_bound(spec) > 2e7;
   } catch (...) {
     return false;
@@ -37,7 +35,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   file.metadata["info"] = std::string(reinterpret_cast<const char*>(data), size);
   try {
     const resnet::train::Checkpoint checkpoint = resnet::train::checkpoint_from_file(std::move(file));
-    if (too_big_to_build_quickly(checkpoint.info)) return 0;
+    if (too_big_to_build_quickly(checkpoint.card)) return 0;
     (void)resnet::train::model_from_checkpoint(checkpoint);
   } catch (const resnet::UserError&) {
   }

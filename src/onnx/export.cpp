@@ -6,6 +6,7 @@
 #include "onnx/proto.h"
 #include "resnet/io/atomic_file.h"
 #include "resnet/models/spec_json.h"
+#include "resnet/version.h"
 
 namespace resnet::onnx {
 namespace {
@@ -237,7 +238,7 @@ void export_onnx(models::ResNet& model, const std::string& path, const ExportOpt
   pb::ModelProto m;
   m.set_ir_version(7);  // the IR of opset 13
   m.set_producer_name("resnet.cpp");
-  m.set_producer_version("0.1.0");
+  m.set_producer_version(version());
   auto* opset = m.add_opset_import();
   opset->set_domain("");
   opset->set_version(13);
@@ -248,8 +249,9 @@ void export_onnx(models::ResNet& model, const std::string& path, const ExportOpt
                  {0, spec.in_channels, options.height, options.width});
   set_value_info(graph->add_output(), "logits", {"N", ""}, {0, spec.num_classes});
 
-  nlohmann::json info = options.info.is_object() ? options.info : nlohmann::json::object();
-  info["spec"] = models::spec_to_json(spec);
+  models::ModelCard card = options.card;
+  card.spec = spec;
+  const nlohmann::json info = models::model_card_to_json(card);
   auto meta = [&](const std::string& key, const std::string& value) {
     auto* p = m.add_metadata_props();
     p->set_key(key);
@@ -258,7 +260,7 @@ void export_onnx(models::ResNet& model, const std::string& path, const ExportOpt
   meta("resnet.cpp.info", info.dump());
   for (const char* key : {"model", "class_names", "mean", "std", "input_size"})
     if (info.contains(key))
-      meta(key, info[key].is_string() ? info[key].get<std::string>() : info[key].dump());
+      meta(key, info.at(key).is_string() ? info.at(key).get<std::string>() : info.at(key).dump());
   meta("bn_folded", options.fold_bn ? "true" : "false");
 
   std::string bytes;

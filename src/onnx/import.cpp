@@ -9,6 +9,7 @@
 
 #include "onnx/node_eval.h"
 #include "onnx/proto.h"
+#include "resnet/models/model_card.h"
 #include "resnet/models/spec_json.h"
 
 namespace resnet::onnx {
@@ -847,7 +848,7 @@ class Recogniser {
     ImportedModel m;
     m.spec = spec;
     m.tensors = std::move(tensors);
-    m.info = make_info(spec, input_h, input_w);
+    m.card = make_card(spec, input_h, input_w);
     m.summary = summarise(spec) + (softmax_dropped_ ? "; final Softmax dropped (logits)" : "");
     return m;
   }
@@ -910,7 +911,9 @@ class Recogniser {
     spec.stride_in_1x1 = in_1x1.value_or(false);
   }
 
-  nlohmann::json make_info(const models::ResNetSpec& spec, int64_t h, int64_t w) const {
+  // The card: the one resnet.cpp embedded when it exported the file, else what other tools' metadata
+  // say, else defaults; the recognised spec decides the network either way.
+  models::ModelCard make_card(const models::ResNetSpec& spec, int64_t h, int64_t w) const {
     nlohmann::json info = nlohmann::json::object();
     std::map<std::string, std::string> meta;
     for (const auto& p : model_.metadata_props()) meta[p.key()] = p.value();
@@ -954,8 +957,9 @@ class Recogniser {
     }
     if (!info.contains("dataset")) info["dataset"] = "";
     info["spec"] = models::spec_to_json(spec);
-    info["imported_from"] = path_;
-    return info;
+    info.erase("imported_from");
+    info["source"] = {{"file", path_}, {"format", "onnx"}};
+    return models::model_card_from_json(info, path_);
   }
 
   static std::string summarise(const models::ResNetSpec& s) {

@@ -51,23 +51,26 @@ train::Config gradient_recipe(const GradientOptions& o) {
 
 // `count` batches of training images with the run's evaluation transforms (no augmentation), in the
 // seeded shuffled order: the same images for every network.
-std::vector<LabelledBatch> measurement_batches(const train::Config& config, const json& info, int64_t count) {
+std::vector<LabelledBatch> measurement_batches(const train::Config& config, const models::ModelCard& card,
+                                               const std::string& path, int64_t count) {
   const uint64_t seed = train::config_at(config, "run.seed");
   const auto sources = data::open_data_sources(train::config_at(config, "data.dataset"),
                                                {.val_fraction = train::config_at(config, "data.val_fraction"),
                                                 .split_seed = seed,
                                                 .channels = train::config_at(config, "data.channels"),
                                                 .train_limit = train::config_at(config, "data.train_limit")});
-  const auto& shape = info.at("input_size");
-  data::DataLoader loader(sources.train, data::parse_pipeline(info.at("eval_transforms")),
+  models::require(card, path, {models::CardField::input_size, models::CardField::eval_transforms},
+                  "the gradient study");
+  const models::InputSize shape = *card.preprocessing.input_size;
+  data::DataLoader loader(sources.train, data::parse_pipeline(*card.preprocessing.eval_transforms),
                           {.batch_size = train::config_at(config, "optim.batch_size"),
                            .shuffle = true,
                            .drop_last = true,
                            .workers = 0,
                            .seed = seed ^ 0x7374617473ULL,  // "stats": not the training order's first batches
-                           .channels = shape[0],
-                           .height = shape[1],
-                           .width = shape[2]});
+                           .channels = shape.channels,
+                           .height = shape.height,
+                           .width = shape.width});
   if (loader.batches_per_epoch() < count)
     throw UserError("the training set holds " + std::to_string(loader.batches_per_epoch()) +
                     " batches, fewer than --measure-batches " + std::to_string(count));
@@ -136,13 +139,13 @@ int run_gradient_study(const GradientOptions& o) {
     }
     const std::string dir = o.out_dir + "/" + n.name;
     const train::Checkpoint last = train::load_checkpoint(dir, /*prefer_last=*/true);
-    if (batches.empty()) batches = measurement_batches(config, last.info, o.measure_batches);
+    if (batches.empty()) batches = measurement_batches(config, last.card, last.path(), o.measure_batches);
     const double smoothing = train::config_at(config, "optim.label_smoothing");
 
     // At initialisation: the trainer's own initialisation, rebuilt from the seed.
     auto model = models::create_model(
-        n.name, {.num_classes = last.info.at("num_classes"),
-                 .in_channels = last.info.at("in_channels"),
+        n.name, {.num_classes = last.card.num_classes,
+                 .in_channels = last.card.in_channels,
                  .width_multiplier = train::config_at(config, "model.width_multiplier").get<double>()});
     Rng rng(train::config_at(config, "run.seed").get<uint64_t>());
     nn::init_torchvision(*model, rng, train::config_at(config, "model.zero_init_residual").get<bool>());

@@ -74,7 +74,7 @@ int train_or_reuse(const train::Config& config) {
 
 RunRecord read_run(const std::string& run_dir) {
   const train::Checkpoint last = train::load_checkpoint(run_dir, /*prefer_last=*/true);
-  return {last.state, last.info, read_json_file(run_dir + "/summary.json")};
+  return {last.state, last.card, read_json_file(run_dir + "/summary.json")};
 }
 
 nlohmann::json machine_description() {

@@ -3,10 +3,7 @@
 #include <filesystem>
 
 #include "resnet/io/state_dict.h"
-#include "resnet/models/registry.h"
-#include "resnet/models/spec_json.h"
 #include "resnet/onnx/import.h"
-#include "resnet/train/model_card.h"
 
 namespace resnet::train {
 namespace {
@@ -33,7 +30,7 @@ bool Checkpoint::has_ema() const {
 }
 
 void save_checkpoint(const std::string& path, nn::Module& model, const optim::Sgd* sgd, nn::Module* ema,
-                     const nlohmann::json& info, const nlohmann::json& config, const nlohmann::json& state,
+                     const models::ModelCard& card, const nlohmann::json& config, const nlohmann::json& state,
                      int64_t epoch) {
   auto tensors = io::state_dict(model);
   if (sgd) {
@@ -45,7 +42,8 @@ void save_checkpoint(const std::string& path, nn::Module& model, const optim::Sg
   }
   if (ema)
     for (auto& [name, t] : io::state_dict(*ema)) tensors.emplace_back(kEmaPrefix + name, t);
-  std::map<std::string, std::string> metadata{{"format", kCheckpointFormat}, {"info", info.dump()}};
+  std::map<std::string, std::string> metadata{{"format", kCheckpointFormat},
+                                              {"info", models::model_card_to_json(card).dump()}};
   if (!config.is_null()) metadata["config"] = config.dump();
   if (epoch >= 0) metadata["epoch"] = std::to_string(epoch);
   if (!state.is_null()) {
@@ -66,8 +64,7 @@ Checkpoint load_checkpoint(const std::string& path, bool prefer_last) {
     Checkpoint c;
     c.file.path = path;
     c.file.tensors = std::move(imported.tensors);
-    c.info = std::move(imported.info);
-    validate_model_card(c.info, path);
+    c.card = std::move(imported.card);
     return c;
   }
   std::string file = path;
@@ -96,12 +93,12 @@ Checkpoint checkpoint_from_file(io::TensorFile tensors) {
                     kCheckpointFormat +
                     "' format record): for bare weights use `resnet forward --weights` "
                     "with --model");
-  c.info = parse_metadata(c.file, "info");
+  const nlohmann::json info = parse_metadata(c.file, "info");
   c.config = parse_metadata(c.file, "config");
   c.state = parse_metadata(c.file, "state");
-  if (!c.info.is_object() || !c.info.contains("model") || !c.info.at("model").is_string())
+  if (!info.is_object() || !info.contains("model") || !info.at("model").is_string())
     throw UserError("checkpoint '" + file + "' lacks its model description ('info'): it was damaged");
-  validate_model_card(c.info, file);
+  c.card = models::model_card_from_json(info, file);
   return c;
 }
 
@@ -129,19 +126,7 @@ void load_optimizer(optim::Sgd& sgd, nn::Module& model, const Checkpoint& checkp
 }
 
 std::unique_ptr<models::ResNet> model_from_checkpoint(const Checkpoint& checkpoint, bool use_ema) {
-  const auto& info = checkpoint.info;
-  std::unique_ptr<models::ResNet> model;
-  if (info.contains("spec")) {  // a network that is no zoo name (imported), or any newer checkpoint
-    model = std::make_unique<models::ResNet>(models::spec_from_json(info.at("spec"), checkpoint.path()));
-  } else {
-    // Rebuilt from its name, classes and channels: a card without them is named, not a json exception
-    // (found by fuzz_model_card).
-    require_model_card_keys(info, checkpoint.path(), {}, "rebuilding the network");
-    models::ModelOptions options{.num_classes = info.at("num_classes"),
-                                 .in_channels = info.at("in_channels")};
-    options.width_multiplier = info.value("width_multiplier", 1.0);
-    model = models::create_model(info.at("model").get<std::string>(), options);
-  }
+  std::unique_ptr<models::ResNet> model = models::network_from_card(checkpoint.card, checkpoint.path());
   if (use_ema && !checkpoint.has_ema())
     throw UserError("checkpoint '" + checkpoint.path() +
                     "' holds no EMA weights (train with optim.ema_decay > 0)");

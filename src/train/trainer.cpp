@@ -93,6 +93,20 @@ std::string join_numbers(const std::vector<double>& v) {
   return out + "]";
 }
 
+// How a run was made, in words, for its model card's provenance.
+std::string recipe(const json& cfg, const std::string& init_from) {
+  auto at = [&](const char* key) { return config_at(cfg, key); };
+  const int64_t steps = at("optim.steps");
+  std::string r = "resnet train";
+  if (!init_from.empty()) r += " from " + init_from;
+  r += steps > 0 ? ": " + std::to_string(steps) + " steps" : ": " + at("optim.epochs").dump() + " epochs";
+  r += " of batch " + at("optim.batch_size").dump() + ", SGD lr " + at("optim.lr").dump() + " momentum " +
+       at("optim.momentum").dump() + (at("optim.nesterov").get<bool>() ? " (Nesterov)" : "") +
+       " weight decay " + at("optim.weight_decay").dump() + ", " + at("schedule.kind").get<std::string>() +
+       " schedule, " + at("run.precision").get<std::string>() + ", seed " + at("run.seed").dump();
+  return r;
+}
+
 // The transforms of a pipeline as spec strings, with defaults chosen by data set kind ("auto" = empty
 // list in the config) and the bare "normalize" bound to the run's mean/std.
 std::vector<std::string> resolve_transforms(const json& configured, bool train, data::SourceKind kind,
@@ -191,7 +205,7 @@ class Run {
   Config cfg_;
   std::string dir_;
   data::DataSources sources_;
-  json info_;
+  models::ModelCard card_;
   std::unique_ptr<models::ResNet> model_, ema_;
   std::unique_ptr<optim::Sgd> sgd_;
   std::unique_ptr<LrSchedule> schedule_;
@@ -268,18 +282,18 @@ Run::Run(Config config, std::string dir, const Checkpoint* resume_from)
   const std::string model_name = at("model.name");
   const double width_multiplier = at("model.width_multiplier");
   const int64_t classes = train_set.num_classes();
-  // Fine-tuning takes the architecture of the weights it starts from (recorded as a spec in the info, so
+  // Fine-tuning takes the architecture of the weights it starts from (recorded as a spec in the card, so
   // a resumed run rebuilds it without the source file).
   const std::string init_from = at("model.init_from");
   std::optional<models::ResNetSpec> arch;
   std::unique_ptr<models::ResNet> source;
   std::string source_name = model_name;
-  if (resume_from && resume_from->info.contains("spec")) {
-    arch = models::spec_from_json(resume_from->info.at("spec"), resume_from->path());
+  if (resume_from && resume_from->card.spec) {
+    arch = resume_from->card.spec;
   } else if (!init_from.empty()) {
     const Checkpoint c = load_checkpoint(init_from);
     source = model_from_checkpoint(c);
-    source_name = c.info.at("model").get<std::string>();
+    source_name = c.card.model;
     arch = source->spec();
     if (arch->in_channels != channels)
       throw UserError("model.init_from '" + init_from + "' takes " + std::to_string(arch->in_channels) +
@@ -317,18 +331,17 @@ Run::Run(Config config, std::string dir, const Checkpoint* resume_from)
     std::fprintf(stderr, "Starting from the weights of %s (%s)%s\n", init_from.c_str(), source_name.c_str(),
                  new_head ? (", with a new " + std::to_string(classes) + "-class classifier").c_str() : "");
   }
-  info_ = {{"model",
-            arch ? (source ? source_name : resume_from->info.at("model").get<std::string>()) : model_name},
-           {"width_multiplier", width_multiplier},
-           {"num_classes", classes},
-           {"in_channels", channels},
-           {"input_size", {channels, height, width}},
-           {"class_names", train_set.class_names()},
-           {"mean", mean},
-           {"std", stdev},
-           {"eval_transforms", eval_specs},
-           {"dataset", spec}};
-  if (arch) info_["spec"] = models::spec_to_json(*arch);
+  card_ = {.model = arch ? (source ? source_name : resume_from->card.model) : model_name,
+           .spec = arch,
+           .num_classes = classes,
+           .in_channels = channels,
+           .width_multiplier = width_multiplier,
+           .class_names = train_set.class_names(),
+           .preprocessing = {.input_size = models::InputSize{channels, height, width},
+                             .mean = mean,
+                             .std = stdev,
+                             .eval_transforms = eval_specs},
+           .provenance = {.dataset = spec, .recipe = recipe(cfg_, init_from)}};
 
   // Optimisation.
   std::vector<nn::Parameter*> params;
@@ -444,7 +457,7 @@ void Run::save_last(bool epoch_done, double running_seconds) {
   };
   for (auto& [name, p] : model_->named_parameters()) check_finite("parameter", name, p->value());
   for (auto& [name, b] : model_->named_buffers()) check_finite("buffer", name, *b);
-  save_checkpoint(dir_ + "/last.safetensors", *model_, sgd_.get(), ema_.get(), info_, cfg_,
+  save_checkpoint(dir_ + "/last.safetensors", *model_, sgd_.get(), ema_.get(), card_, cfg_,
                   state_json(epoch_done, running_seconds));
 }
 
@@ -516,8 +529,8 @@ void Run::write_plots() {
   }
   const bool markers = history_.size() < 30;
   for (auto* s : {&train_loss, &eval_loss, &train_acc, &eval_acc, &ema_acc}) s->markers = markers;
-  viz::Figure figure{.title = fs::path(dir_).filename().string() + ": " + info_["model"].get<std::string>() +
-                              " on " + info_["dataset"].get<std::string>()};
+  viz::Figure figure{.title = fs::path(dir_).filename().string() + ": " + card_.model + " on " +
+                              card_.provenance.dataset};
   figure.panels.push_back(
       {.title = "loss", .x_label = "epoch", .y_label = "cross-entropy", .series = {train_loss, eval_loss}});
   viz::Panel acc{
@@ -562,7 +575,7 @@ void Run::end_epoch(double seconds, int64_t images) {
   // The commit order of run_directory.h: stage the best, commit last, publish the best, then the files
   // derived from last's history.
   if (best)
-    save_checkpoint(dir_ + "/" + kPendingBestFile, *model_, nullptr, nullptr, info_, nullptr, nullptr,
+    save_checkpoint(dir_ + "/" + kPendingBestFile, *model_, nullptr, nullptr, card_, nullptr, nullptr,
                     best_epoch_);
   save_last(true);
   if (best) reconcile_best(dir_, best_epoch_);
@@ -708,14 +721,15 @@ RunResult Run::execute() {
   }
 
   // Final report: the test set (its confusion matrix), and the per-epoch evaluation when that differs.
-  const auto& names = info_["class_names"].get<std::vector<std::string>>();
+  const auto& names = card_.class_names;
   // The per-epoch evaluation ran on the validation split when there is one, else on the test set.
   ClassificationMetrics final_metrics =
       last_eval_ ? *last_eval_ : ClassificationMetrics(static_cast<int64_t>(names.size()));
   std::string final_set = sources_.validation ? "validation" : "test";
   if (sources_.validation && sources_.test) {
     data::LoaderOptions lo = eval_loader_->options();
-    data::DataLoader test_loader(sources_.test, data::parse_pipeline(info_["eval_transforms"]), lo);
+    data::DataLoader test_loader(sources_.test, data::parse_pipeline(*card_.preprocessing.eval_transforms),
+                                 lo);
     final_metrics = evaluate(*model_, test_loader, "test");
     final_set = "test";
   } else if (!last_eval_) {
@@ -724,18 +738,18 @@ RunResult Run::execute() {
   std::printf("\n%s", format_class_report(final_metrics, names).c_str());
   if (config_at(cfg_, "run.plots").get<bool>()) {
     try {
-      viz::save_confusion_matrix_png(final_metrics.confusion(), names,
-                                     info_["model"].get<std::string>() + " on " + final_set +
-                                         " set: " + num(final_metrics.top1(), 4) + "% top-1",
-                                     dir_ + "/confusion.png");
+      viz::save_confusion_matrix_png(
+          final_metrics.confusion(), names,
+          card_.model + " on " + final_set + " set: " + num(final_metrics.top1(), 4) + "% top-1",
+          dir_ + "/confusion.png");
     } catch (const UserError& e) {
       std::fprintf(stderr, "warning: no confusion plot: %s\n", e.what());
     }
   }
   const int64_t images_trained = step_ * B;
   result.summary = {
-      {"model", info_["model"]},
-      {"dataset", info_["dataset"]},
+      {"model", card_.model},
+      {"dataset", card_.provenance.dataset},
       {"parameters", model_->num_parameters()},
       {"epochs", epoch_},
       {"steps", step_},
@@ -755,9 +769,9 @@ RunResult Run::execute() {
   io::write_text_atomically(dir_ + "/summary.json", result.summary.dump(2) + "\n");
   result.finished = true;
   std::printf("\nTrained %s for %lld epochs (%lld steps) in %s (%.0f img/s). Run directory: %s\n",
-              info_["model"].get<std::string>().c_str(), static_cast<long long>(epoch_),
-              static_cast<long long>(step_), format_duration(train_seconds_).c_str(),
-              result.summary["train_img_per_s"].get<double>(), dir_.c_str());
+              card_.model.c_str(), static_cast<long long>(epoch_), static_cast<long long>(step_),
+              format_duration(train_seconds_).c_str(), result.summary["train_img_per_s"].get<double>(),
+              dir_.c_str());
   std::printf("Final %s accuracy: %.2f%% (top-5 %.2f%%; best per-epoch %.2f%% at epoch %lld)\n",
               final_set.c_str(), final_metrics.top1(), final_metrics.top5(), best_accuracy_,
               static_cast<long long>(best_epoch_));

@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "card_util.h"
 #include "fixture_fill.h"
 #include "resnet/io/pickle.h"
 #include "resnet/io/pth.h"
@@ -276,8 +277,8 @@ TEST(PthCli, ConvertChecksTheArchitectureAndPredictUsesTheCheckpoint) {
               names);
   ASSERT_EQ(r.status, 0) << r.text;
   const train::Checkpoint c = train::load_checkpoint(out);
-  EXPECT_EQ(c.info.at("num_classes"), 10);
-  EXPECT_EQ(c.info.at("class_names")[3], "class_d");
+  EXPECT_EQ(resnet::testing::json_of(c.card).at("num_classes"), 10);
+  EXPECT_EQ(resnet::testing::json_of(c.card).at("class_names")[3], "class_d");
   auto converted = train::model_from_checkpoint(c);
   auto reference = formula_resnet20_w025();
   reference->eval();

@@ -4,6 +4,7 @@
 
 #include <fstream>
 
+#include "card_util.h"
 #include "onnx/proto.h"
 #include "onnx_test_util.h"
 #include "resnet/data/image.h"
@@ -38,7 +39,7 @@ TEST(OnnxCli, ExportImportAndBackKeepTheNetworkAndItsInfo) {
   const fs::path dir = fresh_dir("cli");
   const std::string ckpt = (dir / "model.safetensors").string(), onnx = (dir / "model.onnx").string(),
                     back = (dir / "back.safetensors").string(), again = (dir / "again.onnx").string();
-  train::save_checkpoint(ckpt, *model, nullptr, nullptr, fashion_info(), nullptr, nullptr);
+  train::save_checkpoint(ckpt, *model, nullptr, nullptr, card_of(fashion_info()), nullptr, nullptr);
 
   auto out = run_cli("export --checkpoint " + ckpt + " --onnx " + onnx);
   ASSERT_EQ(out.status, 0) << out.text;
@@ -54,8 +55,8 @@ TEST(OnnxCli, ExportImportAndBackKeepTheNetworkAndItsInfo) {
   const Tensor expected = logits_of(*model, x);
   for (const std::string& path : {back, again}) {
     const train::Checkpoint c = train::load_checkpoint(path);
-    EXPECT_EQ(c.info.at("class_names"), fashion_info()["class_names"]) << path;
-    EXPECT_EQ(c.info.at("dataset"), "fashion-mnist") << path;
+    EXPECT_EQ(json_of(c.card).at("class_names"), fashion_info()["class_names"]) << path;
+    EXPECT_EQ(json_of(c.card).at("dataset"), "fashion-mnist") << path;
     auto loaded = train::model_from_checkpoint(c);
     EXPECT_LE(max_rel_error(logits_of(*loaded, x), expected), 1e-5) << path;
   }
@@ -68,7 +69,7 @@ TEST(OnnxCli, EvalAndPredictRunAnOnnxFile) {
   model->eval();
   const fs::path dir = fresh_dir("cli_eval");
   const std::string onnx = (dir / "model.onnx").string(), png = (dir / "img.png").string();
-  onnx::export_onnx(*model, onnx, {.info = fashion_info()});
+  onnx::export_onnx(*model, onnx, {.card = card_of(fashion_info())});
   data::Image image;
   image.resize(1, 28, 28);
   for (size_t i = 0; i < image.pixels.size(); ++i) image.pixels[i] = static_cast<uint8_t>((i * 37) % 251);
@@ -96,11 +97,11 @@ TEST(OnnxCli, ImportTakesClassNamesAndPreprocessing) {
                      " --input-size 40 --dataset folder:/data/pets");
   ASSERT_EQ(out.status, 0) << out.text;
   const train::Checkpoint c = train::load_checkpoint(out_path);
-  EXPECT_EQ(c.info.at("class_names"), nlohmann::json({"cat", "dog", "bird"}));
-  EXPECT_EQ(c.info.at("input_size"), nlohmann::json({3, 40, 40}));
-  EXPECT_EQ(c.info.at("dataset"), "folder:/data/pets");
-  ASSERT_EQ(c.info.at("eval_transforms").size(), 1u);
-  EXPECT_EQ(c.info.at("eval_transforms")[0].get<std::string>().rfind("normalize(mean=[0.5", 0), 0u);
+  EXPECT_EQ(json_of(c.card).at("class_names"), nlohmann::json({"cat", "dog", "bird"}));
+  EXPECT_EQ(json_of(c.card).at("input_size"), nlohmann::json({3, 40, 40}));
+  EXPECT_EQ(json_of(c.card).at("dataset"), "folder:/data/pets");
+  ASSERT_EQ(json_of(c.card).at("eval_transforms").size(), 1u);
+  EXPECT_EQ(json_of(c.card).at("eval_transforms")[0].get<std::string>().rfind("normalize(mean=[0.5", 0), 0u);
   out = run_cli("import " + onnx + " --out " + out_path + " --mean 0.5 --std 0.2");
   EXPECT_NE(out.status, 0);
   EXPECT_NE(out.text.find("one value per input channel"), std::string::npos) << out.text;
@@ -169,7 +170,8 @@ TEST(OnnxCli, ErrorsNameTheFileTheNodeAndTheProblem) {
   // Export into a directory that does not exist fails cleanly; an existing file is left as it was.
   const std::string ckpt = (dir / "w.safetensors").string();
   train::save_checkpoint(ckpt, *model, nullptr, nullptr,
-                         {{"model", "resnet20"}, {"num_classes", 10}, {"in_channels", 3}}, nullptr, nullptr);
+                         card_of({{"model", "resnet20"}, {"num_classes", 10}, {"in_channels", 3}}), nullptr,
+                         nullptr);
   out = run_cli("export --checkpoint " + ckpt + " --onnx " + (dir / "no/such/dir/m.onnx").string());
   EXPECT_NE(out.status, 0);
   EXPECT_NE(out.text.find("no/such/dir"), std::string::npos) << out.text;

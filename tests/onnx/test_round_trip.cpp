@@ -2,6 +2,7 @@
 // exported (with and without BN folding) and the re-imported network must compute the same logits.
 #include <gtest/gtest.h>
 
+#include "card_util.h"
 #include "onnx/proto.h"
 #include "onnx_test_util.h"
 #include "resnet/io/state_dict.h"
@@ -80,7 +81,7 @@ TEST_P(OnnxRoundTrip, ImportsTheExportedArchitectureAndLogits) {
   auto model = c.model.empty() ? filled_model(c.spec) : filled_model(c.model);
   const fs::path dir = fresh_dir("roundtrip_" + c.label + (fold ? "_folded" : ""));
   const std::string path = (dir / "model.onnx").string();
-  onnx::export_onnx(*model, path, {.fold_bn = fold, .info = {{"model", c.label}}});
+  onnx::export_onnx(*model, path, {.fold_bn = fold, .card = card_of({{"model", c.label}})});
 
   const onnx::ImportedModel imported = onnx::import_onnx(path);
   expect_same_spec(imported.spec, model->spec());
@@ -125,7 +126,7 @@ TEST(OnnxExport, WritesOpset13DynamicBatchNamesAndMetadata) {
                                {"mean", {0.5, 0.4, 0.3}},
                                {"std", {0.2, 0.2, 0.2}},
                                {"input_size", {3, 32, 32}}};
-  onnx::export_onnx(*model, path, {.info = info});
+  onnx::export_onnx(*model, path, {.card = card_of(info)});
   const auto m = onnx::read_model(path);
   ASSERT_EQ(m.opset_import_size(), 1);
   EXPECT_EQ(m.opset_import(0).version(), 13);
@@ -148,7 +149,7 @@ TEST(OnnxExport, WritesOpset13DynamicBatchNamesAndMetadata) {
   int bn = 0;
   for (const auto& n : m.graph().node()) bn += n.op_type() == "BatchNormalization";
   EXPECT_EQ(bn, 19) << "unfolded export keeps every BN";
-  onnx::export_onnx(*model, path, {.fold_bn = true, .info = info});
+  onnx::export_onnx(*model, path, {.fold_bn = true, .card = card_of(info)});
   bn = 0;
   const auto folded = onnx::read_model(path);
   for (const auto& n : folded.graph().node()) bn += n.op_type() == "BatchNormalization";
@@ -164,15 +165,15 @@ TEST(OnnxExport, OnnxFileLoadsAsCheckpointWithItsInfo) {
   const std::string path = (dir / "m.onnx").string();
   onnx::export_onnx(
       *model, path,
-      {.info = {{"model", "resnet20"},
-                {"class_names", {"w", "x", "y", "z"}},
-                {"input_size", {3, 32, 32}},
-                {"eval_transforms", {"normalize(mean=[0.5, 0.5, 0.5], std=[0.25, 0.25, 0.25])"}},
-                {"dataset", "fashion-mnist"}}});
+      {.card = card_of({{"model", "resnet20"},
+                        {"class_names", {"w", "x", "y", "z"}},
+                        {"input_size", {3, 32, 32}},
+                        {"eval_transforms", {"normalize(mean=[0.5, 0.5, 0.5], std=[0.25, 0.25, 0.25])"}},
+                        {"dataset", "fashion-mnist"}})});
   const train::Checkpoint c = train::load_checkpoint(path);
-  EXPECT_EQ(c.info.at("class_names").size(), 4u);
-  EXPECT_EQ(c.info.at("dataset"), "fashion-mnist");
-  EXPECT_EQ(c.info.at("eval_transforms").size(), 1u);
+  EXPECT_EQ(json_of(c.card).at("class_names").size(), 4u);
+  EXPECT_EQ(json_of(c.card).at("dataset"), "fashion-mnist");
+  EXPECT_EQ(json_of(c.card).at("eval_transforms").size(), 1u);
   auto back = train::model_from_checkpoint(c);
   const Tensor x = fill_input({2, 3, 32, 32});
   EXPECT_LE(max_rel_error(logits_of(*back, x), logits_of(*model, x)), 1e-6);

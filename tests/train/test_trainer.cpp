@@ -10,6 +10,7 @@
 #include <fstream>
 #include <thread>
 
+#include "card_util.h"
 #include "resnet/io/safetensors.h"
 #include "resnet/models/registry.h"
 #include "resnet/nn/init.h"
@@ -75,8 +76,8 @@ TEST(Trainer, LearnsFashionMnistSubset) {
   EXPECT_EQ(lines, 1 + 3);  // header + one line per epoch
   // The best checkpoint is a self-describing model.
   const Checkpoint best = load_checkpoint((dir / "learn").string());
-  EXPECT_EQ(best.info["model"], "resnet20");
-  EXPECT_EQ(best.info["class_names"][9], "Ankle boot");
+  EXPECT_EQ(testing::json_of(best.card)["model"], "resnet20");
+  EXPECT_EQ(testing::json_of(best.card)["class_names"][9], "Ankle boot");
   EXPECT_NO_THROW(model_from_checkpoint(best));
   fs::remove_all(dir);
 }
@@ -165,7 +166,8 @@ TEST(Trainer, KillDuringCheckpointSaveLeavesALoadableCheckpoint) {
   auto model = models::create_model("resnet56", 10, 1);  // 3.4 MB: each save takes a few ms
   Rng rng(1);
   nn::init_torchvision(*model, rng);
-  save_checkpoint(path, *model, nullptr, nullptr, {{"model", "resnet56"}}, nullptr, {{"value", -1}});
+  save_checkpoint(path, *model, nullptr, nullptr, testing::card_of({{"model", "resnet56"}}), nullptr,
+                  {{"value", -1}});
   int kills = 0, saved = 0;
   for (int round = 0; round < 12; ++round) {
     int ready[2];
@@ -177,7 +179,8 @@ TEST(Trainer, KillDuringCheckpointSaveLeavesALoadableCheckpoint) {
       // first save is complete, so every kill lands during a later one.
       for (int value = 0;; ++value) {
         for (auto& [name, p] : model->named_parameters()) p->value().fill(value);
-        save_checkpoint(path, *model, nullptr, nullptr, {{"model", "resnet56"}}, nullptr, {{"value", value}});
+        save_checkpoint(path, *model, nullptr, nullptr, testing::card_of({{"model", "resnet56"}}), nullptr,
+                        {{"value", value}});
         if (value == 0) {
           const char byte = 1;
           if (write(ready[1], &byte, 1) != 1) _exit(1);
@@ -249,8 +252,8 @@ TEST(Trainer, PaperCifarRecipeRunsOnSyntheticCifarFiles) {
     const Checkpoint last =
         load_checkpoint((dir / config_at(c, "run.name").get<std::string>()).string(), true);
     EXPECT_EQ(last.state["step"], 2);
-    EXPECT_EQ(last.info["input_size"], nlohmann::json({3, 32, 32}));
-    EXPECT_EQ(last.info["class_names"][0], "airplane");
+    EXPECT_EQ(testing::json_of(last.card)["input_size"], nlohmann::json({3, 32, 32}));
+    EXPECT_EQ(testing::json_of(last.card)["class_names"][0], "airplane");
   }
   fs::remove_all(dir);
 }
@@ -272,8 +275,9 @@ TEST(Trainer, InitFromStartsFromTheSourceWeightsWithANewHead) {
   const std::string source_path = (dir / "source.safetensors").string();
   save_checkpoint(
       source_path, *source, nullptr, nullptr,
-      {{"model", "resnet20"}, {"num_classes", 5}, {"in_channels", 1}, {"input_size", {1, 28, 28}}}, nullptr,
-      nullptr);
+      testing::card_of(
+          {{"model", "resnet20"}, {"num_classes", 5}, {"in_channels", 1}, {"input_size", {1, 28, 28}}}),
+      nullptr, nullptr);
 
   Config c = small_run(dir, "tuned", 256, 64);
   merge_config(c,
@@ -283,9 +287,10 @@ TEST(Trainer, InitFromStartsFromTheSourceWeightsWithANewHead) {
                "test");
   ASSERT_TRUE(train(c).finished);
   const Checkpoint tuned = load_checkpoint((dir / "tuned").string(), true);
-  ASSERT_TRUE(tuned.info.contains("spec"));
-  EXPECT_EQ(tuned.info["spec"]["blocks_per_stage"], nlohmann::json({3, 3, 3}));  // ResNet-20, not 56
-  EXPECT_EQ(tuned.info["spec"]["num_classes"], 10);
+  ASSERT_TRUE(tuned.card.spec.has_value());
+  EXPECT_EQ(testing::json_of(tuned.card)["spec"]["blocks_per_stage"],
+            nlohmann::json({3, 3, 3}));  // ResNet-20, not 56
+  EXPECT_EQ(testing::json_of(tuned.card)["spec"]["num_classes"], 10);
   for (const char* name : {"conv1.weight", "layer2.1.conv2.weight", "layer3.0.bn1.weight"}) {
     Tensor expected;
     for (auto& [n, p] : source->named_parameters())
@@ -308,8 +313,9 @@ TEST(Trainer, InitFromStartsFromTheSourceWeightsWithANewHead) {
   nn::init_torchvision(*rgb, rng);
   save_checkpoint(
       source_path, *rgb, nullptr, nullptr,
-      {{"model", "resnet20"}, {"num_classes", 10}, {"in_channels", 3}, {"input_size", {3, 32, 32}}}, nullptr,
-      nullptr);
+      testing::card_of(
+          {{"model", "resnet20"}, {"num_classes", 10}, {"in_channels", 3}, {"input_size", {3, 32, 32}}}),
+      nullptr, nullptr);
   Config bad = small_run(dir, "bad", 256, 64);
   merge_config(bad, {{"model", {{"init_from", source_path}}}}, "test");
   try {

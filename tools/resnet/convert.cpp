@@ -140,18 +140,18 @@ void run_convert(const ConvertOptions& o) {
   } else {
     for (int64_t i = 0; i < actual_classes; ++i) names.push_back(std::to_string(i));
   }
-  const nlohmann::json info = {{"model", o.model},
-                               {"width_multiplier", width},
-                               {"num_classes", actual_classes},
-                               {"in_channels", actual_channels},
-                               {"input_size", {actual_channels, size, size}},
-                               {"class_names", names},
-                               {"mean", mean},
-                               {"std", stdev},
-                               {"eval_transforms", eval_transforms},
-                               {"dataset", ""},
-                               {"converted_from", fs::path(o.input).filename().string()}};
-  train::save_checkpoint(o.out, *model, nullptr, nullptr, info, nullptr, nullptr);
+  const models::ModelCard card{
+      .model = o.model,
+      .num_classes = actual_classes,
+      .in_channels = actual_channels,
+      .width_multiplier = width,
+      .class_names = names,
+      .preprocessing = {.input_size = models::InputSize{actual_channels, size, size},
+                        .mean = mean,
+                        .std = stdev,
+                        .eval_transforms = eval_transforms},
+      .provenance = {.source_file = fs::path(o.input).filename().string(), .source_format = "pth"}};
+  train::save_checkpoint(o.out, *model, nullptr, nullptr, card, nullptr, nullptr);
   std::printf(
       "wrote %s: %s, %lld classes, %lld input channels, %zu tensors checked against the architecture; "
       "classify with: resnet predict --checkpoint %s IMAGE...\n",

@@ -17,7 +17,6 @@
 #include "resnet/models/memory_estimate.h"
 #include "resnet/train/checkpoint.h"
 #include "resnet/train/evaluate.h"
-#include "resnet/train/model_card.h"
 #include "resnet/viz/chart.h"
 
 namespace resnet::cli {
@@ -64,7 +63,7 @@ std::shared_ptr<const data::Dataset> open_split(const std::string& spec, const s
 
 // The data set a checkpoint was trained on, or `override`; imported models (ONNX) may not name one.
 std::string dataset_of(const train::Checkpoint& c, const std::string& override) {
-  const std::string spec = override.empty() ? c.info.value("dataset", std::string()) : override;
+  const std::string spec = override.empty() ? c.card.provenance.dataset : override;
   if (spec.empty())
     throw UserError("'" + c.path() +
                     "' does not name the data set it was trained on (an imported model?): pass --dataset "
@@ -73,14 +72,12 @@ std::string dataset_of(const train::Checkpoint& c, const std::string& override) 
 }
 
 void check_compatible(const train::Checkpoint& c, const data::Dataset& set) {
-  const int64_t classes = c.info.at("num_classes");
+  const int64_t classes = c.card.num_classes;
   if (set.num_classes() != classes)
-    throw UserError("'" + c.path() + "' classifies " + std::to_string(classes) + " classes but " +
-                    set.describe() + " has " + std::to_string(set.num_classes()) +
-                    ": evaluate on the data set it was trained for" +
-                    (c.info.value("dataset", std::string()).empty()
-                         ? std::string()
-                         : " (" + c.info.at("dataset").get<std::string>() + ")"));
+    throw UserError(
+        "'" + c.path() + "' classifies " + std::to_string(classes) + " classes but " + set.describe() +
+        " has " + std::to_string(set.num_classes()) + ": evaluate on the data set it was trained for" +
+        (c.card.provenance.dataset.empty() ? std::string() : " (" + c.card.provenance.dataset + ")"));
 }
 
 }  // namespace
@@ -88,30 +85,33 @@ void check_compatible(const train::Checkpoint& c, const data::Dataset& set) {
 std::unique_ptr<data::DataLoader> checkpoint_loader(const train::Checkpoint& c, const std::string& dataset,
                                                     const std::string& split, int64_t limit,
                                                     int64_t batch_size, int workers) {
-  train::require_model_card_keys(c.info, c.path(),
-                                 {"num_classes", "input_size", "class_names", "eval_transforms"},
-                                 "evaluating on a data set");
-  const auto size = c.info.at("input_size").get<std::vector<int64_t>>();
-  auto set = open_split(dataset_of(c, dataset), split, size[0], limit);
+  using models::CardField;
+  models::require(
+      c.card, c.path(),
+      {CardField::num_classes, CardField::input_size, CardField::class_names, CardField::eval_transforms},
+      "evaluating on a data set");
+  const models::InputSize size = *c.card.preprocessing.input_size;
+  auto set = open_split(dataset_of(c, dataset), split, size.channels, limit);
   check_compatible(c, *set);
   // A batch beyond the data set is the whole data set; what the loader then holds must fit.
   batch_size = std::min(batch_size, set->size());
   const data::LoaderOptions defaults;
-  check_memory_budget(
-      4.0 * static_cast<double>(defaults.prefetch) * static_cast<double>(batch_size) *
-          static_cast<double>(size[0]) * static_cast<double>(size[1]) * static_cast<double>(size[2]),
-      "loading " + std::to_string(defaults.prefetch) + " batches of " + std::to_string(batch_size) + " " +
-          std::to_string(size[0]) + "×" + std::to_string(size[1]) + "×" + std::to_string(size[2]) +
-          " images of " + set->describe(),
-      "lower --batch-size");
-  return std::make_unique<data::DataLoader>(set, data::parse_pipeline(c.info.at("eval_transforms")),
+  check_memory_budget(4.0 * static_cast<double>(defaults.prefetch) * static_cast<double>(batch_size) *
+                          static_cast<double>(size.channels) * static_cast<double>(size.height) *
+                          static_cast<double>(size.width),
+                      "loading " + std::to_string(defaults.prefetch) + " batches of " +
+                          std::to_string(batch_size) + " " + std::to_string(size.channels) + "×" +
+                          std::to_string(size.height) + "×" + std::to_string(size.width) + " images of " +
+                          set->describe(),
+                      "lower --batch-size");
+  return std::make_unique<data::DataLoader>(set, data::parse_pipeline(*c.card.preprocessing.eval_transforms),
                                             data::LoaderOptions{.batch_size = batch_size,
                                                                 .shuffle = false,
                                                                 .drop_last = false,
                                                                 .workers = workers,
-                                                                .channels = size[0],
-                                                                .height = size[1],
-                                                                .width = size[2]});
+                                                                .channels = size.channels,
+                                                                .height = size.height,
+                                                                .width = size.width});
 }
 
 namespace {
@@ -120,18 +120,20 @@ void run_eval(const EvalOptions& o) {
   set_num_threads(o.threads);
   io::set_allow_nonfinite_weights(o.allow_nonfinite);
   const train::Checkpoint c = train::load_checkpoint(o.checkpoint);
-  train::require_model_card_keys(
-      c.info, c.path(), {"num_classes", "input_size", "class_names", "eval_transforms"}, "resnet eval");
+  models::require(c.card, c.path(),
+                  {models::CardField::num_classes, models::CardField::input_size,
+                   models::CardField::class_names, models::CardField::eval_transforms},
+                  "resnet eval");
   auto model = train::model_from_checkpoint(c, o.ema);
   const auto loader_ptr =
       checkpoint_loader(c, o.dataset, o.split, o.limit, parse_count(o.batch_size, "--batch-size"), o.workers);
   data::DataLoader& loader = *loader_ptr;
   const data::Dataset* set = &loader.dataset();
-  const auto size = c.info.at("input_size").get<std::vector<int64_t>>();
-  models::check_inference_fits(model->spec(), loader.options().batch_size, size[0], size[1], size[2],
-                               "evaluating " + c.info.at("model").get<std::string>(), "lower --batch-size");
-  std::fprintf(stderr, "Evaluating %s (%s%s%s) on %s\n", c.path().c_str(),
-               c.info.at("model").get<std::string>().c_str(), o.ema ? ", EMA weights" : "",
+  const models::InputSize size = *c.card.preprocessing.input_size;
+  models::check_inference_fits(model->spec(), loader.options().batch_size, size.channels, size.height,
+                               size.width, "evaluating " + c.card.model, "lower --batch-size");
+  std::fprintf(stderr, "Evaluating %s (%s%s%s) on %s\n", c.path().c_str(), c.card.model.c_str(),
+               o.ema ? ", EMA weights" : "",
                o.engine.empty() ? "" : (", " + o.engine + " inference engine").c_str(),
                set->describe().c_str());
   std::optional<train::ClassificationMetrics> evaluated;
@@ -149,11 +151,11 @@ void run_eval(const EvalOptions& o) {
                                 "eval " + o.engine);
   }
   const train::ClassificationMetrics& metrics = *evaluated;
-  const auto names = c.info.at("class_names").get<std::vector<std::string>>();
+  const auto& names = c.card.class_names;
   std::printf("%s\n", train::format_class_report(metrics, names).c_str());
-  std::printf("%s on %s: top-1 %.2f%%  top-5 %.2f%%  loss %.4f  (%lld images)\n",
-              c.info.at("model").get<std::string>().c_str(), set->describe().c_str(), metrics.top1(),
-              metrics.top5(), metrics.loss(), static_cast<long long>(metrics.count()));
+  std::printf("%s on %s: top-1 %.2f%%  top-5 %.2f%%  loss %.4f  (%lld images)\n", c.card.model.c_str(),
+              set->describe().c_str(), metrics.top1(), metrics.top5(), metrics.loss(),
+              static_cast<long long>(metrics.count()));
   if (!o.confusion_png.empty()) {
     viz::save_confusion_matrix_png(metrics.confusion(), names, "confusion matrix", o.confusion_png);
     std::printf("wrote %s\n", o.confusion_png.c_str());
@@ -213,12 +215,15 @@ void run_predict(const PredictOptions& o) {
   set_num_threads(o.threads);
   io::set_allow_nonfinite_weights(o.allow_nonfinite);
   const train::Checkpoint c = train::load_checkpoint(o.checkpoint);
-  train::require_model_card_keys(c.info, c.path(), {"input_size", "class_names", "eval_transforms"},
-                                 "resnet predict");
+  models::require(
+      c.card, c.path(),
+      {models::CardField::input_size, models::CardField::class_names, models::CardField::eval_transforms},
+      "resnet predict");
   auto model = train::model_from_checkpoint(c, o.ema);
-  const auto size = c.info.at("input_size").get<std::vector<int64_t>>();
-  const auto names = c.info.at("class_names").get<std::vector<std::string>>();
-  auto specs = c.info.at("eval_transforms").get<std::vector<std::string>>();
+  const models::InputSize input_size = *c.card.preprocessing.input_size;
+  const std::vector<int64_t> size = {input_size.channels, input_size.height, input_size.width};
+  const auto& names = c.card.class_names;
+  auto specs = *c.card.preprocessing.eval_transforms;
   // Sets held in memory were trained at their own size without resizing: images of another size are
   // resized to it first, as a user would expect.
   const bool sizes_itself = std::any_of(specs.begin(), specs.end(), [](const std::string& s) {
@@ -247,7 +252,7 @@ void run_predict(const PredictOptions& o) {
     for (const auto& f : files) items.push_back({f.string(), data::decode_image(f.string(), size[0])});
   }
   if (!o.indices.empty()) {
-    const std::string spec = c.info.value("dataset", std::string());
+    const std::string spec = c.card.provenance.dataset;
     if (spec.empty())
       throw UserError("checkpoint '" + c.path() +
                       "' names no data set, so --index has nothing to index: give image files instead");

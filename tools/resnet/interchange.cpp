@@ -6,6 +6,7 @@
 #include <memory>
 
 #include "commands.h"
+#include "resnet/data/transforms.h"
 #include "resnet/io/safetensors.h"
 #include "resnet/io/state_dict.h"
 #include "resnet/models/registry.h"
@@ -13,7 +14,6 @@
 #include "resnet/onnx/export.h"
 #include "resnet/onnx/import.h"
 #include "resnet/train/checkpoint.h"
-#include "resnet/train/model_card.h"
 
 namespace resnet::cli {
 namespace {
@@ -27,25 +27,24 @@ struct ExportCommand {
 void run_export(const ExportCommand& o) {
   io::set_allow_nonfinite_weights(o.allow_nonfinite);
   std::unique_ptr<models::ResNet> model;
-  nlohmann::json info = nlohmann::json::object();
+  models::ModelCard card;
   if (!o.model.empty()) {
     // Bare weights: the architecture comes from the command line, as for `resnet forward --weights`.
     model = models::create_model(o.model, o.classes, o.in_channels > 0 ? o.in_channels : 3);
     io::load_state_dict(*model, io::load_safetensors(o.checkpoint));
     model->eval();
-    info = {{"model", o.model},
-            {"num_classes", model->spec().num_classes},
-            {"in_channels", model->spec().in_channels}};
+    card = {
+        .model = o.model, .num_classes = model->spec().num_classes, .in_channels = model->spec().in_channels};
+    card.provenance = {.source_file = o.checkpoint, .source_format = "safetensors"};
   } else {
     const train::Checkpoint c = train::load_checkpoint(o.checkpoint);
-    train::require_model_card_keys(c.info, c.path(), {}, "resnet export");
+    models::require(c.card, c.path(), {}, "resnet export");
     model = train::model_from_checkpoint(c, o.ema);
-    info = c.info;
+    card = c.card;
   }
-  onnx::export_onnx(*model, o.onnx, {.fold_bn = o.fold_bn, .info = info});
+  onnx::export_onnx(*model, o.onnx, {.fold_bn = o.fold_bn, .card = card});
   std::printf("wrote %s: %s, opset 13, input \"input\" [N, %lld, H, W], output \"logits\" [N, %lld]%s\n",
-              o.onnx.c_str(), info.value("model", std::string("resnet")).c_str(),
-              static_cast<long long>(model->spec().in_channels),
+              o.onnx.c_str(), card.model.c_str(), static_cast<long long>(model->spec().in_channels),
               static_cast<long long>(model->spec().num_classes), o.fold_bn ? ", BN folded" : "");
 }
 
@@ -73,7 +72,7 @@ std::vector<double> parse_numbers(const std::string& text, const std::string& fl
 
 // What a foreign ONNX file does not say (class names, preprocessing, data set), from the command line.
 void apply_overrides(const ImportCommand& o, onnx::ImportedModel& m) {
-  auto& info = m.info;
+  models::Preprocessing& pre = m.card.preprocessing;
   const int64_t channels = m.spec.in_channels;
   if (!o.mean.empty() || !o.std.empty()) {
     const auto mean = parse_numbers(o.mean, "--mean"), stdev = parse_numbers(o.std, "--std");
@@ -84,28 +83,33 @@ void apply_overrides(const ImportCommand& o, onnx::ImportedModel& m) {
       for (size_t i = 0; i < v.size(); ++i) s += (i ? ", " : "") + std::to_string(v[i]);
       return s + "]";
     };
-    info["mean"] = mean;
-    info["std"] = stdev;
-    nlohmann::json transforms = nlohmann::json::array();
-    for (const auto& t : info.value("eval_transforms", nlohmann::json::array()))
-      if (t.get<std::string>().rfind("normalize", 0) != 0) transforms.push_back(t);
+    pre.mean = mean;
+    pre.std = stdev;
+    std::vector<std::string> transforms;
+    for (const auto& t : pre.eval_transforms.value_or(std::vector<std::string>{}))
+      if (t.rfind("normalize", 0) != 0) transforms.push_back(t);
     transforms.push_back("normalize(mean=" + list(mean) + ", std=" + list(stdev) + ")");
-    info["eval_transforms"] = transforms;
+    pre.eval_transforms = transforms;
   }
   if (!o.class_names.empty()) {
     std::ifstream in(o.class_names);
     if (!in)
       throw UserError("cannot read --class-names '" + o.class_names + "' (a text file, one name per line)");
-    nlohmann::json names = nlohmann::json::array();
+    std::vector<std::string> names;
     for (std::string line; std::getline(in, line);)
       if (!line.empty()) names.push_back(line);
     if (static_cast<int64_t>(names.size()) != m.spec.num_classes)
       throw UserError("--class-names '" + o.class_names + "' has " + std::to_string(names.size()) +
                       " names but the network classifies " + std::to_string(m.spec.num_classes) + " classes");
-    info["class_names"] = names;
+    m.card.class_names = names;
   }
-  if (!o.dataset.empty()) info["dataset"] = o.dataset;
-  if (o.input_size > 0) info["input_size"] = {channels, o.input_size, o.input_size};
+  if (!o.dataset.empty()) m.card.provenance.dataset = o.dataset;
+  if (o.input_size > 0) {
+    if (o.input_size > data::kMaxImageSide)
+      throw UserError("--input-size " + std::to_string(o.input_size) + " is beyond the largest image side (" +
+                      std::to_string(data::kMaxImageSide) + ")");
+    pre.input_size = models::InputSize{.channels = channels, .height = o.input_size, .width = o.input_size};
+  }
 }
 
 void run_import(const ImportCommand& o) {
@@ -117,9 +121,8 @@ void run_import(const ImportCommand& o) {
   weights.path = o.onnx;
   weights.tensors = imported.tensors;
   io::load_state_dict(*model, weights);
-  train::save_checkpoint(o.out, *model, nullptr, nullptr, imported.info, nullptr, nullptr);
-  std::printf("wrote %s: %s (%s)\n", o.out.c_str(), imported.info.at("model").get<std::string>().c_str(),
-              imported.summary.c_str());
+  train::save_checkpoint(o.out, *model, nullptr, nullptr, imported.card, nullptr, nullptr);
+  std::printf("wrote %s: %s (%s)\n", o.out.c_str(), imported.card.model.c_str(), imported.summary.c_str());
 }
 
 }  // namespace

@@ -17,7 +17,6 @@
 #include "resnet/io/atomic_file.h"
 #include "resnet/train/checkpoint.h"
 #include "resnet/train/evaluate.h"
-#include "resnet/train/model_card.h"
 #include "resnet/train/progress.h"
 
 namespace resnet::cli {
@@ -54,14 +53,16 @@ void run_quantize(const QuantizeOptions& o) {
   if (o.images < 1) throw UserError("--images must be at least 1");
   if (o.batch_size < 1) throw UserError("--batch-size must be at least 1");
   const train::Checkpoint c = train::load_checkpoint(o.checkpoint);
-  train::require_model_card_keys(
-      c.info, c.path(), {"num_classes", "input_size", "class_names", "eval_transforms"}, "resnet quantize");
+  models::require(c.card, c.path(),
+                  {models::CardField::num_classes, models::CardField::input_size,
+                   models::CardField::class_names, models::CardField::eval_transforms},
+                  "resnet quantize");
   auto model = train::model_from_checkpoint(c, o.ema);
   model->eval();
   const std::string out = o.out.empty() ? default_calibration_path(o.checkpoint) : o.out;
 
   auto calibration_data = checkpoint_loader(c, o.dataset, "train", o.images, o.batch_size, o.workers);
-  std::fprintf(stderr, "Calibrating %s on %lld images of %s\n", c.info.at("model").get<std::string>().c_str(),
+  std::fprintf(stderr, "Calibrating %s on %lld images of %s\n", c.card.model.c_str(),
                static_cast<long long>(calibration_data->dataset().size()),
                calibration_data->dataset().describe().c_str());
   infer::Calibration calibration;
@@ -105,8 +106,8 @@ void run_quantize(const QuantizeOptions& o) {
   }
   int64_t agree = 0;
   for (size_t i = 0; i < predictions[0].size(); ++i) agree += predictions[0][i] == predictions[1][i];
-  std::printf("\n%s on %s (%lld images)\n", c.info.at("model").get<std::string>().c_str(),
-              test->dataset().describe().c_str(), static_cast<long long>(rows[0].metrics.count()));
+  std::printf("\n%s on %s (%lld images)\n", c.card.model.c_str(), test->dataset().describe().c_str(),
+              static_cast<long long>(rows[0].metrics.count()));
   std::printf("  engine   top-1     top-5     loss     img/s (incl. loading)\n");
   for (const Row& r : rows)
     std::printf("  %-6s  %6.2f%%   %6.2f%%   %.4f   %.0f\n", r.name, r.metrics.top1(), r.metrics.top5(),

@@ -12,8 +12,9 @@
 // double: w' = w·γ/√(var+ε), b' = (b − mean)·γ/√(var+ε) + β); pre-activation nets keep the BNs that do not
 // follow a conv (the ones on a block's input and the final one).
 //
-// metadata_props: "resnet.cpp.info" (the checkpoint's info JSON, with the network's full "spec"), and for
-// other tools "model", "class_names", "mean", "std", "input_size" (JSON values) when the info has them.
+// metadata_props: "resnet.cpp.info" (the model card, models/model_card.h, with the network's full spec),
+// and for other tools "model", "class_names", "mean", "std", "input_size" (JSON values) when the card has
+// them.
 // The file is written atomically (io/atomic_file.h).
 #pragma once
 
@@ -21,14 +22,15 @@
 
 #include <nlohmann/json.hpp>
 
+#include "resnet/models/model_card.h"
 #include "resnet/models/resnet.h"
 
 namespace resnet::onnx {
 
 struct ExportOptions {
   bool fold_bn = false;
-  nlohmann::json info = nlohmann::json::object();  // checkpoint info: model, class_names, mean, std, …
-  int64_t height = 0, width = 0;                   // 0: dynamic spatial size
+  models::ModelCard card{.model = "resnet"};  // what the file says of the network beyond its graph
+  int64_t height = 0, width = 0;              // 0: dynamic spatial size
 };
 
 void export_onnx(models::ResNet& model, const std::string& path, const ExportOptions& options = {});

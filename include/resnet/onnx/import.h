@@ -24,8 +24,9 @@
 //            (zero, spatial, symmetric) is merged into its padding; Transpose pairs that cancel vanish.
 // Anything else throws UserError naming the op, the node and the file.
 //
-// metadata_props "resnet.cpp.info" (written by export) supplies class names, preprocessing and the data
-// set; otherwise "class_names", "mean", "std", "input_size" are read when present, and defaults used.
+// metadata_props "resnet.cpp.info" (the model card export writes) supplies class names, preprocessing and
+// provenance; otherwise "class_names", "mean", "std", "input_size" are read when present, and defaults used.
+// The card records the file as its source (format "onnx").
 #pragma once
 
 #include <string>
@@ -35,6 +36,7 @@
 #include <nlohmann/json.hpp>
 
 #include "resnet/core/tensor.h"
+#include "resnet/models/model_card.h"
 #include "resnet/models/resnet.h"
 
 namespace resnet::onnx {
@@ -42,7 +44,7 @@ namespace resnet::onnx {
 struct ImportedModel {
   models::ResNetSpec spec;
   std::vector<std::pair<std::string, Tensor>> tensors;  // the full state_dict, torchvision names
-  nlohmann::json info;                                  // checkpoint info (train/checkpoint.h), with "spec"
+  models::ModelCard card;                               // the model card, with the recognised spec
   std::string summary;                                  // one line: what was recognised
 };
 

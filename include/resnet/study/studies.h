@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "resnet/models/model_card.h"
 #include "resnet/train/config.h"
 
 namespace resnet::study {
@@ -60,9 +61,12 @@ std::string cifar_model_name(bool residual, int depth);
 // Returns 0 when the run is finished, 130 when interrupted.
 int train_or_reuse(const train::Config& config);
 
-// The finished run's training state (its last checkpoint's "state": history, step_history, …) and info.
+// The finished run's training state (its last checkpoint's "state": history, step_history, …), model card
+// and summary.
 struct RunRecord {
-  nlohmann::json state, info, summary;
+  nlohmann::json state;
+  models::ModelCard card;
+  nlohmann::json summary;
 };
 RunRecord read_run(const std::string& run_dir);
 

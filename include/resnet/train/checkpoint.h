@@ -4,10 +4,8 @@
 //             "optimizer.momentum.<param>"  SGD momentum buffers (training checkpoints only),
 //             "ema.<name>"                  the weight average, when optim.ema_decay > 0;
 //   metadata  "format"  "resnet.cpp checkpoint 1"
-//             "info"    JSON: how to rebuild and feed the model (model name, classes, channels, input size,
-//                       class names, normalisation, evaluation transforms, data set); optionally "spec",
-//                       the full architecture (models/spec_json.h), which then takes precedence over the
-//                       model name (imported networks; checkpoints without it load by name as before);
+//             "info"    JSON: the model card (models/model_card.h): how to rebuild and feed the model and
+//                       where it came from;
 //             "config"  JSON: the resolved training config (training checkpoints);
 //             "state"   JSON: where training stands (epoch, batch, step, running metrics, history, best).
 //             "epoch"   the epoch a best.safetensors holds the weights of (run_directory.h).
@@ -22,6 +20,7 @@
 #include <nlohmann/json.hpp>
 
 #include "resnet/io/safetensors.h"
+#include "resnet/models/model_card.h"
 #include "resnet/models/resnet.h"
 #include "resnet/optim/sgd.h"
 
@@ -31,7 +30,8 @@ inline constexpr const char* kCheckpointFormat = "resnet.cpp checkpoint 1";
 
 struct Checkpoint {
   io::TensorFile file;
-  nlohmann::json info, config, state;  // config and state are null in weights-only checkpoints
+  models::ModelCard card;
+  nlohmann::json config, state;  // null in weights-only checkpoints
   const std::string& path() const { return file.path; }
   bool has_training_state() const { return !state.is_null(); }
   bool has_ema() const;
@@ -40,18 +40,18 @@ struct Checkpoint {
 // `sgd` and `ema` may be null; `config`/`state` null for a weights-only checkpoint. `epoch` >= 0 is
 // recorded as the metadata record "epoch" (a run's best.safetensors: the epoch whose weights it holds).
 void save_checkpoint(const std::string& path, nn::Module& model, const optim::Sgd* sgd, nn::Module* ema,
-                     const nlohmann::json& info, const nlohmann::json& config, const nlohmann::json& state,
+                     const models::ModelCard& card, const nlohmann::json& config, const nlohmann::json& state,
                      int64_t epoch = -1);
 
 // `path` is a checkpoint file or a run directory (then its best.safetensors, or last.safetensors when
 // `prefer_last` or no best exists), or an ONNX ResNet (*.onnx, imported by onnx/import.h: weights under
-// torchvision names, info with the recognised "spec"; no training state). Throws UserError naming the file
+// torchvision names, a card with the recognised spec; no training state). Throws UserError naming the file
 // when it is missing, corrupt, or not a resnet.cpp checkpoint.
 Checkpoint load_checkpoint(const std::string& path, bool prefer_last = false);
-// The checkpoint a parsed safetensors file holds (format record checked, info/config/state parsed).
+// The checkpoint a parsed safetensors file holds (format record checked, card read, config/state parsed).
 Checkpoint checkpoint_from_file(io::TensorFile file);
 
-// The model the info describes, with the checkpoint's weights (or its EMA weights) loaded, in eval mode.
+// The model the card describes, with the checkpoint's weights (or its EMA weights) loaded, in eval mode.
 std::unique_ptr<models::ResNet> model_from_checkpoint(const Checkpoint& checkpoint, bool use_ema = false);
 
 // Loads weights ("" prefix) or EMA weights ("ema.") of a checkpoint into `model`; strict.
