@@ -55,15 +55,13 @@ train::Config degradation_recipe(const DegradationOptions& o) {
   for (const auto& assignment : o.set) train::set_config_value(config, assignment);
   int64_t eval_every = o.eval_every_steps;
   if (eval_every == 0) {  // twice an epoch: the training set's size decides what an epoch is
-    const auto sources =
-        data::open_data_sources(train::config_at(config, "data.dataset"),
-                                {.val_fraction = train::config_at(config, "data.val_fraction"),
-                                 .split_seed = o.seed,
-                                 .channels = train::config_at(config, "data.channels"),
-                                 .train_limit = train::config_at(config, "data.train_limit"),
-                                 .test_limit = train::config_at(config, "data.test_limit")});
-    const int64_t batches =
-        sources.train->size() / train::config_at(config, "optim.batch_size").get<int64_t>();
+    const train::Settings s = train::settings_of(config);
+    const auto sources = data::open_data_sources(s.data.dataset, {.val_fraction = s.data.val_fraction,
+                                                                  .split_seed = o.seed,
+                                                                  .channels = s.data.channels,
+                                                                  .train_limit = s.data.train_limit,
+                                                                  .test_limit = s.data.test_limit});
+    const int64_t batches = sources.train->size() / s.optim.batch_size;
     eval_every = std::max<int64_t>(1, batches / 2);
   }
   config["run"]["eval_every_steps"] = eval_every;
@@ -206,7 +204,7 @@ int run_degradation_study(const DegradationOptions& o) {
     // Early training error runs off the scale the comparison lives on; the paper's figure clips too.
   }
   for (auto* p : {&plain, &residual}) p->y_min = 0, p->y_max = std::min(100.0, std::ceil(y_max * 1.5 + 1));
-  const std::string dataset = train::config_at(recipe, "data.dataset");
+  const std::string dataset = train::settings_of(recipe).data.dataset;
   viz::Figure figure{
       .title = "Degradation on " + dataset + ": thin lines training error, bold lines test error",
       .width_px = with_plain && with_residual ? 1400 : 1000,  // one panel: still room for the title

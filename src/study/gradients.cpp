@@ -53,17 +53,17 @@ train::Config gradient_recipe(const GradientOptions& o) {
 // seeded shuffled order: the same images for every network.
 std::vector<LabelledBatch> measurement_batches(const train::Config& config, const models::ModelCard& card,
                                                const std::string& path, int64_t count) {
-  const uint64_t seed = train::config_at(config, "run.seed");
-  const auto sources = data::open_data_sources(train::config_at(config, "data.dataset"),
-                                               {.val_fraction = train::config_at(config, "data.val_fraction"),
-                                                .split_seed = seed,
-                                                .channels = train::config_at(config, "data.channels"),
-                                                .train_limit = train::config_at(config, "data.train_limit")});
+  const train::Settings s = train::settings_of(config);
+  const uint64_t seed = s.run.seed;
+  const auto sources = data::open_data_sources(s.data.dataset, {.val_fraction = s.data.val_fraction,
+                                                                .split_seed = seed,
+                                                                .channels = s.data.channels,
+                                                                .train_limit = s.data.train_limit});
   models::require(card, path, {models::CardField::input_size, models::CardField::eval_transforms},
                   "the gradient study");
   const models::InputSize shape = *card.preprocessing.input_size;
   data::DataLoader loader(sources.train, data::parse_pipeline(*card.preprocessing.eval_transforms),
-                          {.batch_size = train::config_at(config, "optim.batch_size"),
+                          {.batch_size = s.optim.batch_size,
                            .shuffle = true,
                            .drop_last = true,
                            .workers = 0,
@@ -140,15 +140,15 @@ int run_gradient_study(const GradientOptions& o) {
     const std::string dir = o.out_dir + "/" + n.name;
     const train::Checkpoint last = train::load_checkpoint(dir, /*prefer_last=*/true);
     if (batches.empty()) batches = measurement_batches(config, last.card, last.path(), o.measure_batches);
-    const double smoothing = train::config_at(config, "optim.label_smoothing");
+    const train::Settings s = train::settings_of(config);
+    const double smoothing = s.optim.label_smoothing;
 
     // At initialisation: the trainer's own initialisation, rebuilt from the seed.
-    auto model = models::create_model(
-        n.name, {.num_classes = last.card.num_classes,
-                 .in_channels = last.card.in_channels,
-                 .width_multiplier = train::config_at(config, "model.width_multiplier").get<double>()});
-    Rng rng(train::config_at(config, "run.seed").get<uint64_t>());
-    nn::init_torchvision(*model, rng, train::config_at(config, "model.zero_init_residual").get<bool>());
+    auto model = models::create_model(n.name, {.num_classes = last.card.num_classes,
+                                               .in_channels = last.card.in_channels,
+                                               .width_multiplier = s.model.width_multiplier});
+    Rng rng(s.run.seed);
+    nn::init_torchvision(*model, rng, s.model.zero_init_residual);
     n.init = measure_layer_statistics(*model, batches, smoothing);
     // After training.
     auto trained = train::model_from_checkpoint(last);
@@ -238,7 +238,7 @@ int run_gradient_study(const GradientOptions& o) {
                        {"test_acc", n.run.summary.at("final_top1")},
                        {"train_seconds", n.run.summary.at("train_seconds")}});
   json summary = {{"study", "gradients"},
-                  {"dataset", train::config_at(recipe, "data.dataset")},
+                  {"dataset", train::settings_of(recipe).data.dataset},
                   {"depths", depths},
                   {"steps", o.steps},
                   {"measure_batches", o.measure_batches},

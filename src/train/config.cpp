@@ -81,6 +81,20 @@ Config default_config() {
 
 namespace {
 
+// A value by dotted path ("optim.lr"); the schema guarantees presence (CheckError otherwise).
+const nlohmann::json& config_at(const Config& config, const std::string& dotted) {
+  const nlohmann::json* node = &config;
+  size_t begin = 0;
+  for (;;) {
+    const auto dot = dotted.find('.', begin);
+    const std::string key = dotted.substr(begin, dot == std::string::npos ? std::string::npos : dot - begin);
+    RESNET_CHECK(node->is_object() && node->contains(key)) << "config has no '" << dotted << "'";
+    node = &(*node)[key];
+    if (dot == std::string::npos) return *node;
+    begin = dot + 1;
+  }
+}
+
 std::vector<std::string> keys_of(const nlohmann::json& object) {
   std::vector<std::string> keys;
   for (const auto& [k, v] : object.items()) keys.push_back(k);
@@ -317,17 +331,78 @@ void validate_config(const Config& config) {
     s("run.dir").refuse("name a directory, e.g. runs");
 }
 
-const nlohmann::json& config_at(const Config& config, const std::string& dotted) {
-  const nlohmann::json* node = &config;
-  size_t begin = 0;
-  for (;;) {
-    const auto dot = dotted.find('.', begin);
-    const std::string key = dotted.substr(begin, dot == std::string::npos ? std::string::npos : dot - begin);
-    RESNET_CHECK(node->is_object() && node->contains(key)) << "config has no '" << dotted << "'";
-    node = &(*node)[key];
-    if (dot == std::string::npos) return *node;
-    begin = dot + 1;
-  }
+Settings settings_of(const Config& config) {
+  validate_config(config);
+  Settings s;
+  size_t reads = 0;
+  auto read = [&](const char* dotted, auto& field) {
+    field = config_at(config, dotted).get<std::remove_reference_t<decltype(field)>>();
+    ++reads;
+  };
+  ModelSettings& m = s.model;
+  read("model.name", m.name);
+  read("model.width_multiplier", m.width_multiplier);
+  read("model.zero_init_residual", m.zero_init_residual);
+  read("model.init_from", m.init_from);
+  DataSettings& d = s.data;
+  read("data.dataset", d.dataset);
+  read("data.val_fraction", d.val_fraction);
+  read("data.train_limit", d.train_limit);
+  read("data.test_limit", d.test_limit);
+  read("data.image_size", d.image_size);
+  read("data.channels", d.channels);
+  read("data.mean", d.mean);
+  read("data.std", d.std_dev);
+  read("data.train_transforms", d.train_transforms);
+  read("data.eval_transforms", d.eval_transforms);
+  read("data.mixup_alpha", d.mixup_alpha);
+  read("data.cutmix_alpha", d.cutmix_alpha);
+  read("data.mix_prob", d.mix_prob);
+  read("data.workers", d.workers);
+  read("data.prefetch", d.prefetch);
+  read("data.skip_bad_samples", d.skip_bad_samples);
+  OptimSettings& o = s.optim;
+  read("optim.epochs", o.epochs);
+  read("optim.steps", o.steps);
+  read("optim.batch_size", o.batch_size);
+  read("optim.lr", o.lr);
+  read("optim.momentum", o.momentum);
+  read("optim.nesterov", o.nesterov);
+  read("optim.weight_decay", o.weight_decay);
+  read("optim.decay_norm_and_bias", o.decay_norm_and_bias);
+  read("optim.label_smoothing", o.label_smoothing);
+  read("optim.grad_clip", o.grad_clip);
+  read("optim.ema_decay", o.ema_decay);
+  ScheduleSettings& sc = s.schedule;
+  read("schedule.kind", sc.kind);
+  read("schedule.warmup_epochs", sc.warmup_epochs);
+  read("schedule.warmup_steps", sc.warmup_steps);
+  read("schedule.warmup", sc.warmup);
+  read("schedule.warmup_lr", sc.warmup_lr);
+  read("schedule.milestones", sc.milestones);
+  read("schedule.milestone_steps", sc.milestone_steps);
+  read("schedule.gamma", sc.gamma);
+  read("schedule.min_lr", sc.min_lr);
+  read("schedule.pct_start", sc.pct_start);
+  RunSettings& r = s.run;
+  read("run.name", r.name);
+  read("run.dir", r.dir);
+  read("run.seed", r.seed);
+  read("run.threads", r.threads);
+  read("run.backend", r.backend);
+  read("run.precision", r.precision);
+  read("run.eval_batch_size", r.eval_batch_size);
+  read("run.checkpoint_every", r.checkpoint_every);
+  read("run.stop_after_steps", r.stop_after_steps);
+  read("run.log_every_steps", r.log_every_steps);
+  read("run.eval_every_steps", r.eval_every_steps);
+  read("run.plots", r.plots);
+  // Every setting of the schema has its field: a key added to default_config() must be read here too.
+  size_t settings = 0;
+  for (const auto& [section, keys] : config.items()) settings += keys.size();
+  RESNET_CHECK(reads == settings) << "settings_of reads " << reads << " of the config's " << settings
+                                  << " settings";
+  return s;
 }
 
 }  // namespace resnet::train

@@ -94,25 +94,25 @@ std::string join_numbers(const std::vector<double>& v) {
 }
 
 // How a run was made, in words, for its model card's provenance.
-std::string recipe(const json& cfg, const std::string& init_from) {
-  auto at = [&](const char* key) { return config_at(cfg, key); };
-  const int64_t steps = at("optim.steps");
+std::string recipe(const Settings& s) {
+  const OptimSettings& o = s.optim;
+  auto number = [](auto v) { return json(v).dump(); };
   std::string r = "resnet train";
-  if (!init_from.empty()) r += " from " + init_from;
-  r += steps > 0 ? ": " + std::to_string(steps) + " steps" : ": " + at("optim.epochs").dump() + " epochs";
-  r += " of batch " + at("optim.batch_size").dump() + ", SGD lr " + at("optim.lr").dump() + " momentum " +
-       at("optim.momentum").dump() + (at("optim.nesterov").get<bool>() ? " (Nesterov)" : "") +
-       " weight decay " + at("optim.weight_decay").dump() + ", " + at("schedule.kind").get<std::string>() +
-       " schedule, " + at("run.precision").get<std::string>() + ", seed " + at("run.seed").dump();
+  if (!s.model.init_from.empty()) r += " from " + s.model.init_from;
+  r += o.steps > 0 ? ": " + number(o.steps) + " steps" : ": " + number(o.epochs) + " epochs";
+  r += " of batch " + number(o.batch_size) + ", SGD lr " + number(o.lr) + " momentum " + number(o.momentum) +
+       (o.nesterov ? " (Nesterov)" : "") + " weight decay " + number(o.weight_decay) + ", " +
+       s.schedule.kind + " schedule, " + s.run.precision + ", seed " + number(s.run.seed);
   return r;
 }
 
 // The transforms of a pipeline as spec strings, with defaults chosen by data set kind ("auto" = empty
 // list in the config) and the bare "normalize" bound to the run's mean/std.
-std::vector<std::string> resolve_transforms(const json& configured, bool train, data::SourceKind kind,
-                                            int64_t size, const std::vector<double>& mean,
+std::vector<std::string> resolve_transforms(const std::vector<std::string>& configured, bool train,
+                                            data::SourceKind kind, int64_t size,
+                                            const std::vector<double>& mean,
                                             const std::vector<double>& stdev) {
-  std::vector<std::string> specs = configured.get<std::vector<std::string>>();
+  std::vector<std::string> specs = configured;
   if (specs.empty()) {
     const std::string s = std::to_string(size);
     if (kind == data::SourceKind::folder) {
@@ -202,7 +202,8 @@ class Run {
   bool should_stop() const;
   std::string divergence_advice() const;
 
-  Config cfg_;
+  Config cfg_;         // as written to config.json and the checkpoints
+  Settings settings_;  // the same, typed
   std::string dir_;
   data::DataSources sources_;
   models::ModelCard card_;
@@ -229,62 +230,61 @@ class Run {
 
 Run::Run(Config config, std::string dir, const Checkpoint* resume_from)
     : cfg_(std::move(config)),
+      settings_(settings_of(cfg_)),
       dir_(std::move(dir)),
-      loss_a_(config_at(cfg_, "optim.label_smoothing").get<double>()),
-      loss_b_(config_at(cfg_, "optim.label_smoothing").get<double>()) {
-  auto at = [&](const char* key) -> const json& { return config_at(cfg_, key); };
-  set_num_threads(at("run.threads").get<int>());
-  const auto backend =
-      training_backend(at("run.backend").get<std::string>(), at("run.precision").get<std::string>());
-  const uint64_t seed = at("run.seed").get<uint64_t>();
+      loss_a_(settings_.optim.label_smoothing),
+      loss_b_(settings_.optim.label_smoothing) {
+  set_num_threads(settings_.run.threads);
+  const auto backend = training_backend(settings_.run.backend, settings_.run.precision);
+  const uint64_t seed = settings_.run.seed;
 
   // Data.
-  const std::string spec = at("data.dataset");
-  sources_ = data::open_data_sources(spec, {.val_fraction = at("data.val_fraction"),
+  const std::string spec = settings_.data.dataset;
+  sources_ = data::open_data_sources(spec, {.val_fraction = settings_.data.val_fraction,
                                             .split_seed = seed,
-                                            .channels = at("data.channels"),
-                                            .train_limit = at("data.train_limit"),
-                                            .test_limit = at("data.test_limit")});
+                                            .channels = settings_.data.channels,
+                                            .train_limit = settings_.data.train_limit,
+                                            .test_limit = settings_.data.test_limit});
   const auto& train_set = *sources_.train;
   auto [height, width] = train_set.fixed_size();
   if (height == 0) {
-    const int64_t s = at("data.image_size").get<int64_t>() > 0 ? at("data.image_size").get<int64_t>() : 224;
+    const int64_t s = settings_.data.image_size > 0 ? settings_.data.image_size : 224;
     height = width = s;
   }
-  std::vector<double> mean = at("data.mean"), stdev = at("data.std");
+  std::vector<double> mean = settings_.data.mean, stdev = settings_.data.std_dev;
   if (mean.empty() != stdev.empty()) throw UserError("set both data.mean and data.std, or neither");
   if (mean.empty()) {
     std::fprintf(stderr, "Measuring the training set's mean and std for normalisation...\n");
     std::tie(mean, stdev) = channel_statistics(train_set);
   }
   const auto train_specs =
-      resolve_transforms(at("data.train_transforms"), true, sources_.kind, height, mean, stdev);
+      resolve_transforms(settings_.data.train_transforms, true, sources_.kind, height, mean, stdev);
   const auto eval_specs =
-      resolve_transforms(at("data.eval_transforms"), false, sources_.kind, height, mean, stdev);
+      resolve_transforms(settings_.data.eval_transforms, false, sources_.kind, height, mean, stdev);
   const int64_t channels = train_set.channels();
-  data::LoaderOptions lo{.batch_size = at("optim.batch_size"),
+  data::LoaderOptions lo{.batch_size = settings_.optim.batch_size,
                          .shuffle = true,
                          .drop_last = true,
-                         .workers = at("data.workers"),
-                         .prefetch = at("data.prefetch"),
+                         .workers = settings_.data.workers,
+                         .prefetch = settings_.data.prefetch,
                          .seed = seed,
-                         .skip_bad_samples = at("data.skip_bad_samples"),
+                         .skip_bad_samples = settings_.data.skip_bad_samples,
                          .channels = channels,
                          .height = height,
                          .width = width};
   train_loader_ = std::make_unique<data::DataLoader>(sources_.train, data::parse_pipeline(train_specs), lo);
-  lo.batch_size = at("run.eval_batch_size");
+  lo.batch_size = settings_.run.eval_batch_size;
   lo.shuffle = lo.drop_last = false;
   eval_loader_ =
       std::make_unique<data::DataLoader>(sources_.per_epoch(), data::parse_pipeline(eval_specs), lo);
 
   // Model.
-  const std::string model_name = at("model.name");
-  const double width_multiplier = at("model.width_multiplier");
+  const std::string model_name = settings_.model.name;
+  const double width_multiplier = settings_.model.width_multiplier;
   const int64_t classes = train_set.num_classes();
   // Fine-tuning takes the architecture of the weights it starts from (recorded as a spec in the card, so
   // a resumed run rebuilds it without the source file).
-  const std::string init_from = at("model.init_from");
+  const std::string init_from = settings_.model.init_from;
   std::optional<models::ResNetSpec> arch;
   std::unique_ptr<models::ResNet> source;
   std::string source_name = model_name;
@@ -308,8 +308,8 @@ Run::Run(Config config, std::string dir, const Checkpoint* resume_from)
            : models::model_spec(
                  model_name,
                  {.num_classes = classes, .in_channels = channels, .width_multiplier = width_multiplier}),
-      at("optim.batch_size"), channels, height, width, at("optim.ema_decay").get<double>() > 0,
-      at("data.prefetch"), "training " + model_name);
+      settings_.optim.batch_size, channels, height, width, settings_.optim.ema_decay > 0,
+      settings_.data.prefetch, "training " + model_name);
   auto build = [&] {
     auto m = arch ? std::make_unique<models::ResNet>(*arch)
                   : models::create_model(model_name, {.num_classes = classes,
@@ -321,7 +321,7 @@ Run::Run(Config config, std::string dir, const Checkpoint* resume_from)
   };
   model_ = build();
   Rng init_rng(seed);
-  nn::init_torchvision(*model_, init_rng, at("model.zero_init_residual").get<bool>());
+  nn::init_torchvision(*model_, init_rng, settings_.model.zero_init_residual);
   if (source) {
     io::TensorFile weights;
     weights.path = init_from;
@@ -341,41 +341,40 @@ Run::Run(Config config, std::string dir, const Checkpoint* resume_from)
                              .mean = mean,
                              .std = stdev,
                              .eval_transforms = eval_specs},
-           .provenance = {.dataset = spec, .recipe = recipe(cfg_, init_from)}};
+           .provenance = {.dataset = spec, .recipe = recipe(settings_)}};
 
   // Optimisation.
   std::vector<nn::Parameter*> params;
   for (auto& [name, p] : model_->named_parameters()) params.push_back(p);
   sgd_ = std::make_unique<optim::Sgd>(
-      params, optim::SgdOptions{.lr = at("optim.lr"),
-                                .momentum = at("optim.momentum"),
-                                .weight_decay = at("optim.weight_decay"),
-                                .nesterov = at("optim.nesterov"),
-                                .decay_norm_and_bias = at("optim.decay_norm_and_bias")});
+      params, optim::SgdOptions{.lr = settings_.optim.lr,
+                                .momentum = settings_.optim.momentum,
+                                .weight_decay = settings_.optim.weight_decay,
+                                .nesterov = settings_.optim.nesterov,
+                                .decay_norm_and_bias = settings_.optim.decay_norm_and_bias});
   batches_ = train_loader_->batches_per_epoch();
-  const int64_t steps = at("optim.steps");
-  epochs_ = steps > 0 ? (steps + batches_ - 1) / batches_ : at("optim.epochs").get<int64_t>();
+  const int64_t steps = settings_.optim.steps;
+  epochs_ = steps > 0 ? (steps + batches_ - 1) / batches_ : settings_.optim.epochs;
   total_steps_ = steps > 0 ? steps : epochs_ * batches_;
   if (total_steps_ <= 0) throw UserError("optim.epochs (or optim.steps) must be positive");
-  ScheduleOptions so{.kind = at("schedule.kind"), .lr = at("optim.lr"), .total_steps = total_steps_};
-  for (int64_t m : at("schedule.milestone_steps").get<std::vector<int64_t>>()) so.milestones.push_back(m);
+  ScheduleOptions so{.kind = settings_.schedule.kind, .lr = settings_.optim.lr, .total_steps = total_steps_};
+  for (int64_t m : settings_.schedule.milestone_steps) so.milestones.push_back(m);
   if (so.milestones.empty())
-    for (double e : at("schedule.milestones").get<std::vector<double>>())
+    for (double e : settings_.schedule.milestones)
       so.milestones.push_back(static_cast<int64_t>(std::llround(e * static_cast<double>(batches_))));
-  so.gamma = at("schedule.gamma");
-  so.min_lr = at("schedule.min_lr");
-  so.warmup_steps =
-      at("schedule.warmup_steps").get<int64_t>() > 0
-          ? at("schedule.warmup_steps").get<int64_t>()
-          : std::llround(at("schedule.warmup_epochs").get<double>() * static_cast<double>(batches_));
-  so.warmup = at("schedule.warmup");
-  so.warmup_lr = at("schedule.warmup_lr");
-  so.pct_start = at("schedule.pct_start");
+  so.gamma = settings_.schedule.gamma;
+  so.min_lr = settings_.schedule.min_lr;
+  so.warmup_steps = settings_.schedule.warmup_steps > 0
+                        ? settings_.schedule.warmup_steps
+                        : std::llround(settings_.schedule.warmup_epochs * static_cast<double>(batches_));
+  so.warmup = settings_.schedule.warmup;
+  so.warmup_lr = settings_.schedule.warmup_lr;
+  so.pct_start = settings_.schedule.pct_start;
   schedule_ = std::make_unique<LrSchedule>(so);
   loss_a_.set_backend(backend);
   loss_b_.set_backend(backend);
-  mixed_labels_ = Tensor::empty({at("optim.batch_size").get<int64_t>()}, DType::i64);
-  if (at("optim.ema_decay").get<double>() > 0) {
+  mixed_labels_ = Tensor::empty({settings_.optim.batch_size}, DType::i64);
+  if (settings_.optim.ema_decay > 0) {
     ema_ = build();
     io::TensorFile copy;
     copy.tensors = io::state_dict(*model_);
@@ -410,8 +409,8 @@ Run::Run(Config config, std::string dir, const Checkpoint* resume_from)
       (std::to_string(channels) + "×" + std::to_string(height) + "×" + std::to_string(width)).c_str(),
       spec.c_str(), static_cast<long long>(train_set.size()),
       static_cast<long long>(sources_.per_epoch()->size()), static_cast<long long>(epochs_),
-      static_cast<long long>(batches_), static_cast<long long>(at("optim.batch_size").get<int64_t>()),
-      num_threads(), at("run.precision").get<std::string>() == "bf16" ? ", bf16 activations" : "");
+      static_cast<long long>(batches_), static_cast<long long>(settings_.optim.batch_size), num_threads(),
+      settings_.run.precision == "bf16" ? ", bf16 activations" : "");
 }
 
 std::string Run::divergence_advice() const {
@@ -489,8 +488,8 @@ void Run::write_metrics_files() {
 }
 
 std::chrono::steady_clock::duration Run::record_step(double lr) {
-  const int64_t log_every = config_at(cfg_, "run.log_every_steps");
-  const int64_t eval_every = config_at(cfg_, "run.eval_every_steps");
+  const int64_t log_every = settings_.run.log_every_steps;
+  const int64_t eval_every = settings_.run.eval_every_steps;
   const bool log = log_every > 0 && step_ % log_every == 0;
   // Epoch ends evaluate anyway (end_epoch); an evaluation here would repeat it.
   const bool eval = eval_every > 0 && step_ % eval_every == 0 && batch_ < batches_;
@@ -516,7 +515,7 @@ std::chrono::steady_clock::duration Run::record_step(double lr) {
 }
 
 void Run::write_plots() {
-  if (!config_at(cfg_, "run.plots").get<bool>() || history_.empty()) return;
+  if (!settings_.run.plots || history_.empty()) return;
   viz::Series train_loss{.label = "train"}, eval_loss{.label = "evaluation"}, train_acc{.label = "train"},
       eval_acc{.label = "evaluation"}, ema_acc{.label = "evaluation (EMA)", .dashed = true};
   for (const auto& r : history_) {
@@ -545,7 +544,7 @@ void Run::write_plots() {
 }
 
 bool Run::should_stop() const {
-  const int64_t limit = config_at(cfg_, "run.stop_after_steps");
+  const int64_t limit = settings_.run.stop_after_steps;
   return g_stop_signal || g_stop_requested || (limit > 0 && steps_this_process_ >= limit);
 }
 
@@ -604,12 +603,12 @@ json memory_summary(const MemoryPlanStats& plan) {
 RunResult Run::execute() {
   StopSignalGuard guard;
   io::write_text_atomically(dir_ + "/config.json", cfg_.dump(2) + "\n");
-  const double grad_clip = config_at(cfg_, "optim.grad_clip"), ema_decay = config_at(cfg_, "optim.ema_decay");
-  const double mixup = config_at(cfg_, "data.mixup_alpha"), cutmix = config_at(cfg_, "data.cutmix_alpha");
-  const double mix_prob = config_at(cfg_, "data.mix_prob");
-  const int64_t checkpoint_every = config_at(cfg_, "run.checkpoint_every");
-  const uint64_t seed = config_at(cfg_, "run.seed");
-  const int64_t B = config_at(cfg_, "optim.batch_size");
+  const double grad_clip = settings_.optim.grad_clip, ema_decay = settings_.optim.ema_decay;
+  const double mixup = settings_.data.mixup_alpha, cutmix = settings_.data.cutmix_alpha;
+  const double mix_prob = settings_.data.mix_prob;
+  const int64_t checkpoint_every = settings_.run.checkpoint_every;
+  const uint64_t seed = settings_.run.seed;
+  const int64_t B = settings_.optim.batch_size;
   if (step_ > 0) {
     // A kill may have come between the files of the commit (run_directory.h): finish or undo it.
     reconcile_best(dir_, best_epoch_);
@@ -736,7 +735,7 @@ RunResult Run::execute() {
     final_metrics = evaluate(*model_, *eval_loader_, final_set);
   }
   std::printf("\n%s", format_class_report(final_metrics, names).c_str());
-  if (config_at(cfg_, "run.plots").get<bool>()) {
+  if (settings_.run.plots) {
     try {
       viz::save_confusion_matrix_png(
           final_metrics.confusion(), names,
@@ -781,13 +780,10 @@ RunResult Run::execute() {
 }  // namespace
 
 std::string run_directory(const Config& config) {
-  std::string name = config_at(config, "run.name");
-  if (name.empty()) {
-    std::string dataset = config_at(config, "data.dataset");
-    dataset = dataset.substr(0, dataset.find(':'));
-    name = config_at(config, "model.name").get<std::string>() + "-" + dataset;
-  }
-  return config_at(config, "run.dir").get<std::string>() + "/" + name;
+  const Settings s = settings_of(config);
+  std::string name = s.run.name;
+  if (name.empty()) name = s.model.name + "-" + s.data.dataset.substr(0, s.data.dataset.find(':'));
+  return s.run.dir + "/" + name;
 }
 
 void request_stop() {
@@ -835,9 +831,8 @@ RunResult resume(const std::string& run_dir, const Config& overrides, bool allow
       }
     config = probe;
   }
-  validate_config(config);
   // Thread counts change how oneDNN splits its reductions, and with that the last bits of every step.
-  set_num_threads(config_at(config, "run.threads").get<int>());
+  set_num_threads(settings_of(config).run.threads);
   const int trained_with = checkpoint.state.value("threads", 0);  // 0: a checkpoint from before this rule
   if (trained_with > 0 && trained_with != num_threads()) {
     if (!allow_thread_change)

@@ -93,6 +93,33 @@ std::string error_of(const std::function<void()>& f) {
   return "";
 }
 
+// The typed settings: every value as its type, validation first, and no setting of the schema left unread.
+TEST(Config, SettingsAreTheConfigAsTypes) {
+  Config c = default_config();
+  set_config_value(c, "data.std=[0.25, 0.5]");
+  set_config_value(c, "data.mean=[0.5, 0.5]");
+  set_config_value(c, "schedule.milestone_steps=[100, 200]");
+  set_config_value(c, "run.seed=18446744073709551615");  // the largest uint64 seed
+  set_config_value(c, "model.name=resnet56");
+  const Settings s = settings_of(c);
+  EXPECT_EQ(s.model.name, "resnet56");
+  EXPECT_EQ(s.data.std_dev, std::vector<double>({0.25, 0.5}));
+  EXPECT_EQ(s.data.mean, std::vector<double>({0.5, 0.5}));
+  EXPECT_EQ(s.schedule.milestone_steps, std::vector<int64_t>({100, 200}));
+  EXPECT_EQ(s.run.seed, 18446744073709551615ULL);
+  EXPECT_EQ(s.optim.batch_size, 128);
+  EXPECT_DOUBLE_EQ(s.optim.lr, 0.1);
+  EXPECT_EQ(s.data.dataset, "fashion-mnist");
+  EXPECT_TRUE(s.run.plots);
+
+  set_config_value(c, "optim.momentum=5");
+  EXPECT_THROW(settings_of(c), UserError) << "settings_of validates first";
+
+  Config extra = default_config();
+  extra["optim"]["unread"] = 1;  // a schema key without its field (what merge_config would refuse)
+  EXPECT_THROW(settings_of(extra), CheckError);
+}
+
 TEST(Config, UnknownKeySuggestsTheClosest) {
   Config c = default_config();
   const auto msg = error_of([&] { set_config_value(c, "optim.momentun=0.8"); });
@@ -108,13 +135,13 @@ TEST(Config, TypesAreChecked) {
   EXPECT_THROW(set_config_value(c, "optim.epochs=2.5"), UserError);
   EXPECT_THROW(set_config_value(c, "optim.nesterov=yes"), UserError);
   EXPECT_THROW(set_config_value(c, "data.train_transforms=hflip"), UserError);
-  set_config_value(c, "optim.lr=1");  // an integer may stand for a float
-  EXPECT_TRUE(config_at(c, "optim.lr").is_number_float());
-  EXPECT_DOUBLE_EQ(config_at(c, "optim.lr").get<double>(), 1.0);
+  set_config_value(c, "optim.lr=1");                      // an integer may stand for a float
+  EXPECT_TRUE(c.at("optim").at("lr").is_number_float());  // the stored tree: an integer becomes a float
+  EXPECT_DOUBLE_EQ(settings_of(c).optim.lr, 1.0);
   set_config_value(c, "model.name=resnet56");  // bare strings need no quotes
-  EXPECT_EQ(config_at(c, "model.name"), "resnet56");
+  EXPECT_EQ(settings_of(c).model.name, "resnet56");
   set_config_value(c, R"(data.train_transforms=["hflip", "normalize"])");
-  EXPECT_EQ(config_at(c, "data.train_transforms").size(), 2u);
+  EXPECT_EQ(settings_of(c).data.train_transforms.size(), 2u);
   EXPECT_THROW(set_config_value(c, "optim.lr"), UserError);
 }
 
@@ -126,9 +153,9 @@ TEST(Config, TomlFileMergesAndReportsSyntaxErrorsByLine) {
   std::ofstream(bad) << "[optim]\nepochs = 3\nlr = = 0.05\n";
   Config c = default_config();
   merge_config(c, read_toml_config(good), good);
-  EXPECT_EQ(config_at(c, "optim.epochs").get<int>(), 3);
-  EXPECT_DOUBLE_EQ(config_at(c, "optim.lr").get<double>(), 0.05);
-  EXPECT_EQ(config_at(c, "schedule.milestones").size(), 2u);
+  EXPECT_EQ(settings_of(c).optim.epochs, 3);
+  EXPECT_DOUBLE_EQ(settings_of(c).optim.lr, 0.05);
+  EXPECT_EQ(settings_of(c).schedule.milestones.size(), 2u);
   const auto msg = error_of([&] { read_toml_config(bad); });
   EXPECT_NE(msg.find(bad), std::string::npos) << msg;
   EXPECT_NE(msg.find("line 3"), std::string::npos) << msg;

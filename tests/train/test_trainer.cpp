@@ -235,12 +235,12 @@ TEST(Trainer, PaperCifarRecipeRunsOnSyntheticCifarFiles) {
                           .string();
     merge_config(c, read_toml_config(file), file);
     // The recipe itself, as the paper gives it.
-    EXPECT_EQ(config_at(c, "optim.steps"), 64000);
-    EXPECT_EQ(config_at(c, "schedule.milestone_steps"), nlohmann::json({32000, 48000}));
-    EXPECT_DOUBLE_EQ(config_at(c, "optim.weight_decay").get<double>(), 1e-4);
-    EXPECT_EQ(config_at(c, "optim.batch_size"), 128);
+    EXPECT_EQ(settings_of(c).optim.steps, 64000);
+    EXPECT_EQ(settings_of(c).schedule.milestone_steps, std::vector<int64_t>({32000, 48000}));
+    EXPECT_DOUBLE_EQ(settings_of(c).optim.weight_decay, 1e-4);
+    EXPECT_EQ(settings_of(c).optim.batch_size, 128);
     if (depth == 110) {
-      EXPECT_EQ(config_at(c, "schedule.warmup"), "constant");
+      EXPECT_EQ(settings_of(c).schedule.warmup, "constant");
     }
     // A few steps of it on synthetic data in the CIFAR-10 binary format.
     set_config_value(c, "data.dataset=cifar10:" + (dir / "cifar").string());
@@ -249,8 +249,7 @@ TEST(Trainer, PaperCifarRecipeRunsOnSyntheticCifarFiles) {
     set_config_value(c, "run.plots=false");
     const RunResult r = train(c);
     EXPECT_EQ(r.exit_code, 0);
-    const Checkpoint last =
-        load_checkpoint((dir / config_at(c, "run.name").get<std::string>()).string(), true);
+    const Checkpoint last = load_checkpoint((dir / settings_of(c).run.name).string(), true);
     EXPECT_EQ(last.state["step"], 2);
     EXPECT_EQ(testing::json_of(last.card)["input_size"], nlohmann::json({3, 32, 32}));
     EXPECT_EQ(testing::json_of(last.card)["class_names"][0], "airplane");

@@ -7,7 +7,9 @@
 // to the run directory as config.json and is what a resumed run reads back.
 #pragma once
 
+#include <cstdint>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -34,7 +36,54 @@ void set_config_value(Config& config, const std::string& assignment);
 // so no setting is read anywhere before it has passed here.
 void validate_config(const Config& config);
 
-// A value by dotted path ("optim.lr"); throws CheckError when absent (the schema guarantees presence).
-const nlohmann::json& config_at(const Config& config, const std::string& dotted);
+// The resolved config as types, one struct per section, read once: what the trainer and the studies use
+// (nothing outside this module looks a setting up by its name). The meaning and default of each field is
+// given where default_config() defines it (src/train/config.cpp); the field names are the keys.
+struct ModelSettings {
+  std::string name, init_from;
+  double width_multiplier = 1;
+  bool zero_init_residual = false;
+};
+struct DataSettings {
+  std::string dataset;
+  double val_fraction = 0;
+  int64_t train_limit = 0, test_limit = 0, image_size = 0, channels = 0;
+  std::vector<double> mean, std_dev;  // std_dev is the key "std"
+  std::vector<std::string> train_transforms, eval_transforms;
+  double mixup_alpha = 0, cutmix_alpha = 0, mix_prob = 1;
+  int workers = 0;
+  int64_t prefetch = 0;
+  bool skip_bad_samples = false;
+};
+struct OptimSettings {
+  int64_t epochs = 0, steps = 0, batch_size = 0;
+  double lr = 0, momentum = 0, weight_decay = 0, label_smoothing = 0, grad_clip = 0, ema_decay = 0;
+  bool nesterov = false, decay_norm_and_bias = true;
+};
+struct ScheduleSettings {
+  std::string kind, warmup;
+  double warmup_epochs = 0, warmup_lr = 0, gamma = 0, min_lr = 0, pct_start = 0;
+  int64_t warmup_steps = 0;
+  std::vector<double> milestones;
+  std::vector<int64_t> milestone_steps;
+};
+struct RunSettings {
+  std::string name, dir, backend, precision;
+  uint64_t seed = 0;
+  int threads = 0;
+  int64_t eval_batch_size = 0, checkpoint_every = 0, stop_after_steps = 0, log_every_steps = 0,
+          eval_every_steps = 0;
+  bool plots = true;
+};
+struct Settings {
+  ModelSettings model;
+  DataSettings data;
+  OptimSettings optim;
+  ScheduleSettings schedule;
+  RunSettings run;
+};
+
+// validate_config, then every value as its type. Throws UserError as validate_config does.
+Settings settings_of(const Config& config);
 
 }  // namespace resnet::train
