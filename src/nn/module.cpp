@@ -26,15 +26,6 @@ void Parameter::accumulate() {
   has_grad_ = true;
 }
 
-void Parameter::rebind(Tensor value, Tensor grad) {
-  RESNET_CHECK(value.shape() == value_.shape() && grad.shape() == value_.shape())
-      << "rebind " << name_ << " " << value_.shape() << " to " << value.shape();
-  value.copy_from(value_);
-  if (has_grad_) grad.copy_from(grad_);
-  value_ = std::move(value);
-  grad_ = std::move(grad);
-}
-
 namespace {
 thread_local bool t_grad_enabled = true;
 }

@@ -478,21 +478,26 @@ Tensor constant(const pb::NodeProto& node, const std::string& where) {
 
 }  // namespace
 
+const std::vector<SupportedOp>& supported_ops() {
+  static const std::vector<SupportedOp> ops{{"Conv", true},        {"BatchNormalization", true},
+                                            {"Relu", true},        {"MaxPool", true},
+                                            {"AveragePool", true}, {"GlobalAveragePool", true},
+                                            {"ReduceMean", true},  {"Add", true},
+                                            {"Gemm", true},        {"MatMul", true},
+                                            {"Flatten", true},     {"Reshape", true},
+                                            {"Squeeze", true},     {"Unsqueeze", true},
+                                            {"Pad", true},         {"Slice", true},
+                                            {"Constant", true},    {"Identity", true},
+                                            {"Dropout", true},     {"Transpose", true},
+                                            {"Shape", true},       {"Gather", true},
+                                            {"Concat", true},      {"ConstantOfShape", false},
+                                            {"Cast", false}};
+  return ops;
+}
+
 bool node_supported(const std::string& op) {
-  static const std::set<std::string> ops{"Conv",        "BatchNormalization",
-                                         "Relu",        "MaxPool",
-                                         "AveragePool", "GlobalAveragePool",
-                                         "ReduceMean",  "Add",
-                                         "Gemm",        "MatMul",
-                                         "Flatten",     "Reshape",
-                                         "Squeeze",     "Unsqueeze",
-                                         "Pad",         "Slice",
-                                         "Constant",    "Identity",
-                                         "Dropout",     "Transpose",
-                                         "Shape",       "Gather",
-                                         "Concat",      "ConstantOfShape",
-                                         "Cast"};
-  return ops.count(op) > 0;
+  const auto& ops = supported_ops();
+  return std::any_of(ops.begin(), ops.end(), [&](const SupportedOp& s) { return op == s.name; });
 }
 
 std::vector<Tensor> evaluate_node(const pb::NodeProto& node, const std::vector<Tensor>& in,

@@ -23,6 +23,15 @@ namespace resnet::onnx {
 std::vector<Tensor> evaluate_node(const pb::NodeProto& node, const std::vector<Tensor>& inputs,
                                   const std::string& where);
 
+// The op types evaluate_node knows: the one list the importer checks nodes against and the conformance
+// test runs the official node tests of. `conformance_tested` is false for the ops that exist only for
+// constant folding (ConstantOfShape, Cast), whose node tests use data types outside this importer's scope.
+struct SupportedOp {
+  const char* name;
+  bool conformance_tested;
+};
+const std::vector<SupportedOp>& supported_ops();
+
 // Whether evaluate_node knows the op type.
 bool node_supported(const std::string& op_type);
 

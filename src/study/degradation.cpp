@@ -220,21 +220,11 @@ int run_degradation_study(const DegradationOptions& o) {
   // A verdict only for the kinds this study trained (null in the summary otherwise).
   const json plain_verdict = with_plain ? json(plain_degrades) : json(nullptr);
   const json residual_verdict = with_residual ? json(residual_improves) : json(nullptr);
-  json summary = {{"study", "degradation"},
-                  {"dataset", dataset},
-                  {"depths", depths},
-                  {"recipe",
-                   {{"optim", recipe["optim"]},
-                    {"schedule", recipe["schedule"]},
-                    {"data", recipe["data"]},
-                    {"precision", recipe["run"]["precision"]},
-                    {"seed", recipe["run"]["seed"]}}},
-                  {"networks", per_net},
-                  {"plain_deeper_trains_worse", plain_verdict},
-                  {"residual_deeper_trains_better", residual_verdict},
-                  {"machine", machine_description()},
-                  {"wall_seconds_this_invocation", wall}};
-  io::write_text_atomically(o.out_dir + "/summary.json", summary.dump(2) + "\n");
+  write_study_summary(o.out_dir, "degradation", recipe, depths,
+                      {{"networks", per_net},
+                       {"plain_deeper_trains_worse", plain_verdict},
+                       {"residual_deeper_trains_better", residual_verdict}},
+                      wall);
 
   std::printf(
       "\nDegradation study on %s (%s), final errors (%%; training error = the running error on the "

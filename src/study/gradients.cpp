@@ -237,20 +237,9 @@ int run_gradient_study(const GradientOptions& o) {
                        {"train_acc", n.run.state.at("history").back().at("train_acc")},
                        {"test_acc", n.run.summary.at("final_top1")},
                        {"train_seconds", n.run.summary.at("train_seconds")}});
-  json summary = {{"study", "gradients"},
-                  {"dataset", train::settings_of(recipe).data.dataset},
-                  {"depths", depths},
-                  {"steps", o.steps},
-                  {"measure_batches", o.measure_batches},
-                  {"recipe",
-                   {{"optim", recipe["optim"]},
-                    {"schedule", recipe["schedule"]},
-                    {"precision", recipe["run"]["precision"]},
-                    {"seed", o.seed}}},
-                  {"networks", per_net},
-                  {"machine", machine_description()},
-                  {"wall_seconds_this_invocation", wall}};
-  io::write_text_atomically(o.out_dir + "/summary.json", summary.dump(2) + "\n");
+  write_study_summary(o.out_dir, "gradients", recipe, depths,
+                      {{"steps", o.steps}, {"measure_batches", o.measure_batches}, {"networks", per_net}},
+                      wall);
 
   std::printf(
       "\nGradient study (%s): gradient norm at layer 1 ÷ at the last conv (1 = no fading), mean "

@@ -5,6 +5,7 @@
 
 #include "resnet/core/check.h"
 #include "resnet/core/parallel.h"
+#include "resnet/io/atomic_file.h"
 #include "resnet/models/registry.h"
 #include "resnet/study/studies.h"
 #include "resnet/train/checkpoint.h"
@@ -86,6 +87,23 @@ nlohmann::json machine_description() {
       break;
     }
   return {{"cpu", cpu}, {"threads", num_threads()}};
+}
+
+void write_study_summary(const std::string& out_dir, const std::string& study, const train::Config& recipe,
+                         const std::vector<int>& depths, const nlohmann::json& results, double wall_seconds) {
+  nlohmann::json summary = {{"study", study},
+                            {"dataset", train::settings_of(recipe).data.dataset},
+                            {"depths", depths},
+                            {"recipe",
+                             {{"optim", recipe.at("optim")},
+                              {"schedule", recipe.at("schedule")},
+                              {"data", recipe.at("data")},
+                              {"precision", recipe.at("run").at("precision")},
+                              {"seed", recipe.at("run").at("seed")}}},
+                            {"machine", machine_description()},
+                            {"wall_seconds_this_invocation", wall_seconds}};
+  summary.update(results);
+  io::write_text_atomically(out_dir + "/summary.json", summary.dump(2) + "\n");
 }
 
 }  // namespace resnet::study

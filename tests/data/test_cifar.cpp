@@ -10,31 +10,14 @@
 #include <vector>
 
 #include "resnet/data/cifar.h"
+#include "temp_dir.h"
 
 namespace resnet::data {
 namespace {
 
 namespace fs = std::filesystem;
 
-class TempDir {
- public:
-  TempDir() {
-    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-    std::random_device rd;
-    path_ = fs::temp_directory_path() / ("resnet_" + std::string(info->test_suite_name()) + "_" +
-                                         info->name() + "_" + std::to_string(rd()));
-    fs::create_directories(path_);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  std::string str() const { return path_.string(); }
-  std::string operator/(const std::string& name) const { return (path_ / name).string(); }
-
- private:
-  fs::path path_;
-};
+using testing::TempDir;
 
 // A recognisable value for every (record, channel, row, column): distinct across channels, rows and columns.
 uint8_t pattern(int64_t n, int64_t c, int64_t y, int64_t x) {

@@ -13,31 +13,14 @@
 
 #include "resnet/data/image.h"
 #include "resnet/data/image_folder.h"
+#include "temp_dir.h"
 
 namespace resnet::data {
 namespace {
 
 namespace fs = std::filesystem;
 
-class TempDir {
- public:
-  TempDir() {
-    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-    std::random_device rd;
-    path_ = fs::temp_directory_path() / ("resnet_" + std::string(info->test_suite_name()) + "_" +
-                                         info->name() + "_" + std::to_string(rd()));
-    fs::create_directories(path_);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  std::string str() const { return path_.string(); }
-  std::string operator/(const std::string& name) const { return (path_ / name).string(); }
-
- private:
-  fs::path path_;
-};
+using testing::TempDir;
 
 // A flat image whose every pixel is `value` (so a decoded sample identifies its file, even through JPEG).
 Image flat(int64_t channels, int64_t h, int64_t w, uint8_t value) {

@@ -8,7 +8,6 @@
 #include "resnet/models/resnet.h"
 #include "resnet/nn/init.h"
 #include "resnet/nn/loss.h"
-#include "resnet/nn/parameter_arena.h"
 #include "resnet/optim/sgd.h"
 #include "test_util.h"
 
@@ -109,27 +108,6 @@ TEST(Modules, HooksSeeActivationsAndTheirGradients) {
   seen_out = Shape{};
   step_once(*model, x, resnet::testing::fill_targets(3, 10));
   EXPECT_EQ(seen_out.ndim(), 0);
-}
-
-TEST(Modules, ParameterArenaIsContiguousAndChangesNothing) {
-  auto model = models::cifar_resnet(8, 10, 1);
-  resnet::testing::fill_module(*model);
-  const Tensor x = resnet::testing::fill_input({2, 1, 8, 8});
-  model->eval();
-  const Tensor before = model->forward(x).clone();
-  nn::ParameterArena arena(*model);
-  EXPECT_LE(resnet::testing::max_rel_error(model->forward(x), before), 0.0);
-  int64_t expected_offset = 0;
-  for (const auto& e : arena.entries()) {
-    EXPECT_EQ(e.offset, expected_offset) << e.name;
-    EXPECT_EQ(e.parameter->value().raw(), static_cast<float*>(arena.values().raw()) + e.offset) << e.name;
-    EXPECT_EQ(reinterpret_cast<uintptr_t>(e.parameter->value().raw()) % 64, 0u) << e.name;
-    expected_offset += (e.numel + 15) / 16 * 16;
-  }
-  EXPECT_EQ(expected_offset, arena.total());
-  step_once(*model, x, resnet::testing::fill_targets(2, 10));
-  const auto& last = arena.entries().back();
-  EXPECT_EQ(last.parameter->grad().raw(), static_cast<float*>(arena.grads().raw()) + last.offset);
 }
 
 TEST(Init, TorchvisionScalesAndZeroInitResidual) {

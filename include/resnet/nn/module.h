@@ -72,10 +72,6 @@ class Parameter {
   // Weight decay applies to this parameter (optimisers may skip BN and bias parameters).
   bool is_norm_or_bias = false;
 
-  // Re-points value and grad at externally owned storage of the same shape (the parameter arena),
-  // copying the current value over. Used by ParameterArena.
-  void rebind(Tensor value, Tensor grad);
-
  private:
   std::string name_;
   Tensor value_;

@@ -73,4 +73,10 @@ RunRecord read_run(const std::string& run_dir);
 // The machine a study ran on, for its summary: CPU model, cores used.
 nlohmann::json machine_description();
 
+// Writes OUT_DIR/summary.json atomically: the study's name, the data set and depths, its recipe (optim,
+// schedule, data, precision, seed), the machine and this invocation's wall time, plus `results` (the
+// study's own fields: networks, verdicts, …).
+void write_study_summary(const std::string& out_dir, const std::string& study, const train::Config& recipe,
+                         const std::vector<int>& depths, const nlohmann::json& results, double wall_seconds);
+
 }  // namespace resnet::study
