@@ -4,6 +4,7 @@
 #include "commands.h"
 #include "resnet/core/check.h"
 #include "resnet/core/suggest.h"
+#include "resnet/version.h"
 
 namespace {
 
@@ -39,6 +40,8 @@ std::string suggestions(CLI::App& app) {
 int main(int argc, char** argv) {
   CLI::App app{"resnet.cpp: define, train, evaluate and run deep residual networks on the CPU"};
   app.require_subcommand(1);
+  // `resnet --version` prints "resnet.cpp 0.1.0" and exits 0 (CLI11 throws CallForVersion, handled below).
+  app.set_version_flag("--version", std::string("resnet.cpp ") + resnet::version());
   resnet::cli::add_train_command(app);
   resnet::cli::add_eval_commands(app);
   resnet::cli::add_images_command(app);
