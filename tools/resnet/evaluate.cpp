@@ -220,8 +220,7 @@ void run_predict(const PredictOptions& o) {
       {models::CardField::input_size, models::CardField::class_names, models::CardField::eval_transforms},
       "resnet predict");
   auto model = train::model_from_checkpoint(c, o.ema);
-  const models::InputSize input_size = *c.card.preprocessing.input_size;
-  const std::vector<int64_t> size = {input_size.channels, input_size.height, input_size.width};
+  const models::InputSize size = *c.card.preprocessing.input_size;
   const auto& names = c.card.class_names;
   auto specs = *c.card.preprocessing.eval_transforms;
   // Sets held in memory were trained at their own size without resizing: images of another size are
@@ -230,7 +229,8 @@ void run_predict(const PredictOptions& o) {
     return s.rfind("resize", 0) == 0 || s.rfind("center_crop", 0) == 0;
   });
   auto pipeline = data::parse_pipeline(specs);
-  specs.insert(specs.begin(), "resize(" + std::to_string(size[1]) + ", " + std::to_string(size[2]) + ")");
+  specs.insert(specs.begin(),
+               "resize(" + std::to_string(size.height) + ", " + std::to_string(size.width) + ")");
   auto resizing_pipeline = data::parse_pipeline(specs);
 
   struct Item {
@@ -249,14 +249,14 @@ void run_predict(const PredictOptions& o) {
     } else {
       files.push_back(input);
     }
-    for (const auto& f : files) items.push_back({f.string(), data::decode_image(f.string(), size[0])});
+    for (const auto& f : files) items.push_back({f.string(), data::decode_image(f.string(), size.channels)});
   }
   if (!o.indices.empty()) {
     const std::string spec = c.card.provenance.dataset;
     if (spec.empty())
       throw UserError("checkpoint '" + c.path() +
                       "' names no data set, so --index has nothing to index: give image files instead");
-    const auto test = open_split(spec, "test", size[0], 0);
+    const auto test = open_split(spec, "test", size.channels, 0);
     for (const auto& [first, last] : parse_indices(o.indices, test->size(), test->describe())) {
       for (int64_t i = first; i <= last; ++i) {
         Item item{"test image " + std::to_string(i), {}, test->label(i)};
@@ -268,17 +268,17 @@ void run_predict(const PredictOptions& o) {
   if (items.empty()) throw UserError("nothing to predict: give image files or directories, or --index N");
 
   const int64_t k = std::clamp<int64_t>(o.top_k, 1, static_cast<int64_t>(names.size()));
-  Tensor input = Tensor::empty({1, size[0], size[1], size[2]});
+  Tensor input = Tensor::empty({1, size.channels, size.height, size.width});
   data::FloatImage image;
   int64_t correct = 0, labelled = 0;
   for (auto& item : items) {
     data::to_float(item.image, image);
     Rng unused(0);
-    const bool resize = !sizes_itself && (image.height != size[1] || image.width != size[2]);
+    const bool resize = !sizes_itself && (image.height != size.height || image.width != size.width);
     (resize ? resizing_pipeline : pipeline)->apply(image, unused);
-    if (image.channels != size[0] || image.height != size[1] || image.width != size[2])
+    if (image.channels != size.channels || image.height != size.height || image.width != size.width)
       throw UserError("'" + item.name + "' does not come out of the model's preprocessing at " +
-                      std::to_string(size[1]) + "×" + std::to_string(size[2]));
+                      std::to_string(size.height) + "×" + std::to_string(size.width));
     std::copy(image.values.begin(), image.values.end(), input.data<float>());
     const Tensor& logits = model->forward(input);
     const float* row = logits.data<float>();
