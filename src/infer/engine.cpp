@@ -16,8 +16,9 @@
 #include <nlohmann/json.hpp>
 
 #include "ops/cpu/dnnl_context.h"
+#include "resnet/models/architecture.h"
+#include "resnet/nn/fold.h"
 #include "resnet/nn/layers.h"
-#include "resnet/nn/residual.h"
 #include "resnet/ops/backend.h"
 #include "resnet/ops/conv2d.h"
 #include "resnet/ops/pool.h"
@@ -126,34 +127,7 @@ struct Step {
   ExecArgs args;  // built once buffers are known
 };
 
-// Folded conv parameters in plain f32: weight [O, I/g, kh, kw], bias [O].
-struct Folded {
-  std::vector<float> weight, bias;
-};
-
-Folded fold(nn::Conv2d& conv, nn::BatchNorm2d* bn) {
-  const Tensor& w = conv.weight().value();
-  const int64_t out = w.size(0), per_out = w.numel() / out;
-  Folded f;
-  f.weight.assign(w.data<float>(), w.data<float>() + w.numel());
-  f.bias.assign(static_cast<size_t>(out), 0.f);
-  if (conv.bias()) std::copy_n(conv.bias()->value().data<float>(), out, f.bias.begin());
-  if (!bn) return f;
-  const float* gamma = bn->weight() ? bn->weight()->value().data<float>() : nullptr;
-  const float* beta = bn->bias() ? bn->bias()->value().data<float>() : nullptr;
-  const float* mean = bn->running_mean().data<float>();
-  const float* var = bn->running_var().data<float>();
-  for (int64_t o = 0; o < out; ++o) {
-    // Folded in double: scale = γ / sqrt(var + eps), w' = w·scale, b' = (b - mean)·scale + β.
-    const double scale = (gamma ? gamma[o] : 1.0) / std::sqrt(static_cast<double>(var[o]) + bn->eps());
-    for (int64_t i = 0; i < per_out; ++i) {
-      float& v = f.weight[static_cast<size_t>(o * per_out + i)];
-      v = static_cast<float>(v * scale);
-    }
-    f.bias[o] = static_cast<float>((f.bias[o] - mean[o]) * scale + (beta ? beta[o] : 0.0));
-  }
-  return f;
-}
+using Folded = nn::FoldedConv;
 
 bool is_int8(memory::data_type t) {
   return t == memory::data_type::s8 || t == memory::data_type::u8;
@@ -291,8 +265,8 @@ struct Engine::Plan {
   // A conv (+ folded BN) (+ sum onto `sum_into`) (+ ReLU). Returns the output value (sum_into if given).
   int conv(const std::string& name, nn::Conv2d& conv_module, nn::BatchNorm2d* bn, int src, bool relu,
            int sum_into = -1) {
-    return conv_with(name, conv_module.weight().value().shape(), conv_module.params(), fold(conv_module, bn),
-                     src, relu, sum_into);
+    return conv_with(name, conv_module.weight().value().shape(), conv_module.params(),
+                     nn::fold_batch_norm(conv_module, bn), src, relu, sum_into);
   }
 
   // w: the weight's shape [O, I/g, kh, kw]; the folded data in `f` is laid out as that.
@@ -426,11 +400,7 @@ struct Engine::Plan {
 
   // The option-A shortcut as a 1×1 conv with 0/1 weights: exact (each output is one input times 1).
   int shortcut_a(const std::string& name, int src, int64_t in_c, int64_t out_c, int64_t stride) {
-    Folded f;
-    f.weight.assign(static_cast<size_t>(out_c * in_c), 0.f);
-    f.bias.assign(static_cast<size_t>(out_c), 0.f);
-    const int64_t front = (out_c - in_c) / 2;
-    for (int64_t c = 0; c < in_c; ++c) f.weight[static_cast<size_t>((c + front) * in_c + c)] = 1.f;
+    Folded f{models::option_a_selection(in_c, out_c), std::vector<float>(static_cast<size_t>(out_c), 0.f)};
     const ops::Conv2dParams p{.stride = {stride, stride}, .padding = {0, 0}, .dilation = {1, 1}, .groups = 1};
     return conv_with(name, Shape{out_c, in_c, 1, 1}, p, f, src, /*relu=*/false, -1);
   }
@@ -576,8 +546,7 @@ Engine::Engine(models::ResNet& model, const Shape& input, Precision precision, c
   const models::ResNetSpec& spec = model.spec();
   RESNET_CHECK(input.ndim() == 4 && input[1] == spec.in_channels)
       << "inference engine: input must be [N, " << spec.in_channels << ", H, W], got " << input;
-  const bool preact =
-      spec.block == models::BlockKind::preact_basic || spec.block == models::BlockKind::preact_bottleneck;
+  const bool preact = spec.pre_activation();
   if (!precision_supported(precision))
     throw UserError(std::string(precision_name(precision)) + " inference needs a CPU with " +
                     (precision == Precision::bf16 ? "AVX-512" : "AVX2") +
@@ -600,64 +569,46 @@ Engine::Engine(models::ResNet& model, const Shape& input, Precision precision, c
   p.act_type = precision == Precision::bf16 ? memory::data_type::bf16 : memory::data_type::f32;
   // The user's input: f32 in NCHW (run() also accepts NHWC through a reorder of its own).
   p.input_value = p.new_value(memory::desc(ops::cpu::to_dims(input), memory::data_type::f32, Tag::nchw));
-  int x =
-      p.conv("conv1", module_as<nn::Conv2d>(model, "conv1"),
-             preact ? nullptr : &module_as<nn::BatchNorm2d>(model, "bn1"), p.input_value, /*relu=*/!preact);
-  if (spec.imagenet_stem)
+  const models::Architecture& a = model.architecture();
+  auto norm = [&](const std::string& name) {
+    return name.empty() ? nullptr : &module_as<nn::BatchNorm2d>(model, name);
+  };
+  // A conv unit: the conv with its BN folded in and its ReLU fused; `sum_into` adds the shortcut first.
+  auto unit = [&](const models::ConvUnit& u, int src, bool relu, int sum_into = -1,
+                  const std::string& step = {}) {
+    return p.conv(step.empty() ? u.conv.name : step, module_as<nn::Conv2d>(model, u.conv.name), norm(u.norm),
+                  src, relu, sum_into);
+  };
+  int x = unit(a.stem, p.input_value, !a.stem.relu.empty());
+  if (a.max_pool)
     x = p.pool("maxpool", dnnl::algorithm::pooling_max, x,
                {.kernel = {3, 3}, .stride = {2, 2}, .padding = {1, 1}});
-
-  for (size_t s = 0; s < spec.blocks_per_stage.size(); ++s) {
-    for (int b = 0; b < spec.blocks_per_stage[s]; ++b) {
-      const std::string prefix = "layer" + std::to_string(s + 1) + "." + std::to_string(b) + ".";
-      auto conv = [&](const std::string& n) -> nn::Conv2d& {
-        return module_as<nn::Conv2d>(model, prefix + n);
-      };
-      auto bn = [&](const std::string& n) -> nn::BatchNorm2d& {
-        return module_as<nn::BatchNorm2d>(model, prefix + n);
-      };
-      nn::Module* downsample = model.find_module(prefix + "downsample");
-      const bool bottleneck =
-          spec.block == models::BlockKind::bottleneck || spec.block == models::BlockKind::preact_bottleneck;
-      const std::vector<std::string> convs = bottleneck ? std::vector<std::string>{"conv1", "conv2", "conv3"}
-                                                        : std::vector<std::string>{"conv1", "conv2"};
-
-      if (!preact) {
-        // The shortcut first, so that the block's last conv can accumulate onto it.
-        int identity = -1;
-        if (spec.shortcut != nn::ShortcutKind::none) {
-          if (!downsample) {
-            identity = x;
-          } else if (dynamic_cast<nn::ShortcutA*>(downsample)) {
-            int64_t stride = 1;
-            for (const auto& c : convs) stride *= conv(c).options().stride;
-            identity = p.shortcut_a(prefix + "downsample (option A)", x, conv("conv1").options().in_channels,
-                                    conv(convs.back()).options().out_channels, stride);
-          } else {
-            identity = p.conv(prefix + "downsample", module_as<nn::Conv2d>(model, prefix + "downsample.0"),
-                              &module_as<nn::BatchNorm2d>(model, prefix + "downsample.1"), x, false);
-          }
-        }
-        int h = x;
-        for (size_t i = 0; i + 1 < convs.size(); ++i)
-          h = p.conv(prefix + convs[i], conv(convs[i]), &bn("bn" + std::to_string(i + 1)), h, true);
-        const std::string last = convs.back();
-        x = p.conv(prefix + last, conv(last), &bn("bn" + std::to_string(convs.size())), h, true, identity);
-      } else {
-        // bn1 → relu on the block input; the projection (if any) reads that, the identity reads x itself.
-        const int t = p.norm_relu(prefix + "bn1", bn("bn1"), x);
-        const int identity =
-            downsample ? p.conv(prefix + "downsample", module_as<nn::Conv2d>(model, prefix + "downsample.0"),
-                                nullptr, t, false)
-                       : x;
-        int h = t;
-        for (size_t i = 0; i + 1 < convs.size(); ++i)
-          h = p.conv(prefix + convs[i], conv(convs[i]), &bn("bn" + std::to_string(i + 2)), h, true);
-        x = p.conv(prefix + convs.back(), conv(convs.back()), nullptr, h, false, identity);
-      }
+  for (const models::Block& b : a.blocks) {
+    // Pre-activation: bn1 → relu on the block input; the projection (if any) reads that, the identity x.
+    const int t = b.pre_norm.empty() ? x : p.norm_relu(b.pre_norm, *norm(b.pre_norm), x);
+    // The shortcut first, so that the block's last conv can accumulate onto it.
+    int identity = -1;
+    switch (b.shortcut) {
+      case models::Shortcut::identity:
+        identity = x;
+        break;
+      case models::Shortcut::option_a:
+        identity =
+            p.shortcut_a(b.name + ".downsample (option A)", x, b.in_channels, b.out_channels, b.stride);
+        break;
+      case models::Shortcut::projection:
+        // The step (and calibration key) is the block's "downsample", as calibration files name it.
+        identity =
+            unit(b.projection, b.projection_reads_preactivation ? t : x, false, -1, b.name + ".downsample");
+        break;
+      case models::Shortcut::none:
+        break;
     }
+    int h = t;
+    for (size_t i = 0; i + 1 < b.branch.size(); ++i) h = unit(b.branch[i], h, !b.branch[i].relu.empty());
+    x = unit(b.branch.back(), h, !b.relu_after.empty(), identity);
   }
-  if (preact) x = p.norm_relu("final_bn", module_as<nn::BatchNorm2d>(model, "final_bn"), x);
+  if (!a.final_norm.empty()) x = p.norm_relu(a.final_norm, *norm(a.final_norm), x);
   p.head(module_as<nn::Linear>(model, "fc"), x);
   p.assign_buffers();
 }

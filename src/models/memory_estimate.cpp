@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "resnet/core/memory_budget.h"
+#include "resnet/models/architecture.h"
 
 namespace resnet::models {
 namespace {
@@ -39,71 +40,44 @@ struct Walker {
 }  // namespace
 
 MemoryEstimate estimate_memory(const ResNetSpec& spec, int64_t height, int64_t width) {
+  const Architecture a = architecture_of(spec);
   Walker w;
   double h = static_cast<double>(height), wd = static_cast<double>(width);
-  const double in_channels = static_cast<double>(spec.in_channels);
-  w.output(in_channels * h * wd);  // the input in channels-last
-  const bool preact = spec.block == BlockKind::preact_basic || spec.block == BlockKind::preact_bottleneck;
-  double channels = static_cast<double>(spec.stem_width);
-  if (spec.imagenet_stem) {
+  w.output(static_cast<double>(spec.in_channels) * h * wd);  // the input in channels-last
+  // A conv (at its stride) and its BN; h × wd follows the conv's output.
+  auto unit = [&](const ConvUnit& u) {
+    const ConvLayer& c = u.conv;
+    h = out_side(h, static_cast<double>(c.stride)), wd = out_side(wd, static_cast<double>(c.stride));
+    const double out = static_cast<double>(c.out_channels);
+    w.conv(static_cast<double>(c.in_channels), out, static_cast<double>(c.kernel),
+           static_cast<double>(c.groups), h, wd);
+    if (!u.norm.empty()) w.bn(out, h, wd);
+  };
+  unit(a.stem);
+  if (a.max_pool) {
     h = out_side(h, 2), wd = out_side(wd, 2);
-    w.conv(in_channels, channels, 7, 1, h, wd);
-    if (!preact) w.bn(channels, h, wd);
-    h = out_side(h, 2), wd = out_side(wd, 2);
-    w.output(channels * h * wd);
-  } else {
-    w.conv(in_channels, channels, 3, 1, h, wd);
-    if (!preact) w.bn(channels, h, wd);
+    w.output(static_cast<double>(a.stem.conv.out_channels) * h * wd);
   }
-  for (size_t s = 0; s < spec.blocks_per_stage.size(); ++s) {
-    const double planes = static_cast<double>(spec.widths[s]);
-    for (int b = 0; b < spec.blocks_per_stage[s]; ++b) {
-      const double stride = (s > 0 && b == 0) ? 2 : 1;
-      const double oh = out_side(h, stride), ow = out_side(wd, stride);
-      double out_channels = planes;
-      switch (spec.block) {
-        case BlockKind::basic:
-        case BlockKind::preact_basic:
-          if (preact) w.bn(channels, h, wd);
-          w.conv(channels, planes, 3, 1, oh, ow);
-          w.bn(planes, oh, ow);
-          w.conv(planes, planes, 3, 1, oh, ow);
-          if (!preact) w.bn(planes, oh, ow);
-          break;
-        case BlockKind::bottleneck:
-        case BlockKind::preact_bottleneck: {
-          const double mid = spec.block == BlockKind::bottleneck
-                                 ? std::floor(planes * static_cast<double>(spec.width_per_group) / 64.0) *
-                                       static_cast<double>(spec.groups)
-                                 : planes;
-          const double groups = spec.block == BlockKind::bottleneck ? static_cast<double>(spec.groups) : 1;
-          out_channels = 4 * planes;
-          if (preact) w.bn(channels, h, wd);
-          w.conv(channels, mid, 1, 1, h, wd);
-          w.bn(mid, h, wd);
-          w.conv(mid, mid, 3, groups, oh, ow);
-          w.bn(mid, oh, ow);
-          w.conv(mid, out_channels, 1, 1, oh, ow);
-          if (!preact) w.bn(out_channels, oh, ow);
-          break;
-        }
-      }
-      if (stride != 1 || channels != out_channels) {
-        if (spec.shortcut == nn::ShortcutKind::B || preact) {  // a projection
-          w.conv(channels, out_channels, 1, 1, oh, ow);
-          if (!preact) w.bn(out_channels, oh, ow);          // pre-activation projections are bare convs
-        } else if (spec.shortcut == nn::ShortcutKind::A) {  // option A's subsampled, zero-padded copy
-          w.output(out_channels * oh * ow);
-        }
-      }
-      w.output(out_channels * oh * ow);  // the sum
-      channels = out_channels, h = oh, wd = ow;
+  for (const Block& b : a.blocks) {
+    const double in_h = h, in_w = wd;
+    if (!b.pre_norm.empty()) w.bn(static_cast<double>(b.in_channels), h, wd);
+    for (const ConvUnit& u : b.branch) unit(u);
+    const double out = static_cast<double>(b.out_channels);
+    if (b.shortcut == Shortcut::projection) {
+      const double oh = h, ow = wd;
+      h = in_h, wd = in_w;
+      unit(b.projection);
+      h = oh, wd = ow;
+    } else if (b.shortcut == Shortcut::option_a) {  // option A's subsampled, zero-padded copy
+      w.output(out * h * wd);
     }
+    w.output(out * h * wd);  // the sum
   }
-  if (preact) w.bn(channels, h, wd);
+  const double features = static_cast<double>(a.features);
+  if (!a.final_norm.empty()) w.bn(features, h, wd);
   const double classes = static_cast<double>(spec.num_classes);
-  w.e.parameters += channels * classes + classes;
-  w.output(channels + classes);
+  w.e.parameters += features * classes + classes;
+  w.output(features + classes);
   // The backward holds a few gradient buffers of the largest layer at once; a no-grad forward holds a
   // layer's input, its output, a shortcut and the next layer's output (measured: resnet20 evaluating
   // 10,000 28×28 images in one batch peaks at 2.07 GB, estimated 2.15).
@@ -117,6 +91,7 @@ std::string describe_widths(const ResNetSpec& spec) {
   os << "stage widths [";
   for (size_t i = 0; i < spec.widths.size(); ++i) os << (i ? ", " : "") << spec.widths[i];
   os << "]";
+  if (!spec.conv_widths.empty()) os << " (" << spec.conv_widths.size() << " convs of their own width)";
   return os.str();
 }
 

@@ -6,69 +6,57 @@
 
 namespace resnet::models {
 
-ResNet::ResNet(const ResNetSpec& spec) : Module("ResNet"), spec_(spec) {
-  RESNET_CHECK(!spec.blocks_per_stage.empty() && spec.blocks_per_stage.size() == spec.widths.size())
-      << "one width per stage";
+ResNet::ResNet(const ResNetSpec& spec) : Module("ResNet"), spec_(spec), architecture_(architecture_of(spec)) {
   check_parameters_fit(spec);  // before a parameter is allocated
+  const Architecture& a = architecture_;
   // Children are registered on this module, so names are "conv1", "layer1.0.conv1", … as in torchvision.
   std::vector<std::pair<std::string, std::unique_ptr<nn::Module>>> parts;
   parts.emplace_back("input_layout", std::make_unique<nn::ToLayout>(Layout::channels_last));
-  if (spec.imagenet_stem) {
-    parts.emplace_back("conv1",
-                       std::make_unique<nn::Conv2d>(nn::Conv2dOptions{.in_channels = spec.in_channels,
-                                                                      .out_channels = spec.stem_width,
-                                                                      .kernel = 7,
-                                                                      .stride = 2,
-                                                                      .padding = 3}));
-  } else {
-    parts.emplace_back("conv1",
-                       std::make_unique<nn::Conv2d>(nn::Conv2dOptions{.in_channels = spec.in_channels,
-                                                                      .out_channels = spec.stem_width,
-                                                                      .kernel = 3,
-                                                                      .stride = 1,
-                                                                      .padding = 1}));
+  const ConvLayer& stem = a.stem.conv;
+  parts.emplace_back("conv1",
+                     std::make_unique<nn::Conv2d>(nn::Conv2dOptions{.in_channels = stem.in_channels,
+                                                                    .out_channels = stem.out_channels,
+                                                                    .kernel = stem.kernel,
+                                                                    .stride = stem.stride,
+                                                                    .padding = stem.padding}));
+  if (!a.stem.norm.empty()) {
+    parts.emplace_back(a.stem.norm, std::make_unique<nn::BatchNorm2d>(stem.out_channels));
+    parts.emplace_back(a.stem.relu, std::make_unique<nn::ReLU>());
   }
-  const bool preact = spec.block == BlockKind::preact_basic || spec.block == BlockKind::preact_bottleneck;
-  if (!preact) {
-    parts.emplace_back("bn1", std::make_unique<nn::BatchNorm2d>(spec.stem_width));
-    parts.emplace_back("relu", std::make_unique<nn::ReLU>());
-  }
-  if (spec.imagenet_stem) parts.emplace_back("maxpool", std::make_unique<nn::MaxPool2d>(3, 2, 1));
-  int64_t channels = spec.stem_width;
-  for (size_t s = 0; s < spec.blocks_per_stage.size(); ++s) {
-    auto stage = std::make_unique<nn::Sequential>();
-    for (int b = 0; b < spec.blocks_per_stage[s]; ++b) {
-      const int64_t stride = (s > 0 && b == 0) ? 2 : 1;
-      const int64_t planes = spec.widths[s];
-      switch (spec.block) {
-        case BlockKind::basic:
-          stage->add(std::make_unique<nn::BasicBlock>(channels, planes, stride, spec.shortcut));
-          channels = planes * nn::BasicBlock::kExpansion;
-          break;
-        case BlockKind::bottleneck:
-          stage->add(std::make_unique<nn::Bottleneck>(channels, planes, stride, spec.shortcut, spec.groups,
-                                                      spec.width_per_group, spec.stride_in_1x1));
-          channels = planes * nn::Bottleneck::kExpansion;
-          break;
-        case BlockKind::preact_basic:
-          // Each dropout gets its own seed so that masks differ between blocks.
-          stage->add(std::make_unique<nn::PreActBlock>(channels, planes, stride, spec.dropout, s * 1000 + b));
-          channels = planes * nn::PreActBlock::kExpansion;
-          break;
-        case BlockKind::preact_bottleneck:
-          stage->add(std::make_unique<nn::PreActBottleneck>(channels, planes, stride));
-          channels = planes * nn::PreActBottleneck::kExpansion;
-          break;
-      }
+  if (a.max_pool) parts.emplace_back("maxpool", std::make_unique<nn::MaxPool2d>(3, 2, 1));
+  std::unique_ptr<nn::Sequential> stage;
+  for (const Block& b : a.blocks) {
+    if (b.index == 0) stage = std::make_unique<nn::Sequential>();
+    auto width = [&](size_t unit) { return b.branch[unit].conv.out_channels; };
+    switch (spec.block) {
+      case BlockKind::basic:
+        stage->add(
+            std::make_unique<nn::BasicBlock>(b.in_channels, width(0), b.out_channels, b.stride, b.shortcut));
+        break;
+      case BlockKind::bottleneck:
+        stage->add(std::make_unique<nn::Bottleneck>(b.in_channels, width(0), width(1), b.out_channels,
+                                                    b.stride, b.shortcut, spec.groups, spec.stride_in_1x1));
+        break;
+      case BlockKind::preact_basic:
+        // Each dropout gets its own seed so that masks differ between blocks.
+        stage->add(std::make_unique<nn::PreActBlock>(b.in_channels, width(0), b.out_channels, b.stride,
+                                                     b.shortcut, b.dropout_probability,
+                                                     static_cast<uint64_t>(b.stage) * 1000 + b.index));
+        break;
+      case BlockKind::preact_bottleneck:
+        stage->add(std::make_unique<nn::PreActBottleneck>(b.in_channels, width(0), width(1), b.out_channels,
+                                                          b.stride, b.shortcut));
+        break;
     }
-    parts.emplace_back("layer" + std::to_string(s + 1), std::move(stage));
+    if (b.index + 1 == spec.blocks_per_stage[static_cast<size_t>(b.stage)])
+      parts.emplace_back("layer" + std::to_string(b.stage + 1), std::move(stage));
   }
-  if (preact) {
-    parts.emplace_back("final_bn", std::make_unique<nn::BatchNorm2d>(channels));
-    parts.emplace_back("final_relu", std::make_unique<nn::ReLU>());
+  if (!a.final_norm.empty()) {
+    parts.emplace_back(a.final_norm, std::make_unique<nn::BatchNorm2d>(a.features));
+    parts.emplace_back(a.final_relu, std::make_unique<nn::ReLU>());
   }
   parts.emplace_back("avgpool", std::make_unique<nn::GlobalAvgPool>());
-  parts.emplace_back("fc", std::make_unique<nn::Linear>(channels, spec.num_classes));
+  parts.emplace_back("fc", std::make_unique<nn::Linear>(a.features, spec.num_classes));
 
   std::vector<nn::Module*> order;
   for (auto& [name, module] : parts) order.push_back(&register_module(name, std::move(module)));

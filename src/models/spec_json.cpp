@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "resnet/core/check.h"
+#include "resnet/models/architecture.h"
 
 namespace resnet::models {
 namespace {
@@ -36,22 +37,25 @@ const char* shortcut_name(nn::ShortcutKind k) {
 }  // namespace
 
 nlohmann::json spec_to_json(const ResNetSpec& s) {
-  return {{"block", block_name(s.block)},
-          {"blocks_per_stage", s.blocks_per_stage},
-          {"widths", s.widths},
-          {"groups", s.groups},
-          {"width_per_group", s.width_per_group},
-          {"stride_in_1x1", s.stride_in_1x1},
-          {"dropout", s.dropout},
-          {"stem_width", s.stem_width},
-          {"imagenet_stem", s.imagenet_stem},
-          {"shortcut", shortcut_name(s.shortcut)},
-          {"in_channels", s.in_channels},
-          {"num_classes", s.num_classes}};
+  nlohmann::json j = {{"block", block_name(s.block)},
+                      {"blocks_per_stage", s.blocks_per_stage},
+                      {"widths", s.widths},
+                      {"groups", s.groups},
+                      {"width_per_group", s.width_per_group},
+                      {"stride_in_1x1", s.stride_in_1x1},
+                      {"dropout", s.dropout},
+                      {"stem_width", s.stem_width},
+                      {"imagenet_stem", s.imagenet_stem},
+                      {"shortcut", shortcut_name(s.shortcut)},
+                      {"in_channels", s.in_channels},
+                      {"num_classes", s.num_classes}};
+  if (!s.conv_widths.empty()) j["conv_widths"] = s.conv_widths;  // files of unpruned nets stay as they were
+  return j;
 }
 
 double spec_parameter_bound(const ResNetSpec& s) {
   double total = 0, widest = static_cast<double>(std::max(s.stem_width, s.in_channels));
+  for (const auto& [name, w] : s.conv_widths) widest = std::max(widest, static_cast<double>(w));
   for (size_t i = 0; i < s.widths.size() && i < s.blocks_per_stage.size(); ++i) {
     const double w = static_cast<double>(s.widths[i]);
     const double inner = w * static_cast<double>(s.width_per_group) / 64.0 * static_cast<double>(s.groups);
@@ -78,6 +82,10 @@ void check_spec_bounds(const ResNetSpec& s) {
   within("in_channels", static_cast<double>(s.in_channels), 1, kMaxSpecWidth);
   within("num_classes", static_cast<double>(s.num_classes), 1, kMaxSpecClasses);
   within("dropout", s.dropout, 0, 0.999);
+  within("conv_widths entries", static_cast<double>(s.conv_widths.size()), 0,
+         kMaxSpecBlocks * kMaxSpecStages * 4);
+  for (const auto& [name, w] : s.conv_widths)
+    within(("width of " + name).c_str(), static_cast<double>(w), 1, kMaxSpecWidth);
   const double bound = spec_parameter_bound(s);
   if (bound > kMaxSpecParameters)
     throw UserError("a network of up to " + std::to_string(static_cast<int64_t>(bound)) +
@@ -134,10 +142,18 @@ ResNetSpec spec_from_json(const nlohmann::json& j, const std::string& source) {
       throw std::invalid_argument("unknown shortcut kind '" + shortcut + "'");
     s.in_channels = integer(j.at("in_channels"), "in_channels");
     s.num_classes = integer(j.at("num_classes"), "num_classes");
+    // Optional: files written before per-layer widths have none.
+    if (j.contains("conv_widths")) {
+      const auto& widths = j.at("conv_widths");
+      if (!widths.is_object() || widths.size() > kMaxSpecBlocks * kMaxSpecStages * 4)
+        throw std::invalid_argument("'conv_widths' is not an object of conv names and widths");
+      for (const auto& [name, w] : widths.items()) s.conv_widths[name] = integer(w, "conv_widths." + name);
+    }
     if (s.blocks_per_stage.empty() || s.blocks_per_stage.size() != s.widths.size() || s.groups < 1 ||
         s.width_per_group < 1 || s.stem_width < 1 || s.in_channels < 1 || s.num_classes < 1)
       throw std::invalid_argument("inconsistent sizes");
     check_spec_bounds(s);
+    architecture_of(s);  // conv_widths name this network's convs and keep its coupling groups
     return s;
   } catch (const UserError& e) {
     throw UserError("'" + source + "' holds an implausible network description ('spec': " + e.what() +

@@ -14,15 +14,14 @@ std::unique_ptr<Conv2d> conv(int64_t in, int64_t out, int64_t kernel, int64_t st
 
 }  // namespace
 
-ResidualBlock::ResidualBlock(std::string type_name, ShortcutKind shortcut)
+ResidualBlock::ResidualBlock(std::string type_name, BlockShortcut shortcut)
     : Module(std::move(type_name)), shortcut_(shortcut) {}
 
 void ResidualBlock::add_shortcut(int64_t in_channels, int64_t out_channels, int64_t stride,
                                  bool projection_norm) {
-  const bool reshapes = stride != 1 || in_channels != out_channels;
-  if (reshapes && shortcut_ == ShortcutKind::A) {
+  if (shortcut_ == BlockShortcut::option_a) {
     downsample_ = &register_module("downsample", std::make_unique<ShortcutA>(out_channels, stride));
-  } else if (reshapes && shortcut_ == ShortcutKind::B) {
+  } else if (shortcut_ == BlockShortcut::projection) {
     auto projection = std::make_unique<Sequential>();
     projection->add(conv(in_channels, out_channels, 1, stride));
     if (projection_norm) projection->add(std::make_unique<BatchNorm2d>(out_channels));
@@ -34,7 +33,7 @@ const Tensor& ResidualBlock::forward_impl(const Tensor& x) {
   const Tensor* tap = &x;
   const Tensor& branch = forward_chain(branch_, x, projection_tap_, &tap);
   const Layout layout = activation_layout(branch);
-  if (shortcut_ == ShortcutKind::none) {
+  if (shortcut_ == BlockShortcut::none) {
     if (!post_activation_) return branch;
     ensure(out_, branch.shape(), branch.dtype(), layout);
     ops().relu_forward(branch, out_);  // its backward reads out_, not the branch's output
@@ -77,9 +76,9 @@ const Tensor& ResidualBlock::backward_impl(const Tensor& dy) {
   }
   out_ = Tensor(), sum_ = Tensor();  // spent (module.h: one backward per forward)
   // The residual sum passes dsum unchanged to both the branch and the shortcut.
-  const Tensor* dshortcut = shortcut_ == ShortcutKind::none ? nullptr
-                            : downsample_                   ? &downsample_->backward(*dsum)
-                                                            : dsum;
+  const Tensor* dshortcut = shortcut_ == BlockShortcut::none ? nullptr
+                            : downsample_                    ? &downsample_->backward(*dsum)
+                                                             : dsum;
   bool shortcut_grad_live = downsample_ && dshortcut;  // downsample_ holds *dshortcut
   const bool tapped = downsample_ && projection_tap_ >= 0;
   const Tensor* g = dsum;
@@ -121,65 +120,65 @@ void ResidualBlock::release_input_grad() {
   Module::release_input_grad();
 }
 
-BasicBlock::BasicBlock(int64_t in_channels, int64_t planes, int64_t stride, ShortcutKind shortcut)
+BasicBlock::BasicBlock(int64_t in_channels, int64_t width1, int64_t out_channels, int64_t stride,
+                       BlockShortcut shortcut)
     : ResidualBlock("BasicBlock", shortcut) {
-  branch_.push_back(&register_module("conv1", conv(in_channels, planes, 3, stride)));
-  branch_.push_back(&register_module("bn1", std::make_unique<BatchNorm2d>(planes)));
+  branch_.push_back(&register_module("conv1", conv(in_channels, width1, 3, stride)));
+  branch_.push_back(&register_module("bn1", std::make_unique<BatchNorm2d>(width1)));
   branch_.push_back(&register_module("relu1", std::make_unique<ReLU>()));
-  branch_.push_back(&register_module("conv2", conv(planes, planes, 3, 1)));
-  last_norm_ = &register_module("bn2", std::make_unique<BatchNorm2d>(planes));
+  branch_.push_back(&register_module("conv2", conv(width1, out_channels, 3, 1)));
+  last_norm_ = &register_module("bn2", std::make_unique<BatchNorm2d>(out_channels));
   branch_.push_back(last_norm_);
-  add_shortcut(in_channels, planes, stride);
+  add_shortcut(in_channels, out_channels, stride);
   fuse_norm_relu(branch_);
 }
 
-Bottleneck::Bottleneck(int64_t in_channels, int64_t planes, int64_t stride, ShortcutKind shortcut,
-                       int64_t groups, int64_t width_per_group, bool stride_in_1x1)
+Bottleneck::Bottleneck(int64_t in_channels, int64_t width1, int64_t width2, int64_t out_channels,
+                       int64_t stride, BlockShortcut shortcut, int64_t groups, bool stride_in_1x1)
     : ResidualBlock("Bottleneck", shortcut) {
-  const int64_t width = planes * width_per_group / 64 * groups;
-  const int64_t out_channels = planes * kExpansion;
-  branch_.push_back(&register_module("conv1", conv(in_channels, width, 1, stride_in_1x1 ? stride : 1)));
-  branch_.push_back(&register_module("bn1", std::make_unique<BatchNorm2d>(width)));
+  branch_.push_back(&register_module("conv1", conv(in_channels, width1, 1, stride_in_1x1 ? stride : 1)));
+  branch_.push_back(&register_module("bn1", std::make_unique<BatchNorm2d>(width1)));
   branch_.push_back(&register_module("relu1", std::make_unique<ReLU>()));
-  branch_.push_back(&register_module("conv2", conv(width, width, 3, stride_in_1x1 ? 1 : stride, groups)));
-  branch_.push_back(&register_module("bn2", std::make_unique<BatchNorm2d>(width)));
+  branch_.push_back(&register_module("conv2", conv(width1, width2, 3, stride_in_1x1 ? 1 : stride, groups)));
+  branch_.push_back(&register_module("bn2", std::make_unique<BatchNorm2d>(width2)));
   branch_.push_back(&register_module("relu2", std::make_unique<ReLU>()));
-  branch_.push_back(&register_module("conv3", conv(width, out_channels, 1, 1)));
+  branch_.push_back(&register_module("conv3", conv(width2, out_channels, 1, 1)));
   last_norm_ = &register_module("bn3", std::make_unique<BatchNorm2d>(out_channels));
   branch_.push_back(last_norm_);
   add_shortcut(in_channels, out_channels, stride);
   fuse_norm_relu(branch_);
 }
 
-PreActBlock::PreActBlock(int64_t in_channels, int64_t planes, int64_t stride, double dropout, uint64_t seed)
-    : ResidualBlock("PreActBlock", ShortcutKind::B) {
+PreActBlock::PreActBlock(int64_t in_channels, int64_t width1, int64_t out_channels, int64_t stride,
+                         BlockShortcut shortcut, double dropout, uint64_t seed)
+    : ResidualBlock("PreActBlock", shortcut) {
   post_activation_ = false;
   projection_tap_ = 1;  // relu1's output
   branch_.push_back(&register_module("bn1", std::make_unique<BatchNorm2d>(in_channels)));
   branch_.push_back(&register_module("relu1", std::make_unique<ReLU>()));
-  branch_.push_back(&register_module("conv1", conv(in_channels, planes, 3, stride)));
+  branch_.push_back(&register_module("conv1", conv(in_channels, width1, 3, stride)));
   if (dropout > 0) branch_.push_back(&register_module("dropout", std::make_unique<Dropout>(dropout, seed)));
-  branch_.push_back(&register_module("bn2", std::make_unique<BatchNorm2d>(planes)));
+  branch_.push_back(&register_module("bn2", std::make_unique<BatchNorm2d>(width1)));
   branch_.push_back(&register_module("relu2", std::make_unique<ReLU>()));
-  branch_.push_back(&register_module("conv2", conv(planes, planes, 3, 1)));
-  add_shortcut(in_channels, planes, stride, /*projection_norm=*/false);
+  branch_.push_back(&register_module("conv2", conv(width1, out_channels, 3, 1)));
+  add_shortcut(in_channels, out_channels, stride, /*projection_norm=*/false);
   fuse_norm_relu(branch_);
 }
 
-PreActBottleneck::PreActBottleneck(int64_t in_channels, int64_t planes, int64_t stride)
-    : ResidualBlock("PreActBottleneck", ShortcutKind::B) {
+PreActBottleneck::PreActBottleneck(int64_t in_channels, int64_t width1, int64_t width2, int64_t out_channels,
+                                   int64_t stride, BlockShortcut shortcut)
+    : ResidualBlock("PreActBottleneck", shortcut) {
   post_activation_ = false;
   projection_tap_ = 1;
-  const int64_t out_channels = planes * kExpansion;
   branch_.push_back(&register_module("bn1", std::make_unique<BatchNorm2d>(in_channels)));
   branch_.push_back(&register_module("relu1", std::make_unique<ReLU>()));
-  branch_.push_back(&register_module("conv1", conv(in_channels, planes, 1, 1)));
-  branch_.push_back(&register_module("bn2", std::make_unique<BatchNorm2d>(planes)));
+  branch_.push_back(&register_module("conv1", conv(in_channels, width1, 1, 1)));
+  branch_.push_back(&register_module("bn2", std::make_unique<BatchNorm2d>(width1)));
   branch_.push_back(&register_module("relu2", std::make_unique<ReLU>()));
-  branch_.push_back(&register_module("conv2", conv(planes, planes, 3, stride)));
-  branch_.push_back(&register_module("bn3", std::make_unique<BatchNorm2d>(planes)));
+  branch_.push_back(&register_module("conv2", conv(width1, width2, 3, stride)));
+  branch_.push_back(&register_module("bn3", std::make_unique<BatchNorm2d>(width2)));
   branch_.push_back(&register_module("relu3", std::make_unique<ReLU>()));
-  branch_.push_back(&register_module("conv3", conv(planes, out_channels, 1, 1)));
+  branch_.push_back(&register_module("conv3", conv(width2, out_channels, 1, 1)));
   add_shortcut(in_channels, out_channels, stride, /*projection_norm=*/false);
   fuse_norm_relu(branch_);
 }

@@ -1,11 +1,12 @@
 #include "resnet/onnx/export.h"
 
 #include <algorithm>
-#include <cmath>
 
 #include "onnx/proto.h"
 #include "resnet/io/atomic_file.h"
+#include "resnet/models/architecture.h"
 #include "resnet/models/spec_json.h"
+#include "resnet/nn/fold.h"
 #include "resnet/version.h"
 
 namespace resnet::onnx {
@@ -23,7 +24,6 @@ class GraphWriter {
     RESNET_CHECK(m) << "module " << name << " missing or of another type";
     return *m;
   }
-  bool has(const std::string& name) { return model_.find_module(name) != nullptr; }
 
   std::string initializer(const std::string& name, const Tensor& value) {
     tensor_to_proto(name, value, graph_->add_initializer());
@@ -71,34 +71,27 @@ class GraphWriter {
     return n;
   }
 
-  // conv `name` on x, then the BN `bn` when given: folded into the conv, or as its own node.
-  std::string conv(const std::string& name, const std::string& x, const std::string& bn = "") {
-    auto& c = module<nn::Conv2d>(name);
-    const auto& o = c.options();
-    RESNET_CHECK(o.dilation == 1) << name;
-    Tensor w = c.weight().value().clone(Layout::contiguous);
-    Tensor b = c.bias() ? c.bias()->value().clone(Layout::contiguous) : Tensor();
-    if (!bn.empty() && fold_bn_) {
-      auto& norm = module<nn::BatchNorm2d>(bn);
-      const int64_t out = w.size(0), per_out = w.numel() / out;
-      Tensor folded_b = Tensor::empty({out});
-      float* wd = w.data<float>();
-      for (int64_t k = 0; k < out; ++k) {
-        const double gamma = norm.weight() ? norm.weight()->value().get_flat(k) : 1.0;
-        const double beta = norm.bias() ? norm.bias()->value().get_flat(k) : 0.0;
-        const double scale = gamma / std::sqrt(norm.running_var().get_flat(k) + norm.eps());
-        for (int64_t i = 0; i < per_out; ++i)
-          wd[k * per_out + i] = static_cast<float>(wd[k * per_out + i] * scale);
-        const double bias = b.defined() ? b.get_flat(k) : 0.0;
-        folded_b.set_flat(k, (bias - norm.running_mean().get_flat(k)) * scale + beta);
-      }
-      b = folded_b;
-    }
-    const std::string wname = initializer(name + ".weight", w);
-    const std::string bname = b.defined() ? initializer(name + ".bias", b) : "";
-    conv_node(name, x, wname, bname, w.shape(), o.stride, o.padding, o.groups);
-    if (bn.empty() || fold_bn_) return name;
-    return batch_norm(bn, name);
+  Tensor tensor_of(const std::vector<float>& data, Shape shape) {
+    Tensor t = Tensor::empty(std::move(shape));
+    std::copy(data.begin(), data.end(), t.data<float>());
+    return t;
+  }
+
+  // A conv unit on x: the conv with its BN folded in or as its own node, then its ReLU. `node_name` names
+  // the conv's node when it differs from the conv's own name.
+  std::string unit(const models::ConvUnit& u, const std::string& x) {
+    auto& c = module<nn::Conv2d>(u.conv.name);
+    RESNET_CHECK(c.options().dilation == 1) << u.conv.name;
+    const bool fold = !u.norm.empty() && fold_bn_;
+    const nn::FoldedConv f = nn::fold_batch_norm(c, fold ? &module<nn::BatchNorm2d>(u.norm) : nullptr);
+    const Shape w_shape = c.weight().value().shape();
+    const std::string wname = initializer(u.conv.name + ".weight", tensor_of(f.weight, w_shape));
+    const std::string bname =
+        fold || c.bias() ? initializer(u.conv.name + ".bias", tensor_of(f.bias, {w_shape[0]})) : "";
+    conv_node(u.conv.name, x, wname, bname, w_shape, u.conv.stride, u.conv.padding, u.conv.groups);
+    std::string y = u.conv.name;
+    if (!u.norm.empty() && !fold_bn_) y = batch_norm(u.norm, y);
+    return u.relu.empty() ? y : relu(u.relu, y);
   }
 
   std::string batch_norm(const std::string& name, const std::string& x) {
@@ -124,81 +117,41 @@ class GraphWriter {
   }
 
   // The block's shortcut value for input x (`tap`: the pre-activated input of a pre-activation block).
-  std::string shortcut(const std::string& block, const std::string& x, const std::string& tap,
-                       int64_t in_channels) {
-    const std::string ds = block + ".downsample";
-    nn::Module* m = model_.find_module(ds);
-    if (!m) return x;
-    if (dynamic_cast<nn::ShortcutA*>(m)) {
-      // The block's stride is the one strided conv of its branch; its output width that of the last conv.
-      int64_t stride = 1;
-      for (const char* c : {".conv1", ".conv2", ".conv3"})
-        if (has(block + c)) stride = std::max(stride, module<nn::Conv2d>(block + c).options().stride);
-      const std::string last = has(block + ".conv3") ? block + ".conv3" : block + ".conv2";
-      const int64_t out = module<nn::Conv2d>(last).options().out_channels;
-      const int64_t front = (out - in_channels) / 2;
-      Tensor w = Tensor::zeros({out, in_channels, 1, 1});
-      for (int64_t c = 0; c < in_channels; ++c) w.set_flat((c + front) * in_channels + c, 1.0);
-      conv_node(ds, x, initializer(ds + ".selection", w), "", w.shape(), stride, 0, 1);
-      return ds;
+  std::string shortcut(const models::Block& b, const std::string& x, const std::string& tap) {
+    switch (b.shortcut) {
+      case models::Shortcut::option_a: {
+        const std::string name = b.name + ".downsample";
+        const Shape shape{b.out_channels, b.in_channels, 1, 1};
+        const Tensor w = tensor_of(models::option_a_selection(b.in_channels, b.out_channels), shape);
+        conv_node(name, x, initializer(name + ".selection", w), "", shape, b.stride, 0, 1);
+        return name;
+      }
+      case models::Shortcut::projection:
+        return unit(b.projection, b.projection_reads_preactivation ? tap : x);
+      default:
+        return x;
     }
-    const bool has_norm = has(ds + ".1");
-    return conv(ds + ".0", tap, has_norm ? ds + ".1" : "");
   }
 
   void build() {
-    const auto& spec = model_.spec();
-    std::string x = "input";
-    const bool preact =
-        spec.block == models::BlockKind::preact_basic || spec.block == models::BlockKind::preact_bottleneck;
-    x = preact ? conv("conv1", x) : relu("relu", conv("conv1", x, "bn1"));
-    if (spec.imagenet_stem) {
+    const models::Architecture& a = model_.architecture();
+    std::string x = unit(a.stem, "input");
+    if (a.max_pool) {
       auto* n = node("MaxPool", "maxpool", {x});
       ints(n, "kernel_shape", {3, 3});
       ints(n, "strides", {2, 2});
       ints(n, "pads", {1, 1, 1, 1});
       x = "maxpool";
     }
-    int64_t channels = spec.stem_width;
-    const bool plain = spec.shortcut == nn::ShortcutKind::none && !preact;
-    for (size_t s = 0; s < spec.blocks_per_stage.size(); ++s) {
-      for (int b = 0; b < spec.blocks_per_stage[s]; ++b) {
-        const std::string p = "layer" + std::to_string(s + 1) + "." + std::to_string(b);
-        std::string y;
-        switch (spec.block) {
-          case models::BlockKind::basic:
-            y = conv(p + ".conv1", x, p + ".bn1");
-            y = conv(p + ".conv2", relu(p + ".relu1", y), p + ".bn2");
-            break;
-          case models::BlockKind::bottleneck:
-            y = conv(p + ".conv1", x, p + ".bn1");
-            y = conv(p + ".conv2", relu(p + ".relu1", y), p + ".bn2");
-            y = conv(p + ".conv3", relu(p + ".relu2", y), p + ".bn3");
-            break;
-          case models::BlockKind::preact_basic: {
-            const std::string tap = relu(p + ".relu1", batch_norm(p + ".bn1", x));
-            y = conv(p + ".conv1", tap, p + ".bn2");
-            y = conv(p + ".conv2", relu(p + ".relu2", y));
-            y = add(p + ".add", y, shortcut(p, x, tap, channels));
-            break;
-          }
-          case models::BlockKind::preact_bottleneck: {
-            const std::string tap = relu(p + ".relu1", batch_norm(p + ".bn1", x));
-            y = conv(p + ".conv1", tap, p + ".bn2");
-            y = conv(p + ".conv2", relu(p + ".relu2", y), p + ".bn3");
-            y = conv(p + ".conv3", relu(p + ".relu3", y));
-            y = add(p + ".add", y, shortcut(p, x, tap, channels));
-            break;
-          }
-        }
-        if (!preact)
-          y = plain ? relu(p + ".relu", y)
-                    : relu(p + ".relu", add(p + ".add", y, shortcut(p, x, x, channels)));
-        channels = module<nn::Conv2d>(has(p + ".conv3") ? p + ".conv3" : p + ".conv2").options().out_channels;
-        x = y;
-      }
+    for (const models::Block& b : a.blocks) {
+      const std::string tap = b.pre_norm.empty() ? x : relu(b.pre_relu, batch_norm(b.pre_norm, x));
+      std::string y = tap;
+      for (const models::ConvUnit& u : b.branch) y = unit(u, y);
+      if (!b.add.empty()) y = add(b.add, y, shortcut(b, x, tap));
+      if (!b.relu_after.empty()) y = relu(b.relu_after, y);
+      x = y;
     }
-    if (preact) x = relu("final_relu", batch_norm("final_bn", x));
+    if (!a.final_norm.empty()) x = relu(a.final_relu, batch_norm(a.final_norm, x));
     node("GlobalAveragePool", "avgpool", {x});
     integer(node("Flatten", "flatten", {"avgpool"}), "axis", 1);
     auto& fc = module<nn::Linear>("fc");

@@ -9,6 +9,7 @@
 
 #include "onnx/node_eval.h"
 #include "onnx/proto.h"
+#include "resnet/models/architecture.h"
 #include "resnet/models/model_card.h"
 #include "resnet/models/spec_json.h"
 
@@ -31,7 +32,7 @@ struct ConvUnit {
   int64_t out_channels() const { return weight.size(0); }
 };
 
-enum class Shortcut { identity, projection, option_a, none };
+using Shortcut = models::Shortcut;  // what the recognised block ends in
 
 struct Block {
   models::BlockKind kind;
@@ -608,8 +609,8 @@ class Recogniser {
     b.kind = units == 3 ? models::BlockKind::preact_bottleneck : models::BlockKind::preact_basic;
     Branch br = take_branch(first, true, units, b);
     describe_branch(br, b, branch_conv);
-    if (b.kind == models::BlockKind::preact_bottleneck && (b.groups != 1 || b.width * 4 != b.out_channels))
-      fail(branch_conv, "a pre-activation bottleneck with groups or a width other than planes");
+    if (b.kind == models::BlockKind::preact_bottleneck && b.groups != 1)
+      fail(branch_conv, "a pre-activation bottleneck with a grouped conv");
     if (b.stride_in_1x1) fail(branch_conv, "a pre-activation bottleneck strided on its first 1×1");
     const auto [add, other] = take_add(br.out);
     const int64_t bh = height_, bw = width_;
@@ -856,7 +857,7 @@ class Recogniser {
   void build_spec(const std::vector<Block>& blocks, models::ResNetSpec& spec, Named& tensors) {
     spec.block = blocks[0].kind;
     bool any_a = false, any_projection = false, any_plain = false, any_residual = false;
-    std::optional<int64_t> wpg;
+    std::map<int64_t, int> width_factors;
     std::optional<bool> in_1x1;
     int stage = 0, index = 0;
     for (size_t k = 0; k < blocks.size(); ++k) {
@@ -872,22 +873,19 @@ class Recogniser {
             "': the first block is strided; resnet.cpp's first stage keeps the stem's resolution");
       const bool bottleneck =
           b.kind == models::BlockKind::bottleneck || b.kind == models::BlockKind::preact_bottleneck;
-      const int64_t planes = bottleneck ? b.out_channels / 4 : b.out_channels;
+      const int64_t planes = std::max<int64_t>(1, bottleneck ? b.out_channels / 4 : b.out_channels);
+      // A stage's width is its first block's; blocks that differ (a pruned net) get conv_widths below.
       if (static_cast<int>(spec.widths.size()) == stage) {
         spec.widths.push_back(planes);
         spec.blocks_per_stage.push_back(0);
-      } else if (spec.widths[stage] != planes) {
-        throw UserError("'" + path_ + "': blocks of stage " + std::to_string(stage + 1) + " differ in width");
       }
       ++spec.blocks_per_stage[stage];
-      if (bottleneck && b.kind == models::BlockKind::bottleneck) {
-        const int64_t w = b.width * 64 / (planes * b.groups);
-        if (b.out_channels % 4 != 0 || w * planes * b.groups != b.width * 64 || (wpg && *wpg != w) ||
-            (k > 0 && spec.groups != b.groups))
-          throw UserError("'" + path_ +
-                          "': bottleneck widths/groups that no single (groups, width_per_group) explains");
-        wpg = w;
+      if (b.kind == models::BlockKind::bottleneck) {
+        if (k > 0 && spec.groups != b.groups)
+          throw UserError("'" + path_ + "': bottlenecks of different group counts in one network");
         spec.groups = b.groups;
+        // The width factor most blocks agree on; the others' widths become conv_widths.
+        if (b.width * 64 % (planes * b.groups) == 0) ++width_factors[b.width * 64 / (planes * b.groups)];
       }
       if (b.stride != 1 && bottleneck) {
         if (in_1x1 && *in_1x1 != b.stride_in_1x1)
@@ -907,8 +905,29 @@ class Recogniser {
     if (any_plain && any_residual)
       throw UserError("'" + path_ + "': some blocks have shortcuts and some none");
     spec.shortcut = any_plain ? nn::ShortcutKind::none : any_a ? nn::ShortcutKind::A : nn::ShortcutKind::B;
-    if (wpg) spec.width_per_group = *wpg;
+    int votes = 0;
+    for (const auto& [factor, n] : width_factors)
+      if (n > votes) spec.width_per_group = factor, votes = n;
     spec.stride_in_1x1 = in_1x1.value_or(false);
+    take_conv_widths(blocks, spec, tensors);
+  }
+
+  // A conv whose weight is wider or narrower than the spec's design gets its own width (a pruned net), and
+  // the architecture must then describe what was recognised: the same shortcut in every block.
+  void take_conv_widths(const std::vector<Block>& blocks, models::ResNetSpec& spec, const Named& tensors) {
+    std::map<std::string, int64_t> outputs;
+    for (const auto& [name, t] : tensors)
+      if (t.ndim() == 4 && name.ends_with(".weight")) outputs[name.substr(0, name.size() - 7)] = t.size(0);
+    const models::Architecture design = models::architecture_of(spec);
+    for (const models::ConvLayer* c : design.convs())
+      if (const auto it = outputs.find(c->name); it != outputs.end() && it->second != c->out_channels)
+        spec.conv_widths[c->name] = it->second;
+    const models::Architecture a = models::architecture_of(spec);
+    for (size_t k = 0; k < blocks.size() && k < a.blocks.size(); ++k)
+      if (blocks[k].shortcut != a.blocks[k].shortcut)
+        throw UserError("'" + path_ + "': block " + a.blocks[k].name +
+                        "'s shortcut differs from what its widths imply in a ResNet (a projection where the "
+                        "design has an identity, or the reverse): resnet.cpp cannot describe this network");
   }
 
   // The card: the one resnet.cpp embedded when it exported the file, else what other tools' metadata

@@ -105,11 +105,11 @@ TEST(Memory, ResidualBlockForwardKeepsOnlyWhatTheBackwardReads) {
   // channels_last, as the zoo's networks run (their first module converts the input).
   const Tensor x = resnet::testing::fill_input({8, 32, 8, 8}).to(Layout::channels_last);
   {  // Warm-up on a twin: primitives and this thread's staging buffers, so they are not counted below.
-    nn::Bottleneck twin(32, 16, 1, nn::ShortcutKind::B);
+    nn::Bottleneck twin(32, 16, 16, 64, 1, nn::BlockShortcut::projection);
     nn::init_torchvision(twin, rng);
     twin.backward(twin.forward(x));
   }
-  nn::Bottleneck block(32, 16, 1, nn::ShortcutKind::B);
+  nn::Bottleneck block(32, 16, 16, 64, 1, nn::BlockShortcut::projection);
   nn::init_torchvision(block, rng);
   block.train();
   const int64_t before = memory_stats().bytes_in_use;

@@ -14,6 +14,7 @@
 #include <sstream>
 
 #include "onnx_test_util.h"
+#include "pruned_specs.h"
 #include "resnet/io/safetensors.h"
 #include "resnet/io/state_dict.h"
 #include "resnet/onnx/export.h"
@@ -48,6 +49,10 @@ TEST(OnnxRuntime, ExportedModelsMatchOurLogits) {
       {"preact_resnet18", "preact_resnet18", {}, 32},
       {"wrn_16_4", "wrn_16_4", {}, 32},
       {"preact_bottleneck_20", "", preact_bottleneck, 32},
+      // One coupling group pruned by editing conv_widths (models/architecture.h).
+      {"resnet18_pruned", "", pruned_spec("resnet18", "layer2.0.conv2", 96), 64},
+      {"resnet50_pruned", "", pruned_spec("resnet50", "layer1.0.conv3", 200), 64},
+      {"resnet20_pruned", "", pruned_spec("resnet20", "conv1", 12), 32},
   };
   const fs::path dir = fresh_dir("ort");
   nlohmann::json manifest = nlohmann::json::array();

@@ -13,32 +13,19 @@
 #include <string>
 #include <vector>
 
+#include "resnet/models/architecture.h"
+#include "resnet/models/spec.h"
 #include "resnet/nn/layers.h"
 #include "resnet/nn/residual.h"
 
 namespace resnet::models {
 
-enum class BlockKind { basic, bottleneck, preact_basic, preact_bottleneck };
-
-struct ResNetSpec {
-  BlockKind block = BlockKind::basic;
-  std::vector<int> blocks_per_stage;  // e.g. {3, 3, 3}
-  std::vector<int64_t> widths;        // "planes" per stage, e.g. {16, 32, 64}; a bottleneck outputs 4×
-  int64_t groups = 1;                 // bottleneck 3×3 groups (ResNeXt)
-  int64_t width_per_group = 64;       // bottleneck width factor (ResNeXt, Wide ResNet)
-  bool stride_in_1x1 = false;         // bottleneck stride on the first 1×1 (the paper's Caffe placement)
-  double dropout = 0.0;               // pre-activation basic blocks: dropout between the convs (WRN)
-  int64_t stem_width = 16;
-  bool imagenet_stem = false;  // true: 7×7 stride-2 conv + 3×3 stride-2 max-pool; false: 3×3 stride-1 conv
-  nn::ShortcutKind shortcut = nn::ShortcutKind::A;
-  int64_t in_channels = 3;
-  int64_t num_classes = 10;
-};
-
 class ResNet : public nn::Module {
  public:
   explicit ResNet(const ResNetSpec& spec);
   const ResNetSpec& spec() const { return spec_; }
+  // The layer-by-layer description the modules were built from (names resolve with find_module).
+  const Architecture& architecture() const { return architecture_; }
   // Training needs no gradient w.r.t. the images: switching it off skips the stem's backward-data pass,
   // and backward() then returns an undefined tensor. On by default (Grad-CAM, adversarial examples).
   void set_input_gradient(bool on);
@@ -49,6 +36,7 @@ class ResNet : public nn::Module {
 
  private:
   ResNetSpec spec_;
+  Architecture architecture_;
   std::vector<nn::Module*> body_order_;  // the registered children, in execution order
 };
 

@@ -1,8 +1,9 @@
 // A ResNetSpec as JSON, so that a checkpoint can describe a network that is no zoo name (an imported ONNX
 // file): {"block": "basic"|"bottleneck"|"preact_basic"|"preact_bottleneck", "blocks_per_stage": [..],
 // "widths": [..], "groups", "width_per_group", "stride_in_1x1", "dropout", "stem_width", "imagenet_stem",
-// "shortcut": "A"|"B"|"none", "in_channels", "num_classes"}. Every key is required on reading; a bad record
-// throws UserError naming `source` (the file it came from).
+// "shortcut": "A"|"B"|"none", "in_channels", "num_classes", "conv_widths": {"layer1.0.conv1": 40, …}}.
+// Every key but conv_widths (written only when some conv has its own width) is required on reading; a bad
+// record throws UserError naming `source` (the file it came from).
 #pragma once
 
 #include <string>

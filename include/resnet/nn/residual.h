@@ -19,7 +19,10 @@
 
 namespace resnet::nn {
 
+// The network-wide choice (models::ResNetSpec::shortcut).
 enum class ShortcutKind { A, B, none };
+// What one block's shortcut is, once the architecture has decided (models/architecture.h).
+enum class BlockShortcut { identity, option_a, projection, none };
 
 // The shared mechanism: a branch of modules run in order, a shortcut, the sum and (post-activation blocks)
 // the final ReLU. Pre-activation blocks (He et al. 2016) end with the sum, and their projection shortcut
@@ -30,9 +33,9 @@ class ResidualBlock : public Module {
   BatchNorm2d* last_norm() { return last_norm_; }
 
  protected:
-  ResidualBlock(std::string type_name, ShortcutKind shortcut);
-  // Registers the shortcut for a block mapping in_channels → out_channels at `stride`; option B is a 1×1
-  // conv followed by BN when `projection_norm`, a bare 1×1 conv otherwise (pre-activation nets).
+  ResidualBlock(std::string type_name, BlockShortcut shortcut);
+  // Registers the shortcut for a block mapping in_channels → out_channels at `stride`; a projection is a
+  // 1×1 conv followed by BN when `projection_norm`, a bare 1×1 conv otherwise (pre-activation nets).
   void add_shortcut(int64_t in_channels, int64_t out_channels, int64_t stride, bool projection_norm = true);
   std::vector<Module*> branch_;  // in forward order
   BatchNorm2d* last_norm_ = nullptr;
@@ -47,23 +50,23 @@ class ResidualBlock : public Module {
   void drop_output() override;
 
  private:
-  ShortcutKind shortcut_;
+  BlockShortcut shortcut_;
   Module* downsample_ = nullptr;  // null: identity (or no shortcut when plain)
   Tensor sum_, out_, dsum_, dtap_;
 };
 
+// Every block takes each conv's output width (models/architecture.h decides them: the design's, or a
+// pruned network's own) and its shortcut.
 class BasicBlock : public ResidualBlock {
  public:
-  static constexpr int64_t kExpansion = 1;
-  BasicBlock(int64_t in_channels, int64_t planes, int64_t stride, ShortcutKind shortcut);
+  BasicBlock(int64_t in_channels, int64_t width1, int64_t out_channels, int64_t stride,
+             BlockShortcut shortcut);
 };
 
 class Bottleneck : public ResidualBlock {
  public:
-  static constexpr int64_t kExpansion = 4;
-  // Output channels planes · 4; the 3×3 has planes · width_per_group / 64 · groups channels.
-  Bottleneck(int64_t in_channels, int64_t planes, int64_t stride, ShortcutKind shortcut, int64_t groups = 1,
-             int64_t width_per_group = 64, bool stride_in_1x1 = false);
+  Bottleneck(int64_t in_channels, int64_t width1, int64_t width2, int64_t out_channels, int64_t stride,
+             BlockShortcut shortcut, int64_t groups = 1, bool stride_in_1x1 = false);
 };
 
 // Pre-activation basic block (He et al. 2016; Wide ResNet's block with dropout > 0):
@@ -71,15 +74,15 @@ class Bottleneck : public ResidualBlock {
 //   sum.
 class PreActBlock : public ResidualBlock {
  public:
-  static constexpr int64_t kExpansion = 1;
-  PreActBlock(int64_t in_channels, int64_t planes, int64_t stride, double dropout = 0.0, uint64_t seed = 0);
+  PreActBlock(int64_t in_channels, int64_t width1, int64_t out_channels, int64_t stride,
+              BlockShortcut shortcut, double dropout = 0.0, uint64_t seed = 0);
 };
 
 // Pre-activation bottleneck: bn1 → relu → conv1x1 → bn2 → relu → conv3x3(stride) → bn3 → relu → conv1x1 (×4).
 class PreActBottleneck : public ResidualBlock {
  public:
-  static constexpr int64_t kExpansion = 4;
-  PreActBottleneck(int64_t in_channels, int64_t planes, int64_t stride);
+  PreActBottleneck(int64_t in_channels, int64_t width1, int64_t width2, int64_t out_channels, int64_t stride,
+                   BlockShortcut shortcut);
 };
 
 }  // namespace resnet::nn
