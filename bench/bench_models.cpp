@@ -8,7 +8,7 @@
 #include <filesystem>
 
 #include "resnet/io/safetensors.h"
-#include "resnet/io/state_dict.h"
+#include "resnet/nn/state_dict.h"
 #include "resnet/models/registry.h"
 
 using namespace resnet;
@@ -50,9 +50,9 @@ void BM_LoadStateDictResnet50(benchmark::State& state) {
       (std::filesystem::temp_directory_path() / ("bench_r50_" + std::to_string(getpid()) + ".safetensors"))
           .string();
   auto source = models::create_model("resnet50");
-  io::save_safetensors(path, io::state_dict(*source));
+  io::save_safetensors(path, nn::state_dict(*source));
   auto model = models::create_model("resnet50");
-  for (auto _ : state) io::load_state_dict(*model, io::load_safetensors(path));
+  for (auto _ : state) nn::load_state_dict(*model, io::load_safetensors(path));
   std::filesystem::remove(path);
 }
 BENCHMARK(BM_LoadStateDictResnet50)->Unit(benchmark::kMillisecond);

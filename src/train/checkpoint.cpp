@@ -2,7 +2,7 @@
 
 #include <filesystem>
 
-#include "resnet/io/state_dict.h"
+#include "resnet/nn/state_dict.h"
 #include "resnet/onnx/import.h"
 
 namespace resnet::train {
@@ -32,7 +32,7 @@ bool Checkpoint::has_ema() const {
 void save_checkpoint(const std::string& path, nn::Module& model, const optim::Sgd* sgd, nn::Module* ema,
                      const models::ModelCard& card, const nlohmann::json& config, const nlohmann::json& state,
                      int64_t epoch) {
-  auto tensors = io::state_dict(model);
+  auto tensors = nn::state_dict(model);
   if (sgd) {
     const auto params = model.named_parameters();
     const auto& buffers = sgd->momentum_buffers();
@@ -41,7 +41,7 @@ void save_checkpoint(const std::string& path, nn::Module& model, const optim::Sg
       tensors.emplace_back(kMomentumPrefix + params[i].first, buffers[i]);
   }
   if (ema)
-    for (auto& [name, t] : io::state_dict(*ema)) tensors.emplace_back(kEmaPrefix + name, t);
+    for (auto& [name, t] : nn::state_dict(*ema)) tensors.emplace_back(kEmaPrefix + name, t);
   std::map<std::string, std::string> metadata{{"format", kCheckpointFormat},
                                               {"info", models::model_card_to_json(card).dump()}};
   if (!config.is_null()) metadata["config"] = config.dump();
@@ -110,7 +110,7 @@ void load_weights(nn::Module& model, const Checkpoint& checkpoint, const std::st
     if (prefix.empty() ? !is_extra : name.rfind(prefix, 0) == 0)
       view.tensors.emplace_back(name.substr(prefix.size()), t);
   }
-  io::load_state_dict(model, view);
+  nn::load_state_dict(model, view);
 }
 
 void load_optimizer(optim::Sgd& sgd, nn::Module& model, const Checkpoint& checkpoint) {

@@ -21,7 +21,7 @@
 #include "resnet/data/loader.h"
 #include "resnet/data/sources.h"
 #include "resnet/io/atomic_file.h"
-#include "resnet/io/state_dict.h"
+#include "resnet/nn/state_dict.h"
 #include "resnet/models/memory_estimate.h"
 #include "resnet/models/registry.h"
 #include "resnet/models/spec_json.h"
@@ -325,9 +325,9 @@ Run::Run(Config config, std::string dir, const Checkpoint* resume_from)
   if (source) {
     io::TensorFile weights;
     weights.path = init_from;
-    weights.tensors = io::state_dict(*source);
+    weights.tensors = nn::state_dict(*source);
     const bool new_head = source->spec().num_classes != classes;
-    io::load_state_dict(*model_, weights, {.strict = !new_head, .skip_prefixes = {}});
+    nn::load_state_dict(*model_, weights, {.strict = !new_head, .skip_prefixes = {}});
     std::fprintf(stderr, "Starting from the weights of %s (%s)%s\n", init_from.c_str(), source_name.c_str(),
                  new_head ? (", with a new " + std::to_string(classes) + "-class classifier").c_str() : "");
   }
@@ -377,8 +377,8 @@ Run::Run(Config config, std::string dir, const Checkpoint* resume_from)
   if (settings_.optim.ema_decay > 0) {
     ema_ = build();
     io::TensorFile copy;
-    copy.tensors = io::state_dict(*model_);
-    io::load_state_dict(*ema_, copy);
+    copy.tensors = nn::state_dict(*model_);
+    nn::load_state_dict(*ema_, copy);
   }
   train_metrics_ = std::make_unique<ClassificationMetrics>(classes);
   window_metrics_ = std::make_unique<ClassificationMetrics>(classes);

@@ -9,7 +9,7 @@
 
 #include "resnet/core/check.h"
 #include "resnet/core/finite.h"
-#include "resnet/io/state_dict.h"
+#include "resnet/nn/state_dict.h"
 #include "resnet/models/registry.h"
 #include "resnet/nn/init.h"
 

@@ -15,7 +15,7 @@
 #include "resnet/io/pickle.h"
 #include "resnet/io/pth.h"
 #include "resnet/io/safetensors.h"
-#include "resnet/io/state_dict.h"
+#include "resnet/nn/state_dict.h"
 #include "resnet/models/registry.h"
 #include "resnet/train/checkpoint.h"
 #include "test_util.h"
@@ -99,7 +99,7 @@ TEST(Pth, TrainingScriptCheckpointGivesTheStateDictWithoutModulePrefix) {
   for (const auto& n : pth.notes) notes += n + "\n";
   EXPECT_NE(notes.find("'module.'"), std::string::npos) << notes;
   auto model = formula_resnet20_w025();
-  const auto want = io::state_dict(*model);
+  const auto want = nn::state_dict(*model);
   ASSERT_EQ(pth.tensors.size(), want.size());
   EXPECT_EQ(pth.tensors.front().first, "conv1.weight") << "torch's order";
   for (const auto& [name, w] : want) {

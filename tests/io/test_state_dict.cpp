@@ -6,7 +6,7 @@
 #include <filesystem>
 
 #include "fixture_fill.h"
-#include "resnet/io/state_dict.h"
+#include "resnet/nn/state_dict.h"
 #include "resnet/models/registry.h"
 #include "test_util.h"
 
@@ -32,10 +32,10 @@ TEST(StateDict, RoundTripGivesTheSameNetwork) {
   auto a = models::create_model("resnet20", 10, 1);
   resnet::testing::fill_module(*a);
   const std::string path = temp_path("rt.safetensors");
-  io::save_safetensors(path, io::state_dict(*a));
+  io::save_safetensors(path, nn::state_dict(*a));
   auto b = models::create_model("resnet20", 10, 1);
-  const io::LoadReport report = io::load_state_dict(*b, io::load_safetensors(path));
-  EXPECT_EQ(report.loaded.size(), io::state_dict(*a).size());
+  const nn::LoadReport report = nn::load_state_dict(*b, io::load_safetensors(path));
+  EXPECT_EQ(report.loaded.size(), nn::state_dict(*a).size());
   const Tensor x = resnet::testing::fill_input({2, 1, 28, 28});
   a->eval();
   b->eval();
@@ -47,12 +47,12 @@ TEST(StateDict, MismatchesAreReportedTogetherAndNothingIsChanged) {
   auto source = models::create_model("resnet20");
   resnet::testing::fill_module(*source);
   const std::string path = temp_path("mismatch.safetensors");
-  io::save_safetensors(path, io::state_dict(*source));
+  io::save_safetensors(path, nn::state_dict(*source));
   const io::TensorFile file = io::load_safetensors(path);
 
   auto five = models::create_model("resnet20", 5);
   const Tensor before = five->named_parameters()[0].second->value().clone();
-  const std::string msg = error_of([&] { io::load_state_dict(*five, file); });
+  const std::string msg = error_of([&] { nn::load_state_dict(*five, file); });
   EXPECT_NE(msg.find(path), std::string::npos) << msg;
   EXPECT_NE(msg.find("fc.weight: file [10, 64] vs model [5, 64]"), std::string::npos) << msg;
   EXPECT_NE(msg.find("fc.bias"), std::string::npos) << msg;
@@ -60,18 +60,18 @@ TEST(StateDict, MismatchesAreReportedTogetherAndNothingIsChanged) {
       << "a failed strict load must change nothing";
 
   // A new head: load everything but the classifier.
-  const io::LoadReport report = io::load_state_dict(*five, file, {.strict = true, .skip_prefixes = {"fc."}});
+  const nn::LoadReport report = nn::load_state_dict(*five, file, {.strict = true, .skip_prefixes = {"fc."}});
   EXPECT_TRUE(report.missing.empty() && report.mismatched.empty());
   EXPECT_LE(resnet::testing::max_rel_error(five->named_parameters()[0].second->value(),
                                            source->named_parameters()[0].second->value()),
             0.0);
 
   auto deeper = models::create_model("resnet32");
-  const std::string missing = error_of([&] { io::load_state_dict(*deeper, file); });
+  const std::string missing = error_of([&] { nn::load_state_dict(*deeper, file); });
   // 6 more blocks, each 2 convs + 2 BNs (2 parameters and 3 buffers each): 72 tensors.
   EXPECT_NE(missing.find("missing from the file (72)"), std::string::npos) << missing;
   EXPECT_NE(missing.find("more)"), std::string::npos) << "long lists are cut: " << missing;
-  const io::LoadReport loose = io::load_state_dict(*deeper, file, {.strict = false, .skip_prefixes = {}});
+  const nn::LoadReport loose = nn::load_state_dict(*deeper, file, {.strict = false, .skip_prefixes = {}});
   EXPECT_FALSE(loose.missing.empty());
   EXPECT_FALSE(loose.loaded.empty());
   std::remove(path.c_str());
@@ -90,7 +90,7 @@ TEST(Cli, ForwardWritesTheLogitsOfTheInputTensor) {
   resnet::testing::fill_module(*model);
   const std::string weights = temp_path("w.safetensors"), input = temp_path("in.safetensors"),
                     output = temp_path("out.safetensors");
-  io::save_safetensors(weights, io::state_dict(*model));
+  io::save_safetensors(weights, nn::state_dict(*model));
   const Tensor x = resnet::testing::fill_input({3, 1, 28, 28});
   io::save_safetensors(input, {{"input", x}});
   const std::string cli = RESNET_CLI_PATH;
@@ -115,7 +115,7 @@ TEST(Cli, ForwardOfAnInputWrittenByPythonGivesTorchvisionsLogits) {
   auto model = models::create_model("resnet18");
   resnet::testing::fill_module(*model);
   const std::string weights = temp_path("r18.safetensors"), output = temp_path("r18_out.safetensors");
-  io::save_safetensors(weights, io::state_dict(*model));
+  io::save_safetensors(weights, nn::state_dict(*model));
   const std::string cmd = std::string(RESNET_CLI_PATH) + " forward --model resnet18 --weights " + weights +
                           " --input " RESNET_FIXTURES_DIR "/forward_input.safetensors --output " + output +
                           " > /dev/null";

@@ -16,7 +16,7 @@
 #include "onnx_test_util.h"
 #include "pruned_specs.h"
 #include "resnet/io/safetensors.h"
-#include "resnet/io/state_dict.h"
+#include "resnet/nn/state_dict.h"
 #include "resnet/onnx/export.h"
 #include "test_util.h"
 
@@ -59,7 +59,7 @@ TEST(OnnxRuntime, ExportedModelsMatchOurLogits) {
   for (const auto& c : cases) {
     auto model = c.model.empty() ? filled_model(c.spec) : filled_model(c.model, 10);
     const std::string weights = (dir / (c.label + ".safetensors")).string();
-    if (!c.model.empty()) io::save_safetensors(weights, io::state_dict(*model));
+    if (!c.model.empty()) io::save_safetensors(weights, nn::state_dict(*model));
     for (bool fold : {false, true}) {
       const std::string onnx = (dir / (c.label + (fold ? "_folded" : "") + ".onnx")).string();
       if (c.model.empty()) {

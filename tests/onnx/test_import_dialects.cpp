@@ -10,7 +10,7 @@
 
 #include "onnx/proto.h"
 #include "onnx_test_util.h"
-#include "resnet/io/state_dict.h"
+#include "resnet/nn/state_dict.h"
 #include "resnet/onnx/export.h"
 #include "resnet/onnx/import.h"
 #include "test_util.h"
@@ -158,7 +158,7 @@ TEST(OnnxImportDialects, TensorFlowStyleGraphImportsToTheSameNetwork) {
     models::ResNet again(imported.spec);
     io::TensorFile weights;
     weights.tensors = imported.tensors;
-    io::load_state_dict(again, weights);
+    nn::load_state_dict(again, weights);
     again.eval();
     const Tensor x = fill_input({2, 3, 32, 32});
     // ε moved into the variance and back costs an f32 rounding of var per channel: 1e-5 is ample.

@@ -12,7 +12,7 @@
 #include "onnx/proto.h"
 #include "onnx_test_util.h"
 #include "resnet/io/safetensors.h"
-#include "resnet/io/state_dict.h"
+#include "resnet/nn/state_dict.h"
 #include "resnet/onnx/import.h"
 #include "test_util.h"
 
@@ -82,7 +82,7 @@ TEST_P(OnnxTorchParity, ImportedNetworkReproducesTorchLogits) {
   models::ResNet model(s);
   io::TensorFile weights;
   weights.tensors = imported.tensors;
-  io::load_state_dict(model, weights);
+  nn::load_state_dict(model, weights);
   model.eval();
 
   const Tensor x = fill_input({2, 3, c.size, c.size});

@@ -5,7 +5,7 @@
 #include "card_util.h"
 #include "onnx/proto.h"
 #include "onnx_test_util.h"
-#include "resnet/io/state_dict.h"
+#include "resnet/nn/state_dict.h"
 #include "resnet/nn/loss.h"
 #include "resnet/onnx/export.h"
 #include "resnet/onnx/import.h"
@@ -88,10 +88,10 @@ TEST_P(OnnxRoundTrip, ImportsTheExportedArchitectureAndLogits) {
   models::ResNet again(imported.spec);
   io::TensorFile weights;
   weights.tensors = imported.tensors;
-  io::load_state_dict(again, weights);  // strict: every name and shape must match
+  nn::load_state_dict(again, weights);  // strict: every name and shape must match
   again.eval();
   if (!fold) {  // the very same numbers come back
-    auto original = io::state_dict(*model);
+    auto original = nn::state_dict(*model);
     std::map<std::string, Tensor> back(imported.tensors.begin(), imported.tensors.end());
     for (const auto& [name, t] : original) {
       if (name.ends_with("num_batches_tracked")) continue;
@@ -197,7 +197,7 @@ TEST(OnnxImport, ImportedFoldedNetworkFineTunes) {
   models::ResNet net(imported.spec);
   io::TensorFile weights;
   weights.tensors = imported.tensors;
-  io::load_state_dict(net, weights);
+  nn::load_state_dict(net, weights);
   net.train();
   std::vector<nn::Parameter*> params;
   for (auto& [name, p] : net.named_parameters()) params.push_back(p);

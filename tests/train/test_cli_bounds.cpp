@@ -12,7 +12,7 @@
 
 #include "cli_util.h"
 #include "resnet/io/safetensors.h"
-#include "resnet/io/state_dict.h"
+#include "resnet/nn/state_dict.h"
 #include "resnet/models/registry.h"
 #include "resnet/nn/init.h"
 #include "resnet/train/checkpoint.h"
@@ -61,13 +61,13 @@ std::string write_checkpoint(const fs::path& path, const nlohmann::json& card,
   nn::init_torchvision(*model, rng);
   if (damage) damage(*model);
   // Written as the file holds it, not through save_checkpoint: the cards here are meant to be damaged.
-  io::save_safetensors(path.string(), io::state_dict(*model),
+  io::save_safetensors(path.string(), nn::state_dict(*model),
                        {{"format", train::kCheckpointFormat}, {"info", card.dump()}});
   return path.string();
 }
 
 void set_value(models::ResNet& model, const std::string& name, int64_t flat, double value) {
-  for (auto& [n, t] : io::state_dict(model))
+  for (auto& [n, t] : nn::state_dict(model))
     if (n == name) t.set_flat(flat, value);
 }
 
@@ -241,7 +241,7 @@ TEST_F(CliBounds, ForwardRefusesANonFiniteInputByIndex) {
   Rng rng(5);
   nn::init_torchvision(*model, rng);
   const std::string weights = (dir_ / "weights.safetensors").string();
-  io::save_safetensors(weights, io::state_dict(*model), {});
+  io::save_safetensors(weights, nn::state_dict(*model), {});
   Tensor input = Tensor::full({2, 1, 28, 28}, 0.5);
   input.at<float>({1, 0, 3, 4}) = std::nanf("");
   const std::string in = (dir_ / "nan_input.safetensors").string(),

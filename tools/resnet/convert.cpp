@@ -11,7 +11,7 @@
 #include "resnet/data/transforms.h"
 #include "resnet/io/pth.h"
 #include "resnet/io/safetensors.h"
-#include "resnet/io/state_dict.h"
+#include "resnet/nn/state_dict.h"
 #include "resnet/models/registry.h"
 #include "resnet/train/checkpoint.h"
 
@@ -92,7 +92,7 @@ void run_convert(const ConvertOptions& o) {
   io::TensorFile file;
   file.path = o.input;
   file.tensors = pth.tensors;
-  io::load_state_dict(*model, file);  // strict: missing, unexpected and mis-shaped names reported together
+  nn::load_state_dict(*model, file);  // strict: missing, unexpected and mis-shaped names reported together
   model->eval();
 
   const auto& registry = models::registered_models();

@@ -13,7 +13,7 @@
 #include "resnet/data/loader.h"
 #include "resnet/data/sources.h"
 #include "resnet/data/transforms.h"
-#include "resnet/io/state_dict.h"
+#include "resnet/nn/state_dict.h"
 #include "resnet/models/memory_estimate.h"
 #include "resnet/train/checkpoint.h"
 #include "resnet/train/evaluate.h"

@@ -8,7 +8,7 @@
 #include "commands.h"
 #include "resnet/data/transforms.h"
 #include "resnet/io/safetensors.h"
-#include "resnet/io/state_dict.h"
+#include "resnet/nn/state_dict.h"
 #include "resnet/models/registry.h"
 #include "resnet/models/spec_json.h"
 #include "resnet/onnx/export.h"
@@ -31,7 +31,7 @@ void run_export(const ExportCommand& o) {
   if (!o.model.empty()) {
     // Bare weights: the architecture comes from the command line, as for `resnet forward --weights`.
     model = models::create_model(o.model, o.classes, o.in_channels > 0 ? o.in_channels : 3);
-    io::load_state_dict(*model, io::load_safetensors(o.checkpoint));
+    nn::load_state_dict(*model, io::load_safetensors(o.checkpoint));
     model->eval();
     card = {
         .model = o.model, .num_classes = model->spec().num_classes, .in_channels = model->spec().in_channels};
@@ -120,7 +120,7 @@ void run_import(const ImportCommand& o) {
   io::TensorFile weights;
   weights.path = o.onnx;
   weights.tensors = imported.tensors;
-  io::load_state_dict(*model, weights);
+  nn::load_state_dict(*model, weights);
   train::save_checkpoint(o.out, *model, nullptr, nullptr, imported.card, nullptr, nullptr);
   std::printf("wrote %s: %s (%s)\n", o.out.c_str(), imported.card.model.c_str(), imported.summary.c_str());
 }

@@ -8,7 +8,7 @@
 #include "resnet/core/finite.h"
 #include "resnet/core/parallel.h"
 #include "resnet/io/safetensors.h"
-#include "resnet/io/state_dict.h"
+#include "resnet/nn/state_dict.h"
 #include "resnet/models/memory_estimate.h"
 #include "resnet/models/registry.h"
 #include "resnet/models/summary.h"
@@ -102,7 +102,7 @@ void run_forward(const ForwardOptions& o) {
   models::check_inference_fits(model->spec(), input.size(0), input.size(1), input.size(2), input.size(3),
                                "the forward of '" + o.input + "' through " + o.model,
                                "split the input into smaller batches");
-  io::load_state_dict(*model, io::load_safetensors(o.weights));
+  nn::load_state_dict(*model, io::load_safetensors(o.weights));
   model->eval();
   const Tensor& logits = model->forward(input);
   io::save_safetensors(o.output, {{"output", logits}}, {{"model", o.model}});

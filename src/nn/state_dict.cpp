@@ -1,4 +1,4 @@
-#include "resnet/io/state_dict.h"
+#include "resnet/nn/state_dict.h"
 
 #include <atomic>
 #include <map>
@@ -6,19 +6,13 @@
 
 #include "resnet/core/finite.h"
 
-namespace resnet::io {
+namespace resnet::nn {
 namespace {
 
 bool skipped(const std::string& name, const LoadOptions& options) {
   for (const std::string& prefix : options.skip_prefixes)
     if (name.rfind(prefix, 0) == 0) return true;
   return false;
-}
-
-std::atomic<bool> allow_nonfinite_weights{false};
-
-bool ends_with(const std::string& s, const std::string& tail) {
-  return s.size() >= tail.size() && s.compare(s.size() - tail.size(), tail.size(), tail) == 0;
 }
 
 std::string list(const std::vector<std::string>& names, size_t most = 8) {
@@ -30,36 +24,14 @@ std::string list(const std::vector<std::string>& names, size_t most = 8) {
 
 }  // namespace
 
-void set_allow_nonfinite_weights(bool allow) {
-  allow_nonfinite_weights = allow;
-}
-
-bool nonfinite_weights_allowed() {
-  return allow_nonfinite_weights;
-}
-
-void check_healthy(const std::string& name, const Tensor& t, const std::string& path) {
-  const std::string where = "tensor '" + name + "' of '" + path + "'";
-  const std::string fix =
-      ": the file is damaged or comes from a run that diverged; use an earlier checkpoint (eval, "
-      "predict, forward, export, import and convert load it anyway with --allow-nonfinite, for forensics)";
-  if (const auto i = first_nonfinite(t))
-    throw UserError(where + " holds " + describe_value(t.get_flat(*i)) + " at index " +
-                    describe_index(t.shape(), *i) + fix);
-  if (ends_with(name, "running_var"))
-    if (const auto i = first_negative(t))
-      throw UserError(where + " holds the negative variance " + describe_value(t.get_flat(*i)) +
-                      " at index " + describe_index(t.shape(), *i) + fix);
-}
-
-std::vector<std::pair<std::string, Tensor>> state_dict(nn::Module& model) {
+std::vector<std::pair<std::string, Tensor>> state_dict(Module& model) {
   std::vector<std::pair<std::string, Tensor>> out;
   for (auto& [name, p] : model.named_parameters()) out.emplace_back(name, p->value());
   for (auto& [name, b] : model.named_buffers()) out.emplace_back(name, *b);
   return out;
 }
 
-LoadReport load_state_dict(nn::Module& model, const TensorFile& file, const LoadOptions& options) {
+LoadReport load_state_dict(Module& model, const io::TensorFile& file, const LoadOptions& options) {
   std::map<std::string, Tensor> targets;  // the model's tensors by name
   for (auto& [name, t] : state_dict(model)) targets.emplace(name, t);
   LoadReport report;
@@ -103,10 +75,10 @@ LoadReport load_state_dict(nn::Module& model, const TensorFile& file, const Load
   for (size_t i = 0; i < copies.size(); ++i) {
     auto& [destination, source] = copies[i];
     if (source.dtype() != destination.dtype()) source = source.to(destination.dtype());
-    if (!options.allow_nonfinite) check_healthy(report.loaded[i], source, file.path);
+    if (!options.allow_nonfinite) io::check_healthy(report.loaded[i], source, file.path);
   }
   for (auto& [destination, source] : copies) destination.copy_from(source);
   return report;
 }
 
-}  // namespace resnet::io
+}  // namespace resnet::nn
