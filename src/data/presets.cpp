@@ -1,9 +1,25 @@
-// Named transform pipelines: torchvision's ImageNet evaluation transform.
+// Named transform pipelines: the defaults by data set kind and torchvision's ImageNet evaluation transform.
+#include "resnet/data/presets.h"
+
 #include <algorithm>
 
 #include "resnet/data/transforms.h"
 
 namespace resnet::data {
+
+std::vector<std::string> default_transform_specs(SourceKind kind, bool train, int64_t size) {
+  const std::string s = std::to_string(size);
+  if (kind == SourceKind::folder) {
+    if (train) return {"random_resized_crop(" + s + ")", "hflip", "normalize"};
+    return {"resize(" + std::to_string(size * 8 / 7) + ")", "center_crop(" + s + ")", "normalize"};
+  }
+  if (!train) return {"normalize"};
+  const int64_t padding = size >= 32 ? size / 8 : 2;
+  std::vector<std::string> specs = {"random_crop(" + s + ", padding=" + std::to_string(padding) + ")"};
+  if (kind != SourceKind::idx) specs.push_back("hflip");  // digits must not be mirrored
+  specs.push_back("normalize");
+  return specs;
+}
 
 std::vector<std::string> imagenet_eval_transform_specs(int64_t crop) {
   if (crop <= 0)

@@ -24,4 +24,20 @@ const Tensor& CrossEntropyLoss::backward(double dloss) {
   return dlogits_;
 }
 
+double MixedCrossEntropyLoss::forward(const Tensor& logits, const Tensor& targets_a, const Tensor& targets_b,
+                                      double lambda) {
+  RESNET_CHECK(lambda >= 0 && lambda <= 1) << "mixing weight " << lambda;
+  lambda_ = lambda;
+  return lambda * a_.forward(logits, targets_a) + (1 - lambda) * b_.forward(logits, targets_b);
+}
+
+const Tensor& MixedCrossEntropyLoss::backward() {
+  const Tensor& da = a_.backward(lambda_);
+  const Tensor& db = b_.backward(1 - lambda_);
+  float* a = da.data<float>();
+  const float* b = db.data<float>();
+  for (int64_t i = 0, n = da.numel(); i < n; ++i) a[i] += b[i];
+  return da;
+}
+
 }  // namespace resnet::nn

@@ -1,9 +1,5 @@
 #include "resnet/train/trainer.h"
 
-#include <optional>
-
-#include "resnet/models/spec_json.h"
-
 #include <sys/resource.h>
 
 #include <atomic>
@@ -19,15 +15,18 @@
 #include "resnet/core/parallel.h"
 #include "resnet/core/rng.h"
 #include "resnet/data/loader.h"
+#include "resnet/data/presets.h"
 #include "resnet/data/sources.h"
 #include "resnet/io/atomic_file.h"
-#include "resnet/nn/state_dict.h"
 #include "resnet/models/memory_estimate.h"
 #include "resnet/models/registry.h"
 #include "resnet/models/spec_json.h"
 #include "resnet/nn/init.h"
 #include "resnet/nn/layers.h"
 #include "resnet/nn/loss.h"
+#include "resnet/nn/state_dict.h"
+#include "resnet/optim/ema.h"
+#include "resnet/optim/grad_clip.h"
 #include "resnet/train/evaluate.h"
 #include "resnet/train/progress.h"
 #include "resnet/train/run_directory.h"
@@ -112,64 +111,12 @@ std::vector<std::string> resolve_transforms(const std::vector<std::string>& conf
                                             data::SourceKind kind, int64_t size,
                                             const std::vector<double>& mean,
                                             const std::vector<double>& stdev) {
-  std::vector<std::string> specs = configured;
-  if (specs.empty()) {
-    const std::string s = std::to_string(size);
-    if (kind == data::SourceKind::folder) {
-      if (train) {
-        specs = {"random_resized_crop(" + s + ")", "hflip", "normalize"};
-      } else {
-        specs = {"resize(" + std::to_string(size * 8 / 7) + ")", "center_crop(" + s + ")", "normalize"};
-      }
-    } else if (train) {
-      const int64_t padding = size >= 32 ? size / 8 : 2;
-      specs = {"random_crop(" + s + ", padding=" + std::to_string(padding) + ")"};
-      if (kind != data::SourceKind::idx) specs.push_back("hflip");  // digits must not be mirrored
-      specs.push_back("normalize");
-    } else {
-      specs = {"normalize"};
-    }
-  }
+  std::vector<std::string> specs =
+      configured.empty() ? data::default_transform_specs(kind, train, size) : configured;
   for (auto& spec : specs)
     if (spec == "normalize")
       spec = "normalize(mean=" + join_numbers(mean) + ", std=" + join_numbers(stdev) + ")";
   return specs;
-}
-
-// Exponential moving average of every float parameter and buffer (BN statistics too, as timm does);
-// integer buffers (num_batches_tracked) are copied.
-void update_ema(nn::Module& ema, nn::Module& model, double decay) {
-  auto blend = [decay](const Tensor& avg, const Tensor& value) {
-    if (avg.dtype() != DType::f32) return avg.copy_from(value);
-    float* a = avg.data<float>();
-    const float* v = value.data<float>();
-    const float d = static_cast<float>(decay), e = 1.0f - d;
-    for (int64_t i = 0, n = avg.numel(); i < n; ++i) a[i] = d * a[i] + e * v[i];
-  };
-  auto ep = ema.named_parameters(), mp = model.named_parameters();
-  for (size_t i = 0; i < ep.size(); ++i) blend(ep[i].second->value(), mp[i].second->value());
-  auto eb = ema.named_buffers(), mb = model.named_buffers();
-  for (size_t i = 0; i < eb.size(); ++i) blend(*eb[i].second, *mb[i].second);
-}
-
-double clip_gradients(nn::Module& model, double max_norm) {
-  double sq = 0;
-  auto params = model.named_parameters();
-  for (auto& [name, p] : params) {
-    if (!p->has_grad()) continue;
-    const float* g = p->grad().data<float>();
-    for (int64_t i = 0, n = p->grad().numel(); i < n; ++i) sq += static_cast<double>(g[i]) * g[i];
-  }
-  const double norm = std::sqrt(sq);
-  if (norm > max_norm) {
-    const float scale = static_cast<float>(max_norm / (norm + 1e-6));
-    for (auto& [name, p] : params) {
-      if (!p->has_grad()) continue;
-      float* g = p->grad().data<float>();
-      for (int64_t i = 0, n = p->grad().numel(); i < n; ++i) g[i] *= scale;
-    }
-  }
-  return norm;
 }
 
 // Dropout generators are the only random state inside a model.
@@ -212,7 +159,8 @@ class Run {
   std::unique_ptr<LrSchedule> schedule_;
   std::unique_ptr<data::DataLoader> train_loader_, eval_loader_;
   std::unique_ptr<ClassificationMetrics> train_metrics_;
-  nn::CrossEntropyLoss loss_a_, loss_b_;
+  nn::CrossEntropyLoss loss_;
+  nn::MixedCrossEntropyLoss mixed_loss_;
   Tensor mixed_labels_;
 
   int64_t epochs_ = 0, total_steps_ = 0, batches_ = 0;
@@ -232,8 +180,8 @@ Run::Run(Config config, std::string dir, const Checkpoint* resume_from)
     : cfg_(std::move(config)),
       settings_(settings_of(cfg_)),
       dir_(std::move(dir)),
-      loss_a_(settings_.optim.label_smoothing),
-      loss_b_(settings_.optim.label_smoothing) {
+      loss_(settings_.optim.label_smoothing),
+      mixed_loss_(settings_.optim.label_smoothing) {
   set_num_threads(settings_.run.threads);
   const auto backend = training_backend(settings_.run.backend, settings_.run.precision);
   const uint64_t seed = settings_.run.seed;
@@ -371,8 +319,8 @@ Run::Run(Config config, std::string dir, const Checkpoint* resume_from)
   so.warmup_lr = settings_.schedule.warmup_lr;
   so.pct_start = settings_.schedule.pct_start;
   schedule_ = std::make_unique<LrSchedule>(so);
-  loss_a_.set_backend(backend);
-  loss_b_.set_backend(backend);
+  loss_.set_backend(backend);
+  mixed_loss_.set_backend(backend);
   mixed_labels_ = Tensor::empty({settings_.optim.batch_size}, DType::i64);
   if (settings_.optim.ema_decay > 0) {
     ema_ = build();
@@ -649,20 +597,17 @@ RunResult Run::execute() {
         PlannedStep planned(step_memory);
         model_->zero_grad();
         const Tensor& logits = model_->forward(batch->images);
-        double loss = loss_a_.forward(logits, batch->labels);
-        const Tensor* dlogits = &loss_a_.backward();
+        double loss = 0;
+        const Tensor* dlogits = nullptr;
         if (mix) {
           Tensor labels_b = mixed_labels_.narrow(0, 0, batch->size);
           for (int64_t i = 0; i < batch->size; ++i)
             labels_b.data<int64_t>()[i] = batch->labels.data<int64_t>()[mix->other[static_cast<size_t>(i)]];
-          const double loss_b = loss_b_.forward(logits, labels_b);
-          loss = mix->lambda * loss + (1 - mix->lambda) * loss_b;
-          const Tensor& da = loss_a_.backward(mix->lambda);
-          const Tensor& db = loss_b_.backward(1 - mix->lambda);
-          float* a = da.data<float>();
-          const float* b = db.data<float>();
-          for (int64_t i = 0, n = da.numel(); i < n; ++i) a[i] += b[i];
-          dlogits = &da;
+          loss = mixed_loss_.forward(logits, batch->labels, labels_b, mix->lambda);
+          dlogits = &mixed_loss_.backward();
+        } else {
+          loss = loss_.forward(logits, batch->labels);
+          dlogits = &loss_.backward();
         }
         if (!std::isfinite(loss)) {
           bar.stop(batch_, "stopped");
@@ -673,9 +618,9 @@ RunResult Run::execute() {
         train_metrics_->add(logits, batch->labels, loss);
         window_metrics_->add(logits, batch->labels, loss);
         model_->backward(*dlogits);
-        if (grad_clip > 0) clip_gradients(*model_, grad_clip);
+        if (grad_clip > 0) optim::clip_grad_norm(*model_, grad_clip);
         sgd_->step();
-        if (ema_) update_ema(*ema_, *model_, ema_decay);
+        if (ema_) optim::update_ema(*ema_, *model_, ema_decay);
       }
       ++step_, ++batch_, ++steps_this_process_;
       io::crash_point("after training step ", std::to_string(step_));

@@ -13,6 +13,7 @@
 #include <set>
 #include <tuple>
 
+#include "resnet/data/presets.h"
 #include "resnet/io/safetensors.h"
 
 using namespace resnet;
@@ -869,3 +870,24 @@ TEST(TransformParse, RejectsTyposWithASuggestion) {
   // Every message names the spec.
   EXPECT_EQ(message("cutout(0)").rfind("transform \"cutout(0)\"", 0), 0u);
 }
+
+namespace resnet::testing {
+namespace {
+
+// The default pipelines by data set kind (data/presets.h): torchvision's recipes, no mirrored digits.
+TEST(DefaultTransforms, FollowTheDataSetKind) {
+  using data::SourceKind;
+  EXPECT_EQ(data::default_transform_specs(SourceKind::idx, true, 28),
+            (std::vector<std::string>{"random_crop(28, padding=2)", "normalize"}));
+  EXPECT_EQ(data::default_transform_specs(SourceKind::cifar, true, 32),
+            (std::vector<std::string>{"random_crop(32, padding=4)", "hflip", "normalize"}));
+  EXPECT_EQ(data::default_transform_specs(SourceKind::folder, true, 224),
+            (std::vector<std::string>{"random_resized_crop(224)", "hflip", "normalize"}));
+  EXPECT_EQ(data::default_transform_specs(SourceKind::folder, false, 224),
+            (std::vector<std::string>{"resize(256)", "center_crop(224)", "normalize"}));
+  EXPECT_EQ(data::default_transform_specs(SourceKind::cifar, false, 32),
+            (std::vector<std::string>{"normalize"}));
+}
+
+}  // namespace
+}  // namespace resnet::testing

@@ -23,4 +23,20 @@ class CrossEntropyLoss {
   Tensor logits_, targets_, dlogits_;
 };
 
+// Mixup's and CutMix's loss: each image counts as a λ : (1 − λ) blend of two labels, so
+//   loss = λ · CE(logits, targets_a) + (1 − λ) · CE(logits, targets_b),
+//   dloss/dlogits = λ · ∂CE_a + (1 − λ) · ∂CE_b.
+class MixedCrossEntropyLoss {
+ public:
+  explicit MixedCrossEntropyLoss(double label_smoothing = 0.0) : a_(label_smoothing), b_(label_smoothing) {}
+  void set_backend(ops::Backend backend) { a_.set_backend(backend), b_.set_backend(backend); }
+
+  double forward(const Tensor& logits, const Tensor& targets_a, const Tensor& targets_b, double lambda);
+  const Tensor& backward();  // owned by the loss, valid until the next backward
+
+ private:
+  CrossEntropyLoss a_, b_;
+  double lambda_ = 1.0;
+};
+
 }  // namespace resnet::nn
