@@ -16,10 +16,8 @@ struct CliOutput {
   std::string text;  // stdout + stderr
 };
 
-// `args` are appended to the tool's path and run by the shell (quote what needs it); `env` (VAR=value …)
-// goes in front of it.
-inline CliOutput run_cli_env(const std::string& env, const std::string& args) {
-  const std::string cmd = env + " " + std::string(RESNET_CLI_PATH) + " " + args + " 2>&1";
+// Runs the shell command `cmd`: its exit code and stdout.
+inline CliOutput run_shell(const std::string& cmd) {
   FILE* pipe = popen(cmd.c_str(), "r");
   CliOutput out;
   std::array<char, 4096> buf;
@@ -28,8 +26,33 @@ inline CliOutput run_cli_env(const std::string& env, const std::string& args) {
   out.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   return out;
 }
+
+// `args` are appended to the tool's path and run by the shell (quote what needs it); `env` (VAR=value …)
+// goes in front of it.
+inline CliOutput run_cli_env(const std::string& env, const std::string& args) {
+  return run_shell(env + " " + std::string(RESNET_CLI_PATH) + " " + args + " 2>&1");
+}
 inline CliOutput run_cli(const std::string& args) {
   return run_cli_env("", args);
+}
+
+// As run_cli, with stdout and stderr apart: what a script reads (`--json`) and what a person reads.
+struct CliStreams {
+  int status = -1;
+  std::string out, err;
+};
+inline CliStreams run_cli_streams(const std::string& args) {
+  const auto err_file =
+      std::filesystem::temp_directory_path() / ("resnet_cli_stderr_" + std::to_string(getpid()) + ".txt");
+  const CliOutput out = run_shell(std::string(RESNET_CLI_PATH) + " " + args + " 2>" + err_file.string());
+  CliStreams streams{out.status, out.text, {}};
+  if (FILE* f = std::fopen(err_file.c_str(), "r")) {
+    std::array<char, 4096> buf;
+    while (size_t n = std::fread(buf.data(), 1, buf.size(), f)) streams.err.append(buf.data(), n);
+    std::fclose(f);
+  }
+  std::filesystem::remove(err_file);
+  return streams;
 }
 
 // An empty directory under the system's temporary directory, unique to this process and `name`.

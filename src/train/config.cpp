@@ -8,6 +8,9 @@
 
 #include "resnet/core/check.h"
 #include "resnet/core/suggest.h"
+#include "resnet/data/sources.h"
+#include "resnet/data/transforms.h"
+#include "resnet/models/registry.h"
 
 namespace resnet::train {
 
@@ -329,6 +332,28 @@ void validate_config(const Config& config) {
     s(k).at_least(0, "use 0 (off) or a positive number of steps");
   if (config_at(config, "run.dir").get<std::string>().empty())
     s("run.dir").refuse("name a directory, e.g. runs");
+
+  // Names last: a misspelt model, data set or transform is refused here, before any data is read, with
+  // the valid choices (the registry's, the data sources' and the transforms' own messages).
+  auto named = [&](const std::string& setting, const std::string& flag, auto check) {
+    try {
+      check();
+    } catch (const UserError& e) {
+      throw UserError("setting " + setting + (flag.empty() ? "" : " (" + flag + ")") + ": " + e.what());
+    }
+  };
+  const auto& model = config_at(config, "model.name").get_ref<const std::string&>();
+  const auto& zoo = models::registered_models();
+  // With model.init_from the architecture is the weights' own and model.name is not used.
+  if (config_at(config, "model.init_from").get_ref<const std::string&>().empty() &&
+      std::none_of(zoo.begin(), zoo.end(), [&](const models::ModelInfo& m) { return m.name == model; }))
+    named("model.name", "--model", [&] { models::model_spec(model, {}); });
+  named("data.dataset", "--dataset",
+        [&] { data::source_kind(config_at(config, "data.dataset").get_ref<const std::string&>()); });
+  for (const char* k : {"data.train_transforms", "data.eval_transforms"})
+    for (const auto& spec : config_at(config, k))
+      // A bare "normalize" is bound to the run's mean and std by the trainer.
+      if (spec != "normalize") named(k, "", [&] { data::parse_transform(spec.get<std::string>()); });
 }
 
 Settings settings_of(const Config& config) {

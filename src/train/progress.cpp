@@ -2,9 +2,18 @@
 
 #include <unistd.h>
 
+#include <atomic>
 #include <cstdio>
 
 namespace resnet::train {
+
+namespace {
+std::atomic<bool> progress_enabled{true};
+}  // namespace
+
+void set_progress_enabled(bool enabled) {
+  progress_enabled = enabled;
+}
 
 std::string format_duration(double seconds) {
   const int64_t s = static_cast<int64_t>(seconds + 0.5);
@@ -47,6 +56,7 @@ void ProgressBar::stop(int64_t done, const std::string& status) {
 }
 
 void ProgressBar::draw(int64_t done, const std::string& status, bool final) {
+  if (!progress_enabled) return;
   const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
   const double fraction = static_cast<double>(done) / static_cast<double>(total_);
   constexpr int kWidth = 24;

@@ -315,6 +315,15 @@ Run::Run(Config config, std::string dir, const Checkpoint* resume_from)
   so.warmup_steps = settings_.schedule.warmup_steps > 0
                         ? settings_.schedule.warmup_steps
                         : std::llround(settings_.schedule.warmup_epochs * static_cast<double>(batches_));
+  // Short budgets (--epochs 1, a few --set optim.steps) keep a schedule: warm-up takes at most half the run.
+  if (so.warmup_steps > total_steps_ / 2) {
+    std::fprintf(stderr,
+                 "note: warm-up shortened from %lld to %lld steps, half of this run's %lld (set "
+                 "schedule.warmup_epochs or schedule.warmup_steps to choose it)\n",
+                 static_cast<long long>(so.warmup_steps), static_cast<long long>(total_steps_ / 2),
+                 static_cast<long long>(total_steps_));
+    so.warmup_steps = total_steps_ / 2;
+  }
   so.warmup = settings_.schedule.warmup;
   so.warmup_lr = settings_.schedule.warmup_lr;
   so.pct_start = settings_.schedule.pct_start;

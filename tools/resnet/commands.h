@@ -33,6 +33,11 @@ std::unique_ptr<data::DataLoader> checkpoint_loader(const train::Checkpoint& c, 
                                                     const std::string& split, int64_t limit,
                                                     int64_t batch_size, int workers);
 
+// Names given on the command line, checked before any file or data is read: an unknown one is refused
+// (UserError, exit 2) with the flag and the valid choices (names.cpp).
+void check_model_flag(const std::string& name, const std::string& flag = "--model");
+void check_dataset_flag(const std::string& spec, const std::string& flag = "--dataset");
+
 // Calibration files (quantize.cpp): RUN/calibration.json, or FILE.calibration.json beside a checkpoint.
 std::string default_calibration_path(const std::string& checkpoint);
 infer::Calibration load_calibration(const std::string& path);

@@ -8,6 +8,7 @@
 #include <memory>
 
 #include "commands.h"
+#include "output.h"
 #include "resnet/data/transforms.h"
 #include "resnet/io/pth.h"
 #include "resnet/io/safetensors.h"
@@ -54,7 +55,7 @@ void run_convert(const ConvertOptions& o) {
   namespace fs = std::filesystem;
   if (fs::exists(o.out) && fs::equivalent(o.input, o.out))
     throw UserError("--out '" + o.out + "' is the input file: choose another output path");
-  if (!o.model.empty()) models::create_model(o.model);  // an unknown name fails before any file is read
+  if (!o.model.empty()) check_model_flag(o.model);  // an unknown name fails before any file is read
   const io::PthFile pth = io::load_pth(o.input, {.key = o.key, .keep_module_prefix = o.keep_module_prefix});
   for (const auto& note : pth.notes) std::fprintf(stderr, "note: %s\n", note.c_str());
   io::set_allow_nonfinite_weights(o.allow_nonfinite);
@@ -183,8 +184,8 @@ void add_convert_command(CLI::App& app) {
   cmd->add_option("--input-size", o->input_size, "Input height = width (default: the model's design size)");
   cmd->add_option("--class-names", o->class_names_file, "Text file, one class name a line")
       ->check(CLI::ExistingFile);
-  cmd->add_option("--mean", o->mean, "Normalisation mean per channel (default ImageNet's)")->expected(1, 16);
-  cmd->add_option("--std", o->std, "Normalisation std per channel (default ImageNet's)")->expected(1, 16);
+  add_list_option(cmd, "--mean", o->mean, "Normalisation mean per channel (default ImageNet's)");
+  add_list_option(cmd, "--std", o->std, "Normalisation std per channel (default ImageNet's)");
   cmd->add_flag("--allow-nonfinite", o->allow_nonfinite,
                 "Convert weights holding NaN/Inf or negative BN variances anyway (forensics)");
   cmd->callback([o] { run_convert(*o); });

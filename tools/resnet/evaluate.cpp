@@ -7,6 +7,7 @@
 #include <optional>
 
 #include "commands.h"
+#include "output.h"
 #include "resnet/core/memory_budget.h"
 #include "resnet/core/parallel.h"
 #include "resnet/data/image.h"
@@ -30,6 +31,7 @@ struct EvalOptions {
   std::string batch_size = "500";
   int64_t limit = 0;
   int threads = 0, workers = 1;
+  Output output;
 };
 
 // A count given on the command line: digits, or a whole number in float notation (1e9, as users write
@@ -117,6 +119,9 @@ std::unique_ptr<data::DataLoader> checkpoint_loader(const train::Checkpoint& c, 
 namespace {
 
 void run_eval(const EvalOptions& o) {
+  o.output.begin();
+  // A misspelt --dataset is refused before the checkpoint or any data is read.
+  if (!o.dataset.empty()) check_dataset_flag(o.dataset);
   set_num_threads(o.threads);
   io::set_allow_nonfinite_weights(o.allow_nonfinite);
   const train::Checkpoint c = train::load_checkpoint(o.checkpoint);
@@ -132,10 +137,9 @@ void run_eval(const EvalOptions& o) {
   const models::InputSize size = *c.card.preprocessing.input_size;
   models::check_inference_fits(model->spec(), loader.options().batch_size, size.channels, size.height,
                                size.width, "evaluating " + c.card.model, "lower --batch-size");
-  std::fprintf(stderr, "Evaluating %s (%s%s%s) on %s\n", c.path().c_str(), c.card.model.c_str(),
-               o.ema ? ", EMA weights" : "",
-               o.engine.empty() ? "" : (", " + o.engine + " inference engine").c_str(),
-               set->describe().c_str());
+  o.output.note(
+      "Evaluating %s (%s%s%s) on %s\n", c.path().c_str(), c.card.model.c_str(), o.ema ? ", EMA weights" : "",
+      o.engine.empty() ? "" : (", " + o.engine + " inference engine").c_str(), set->describe().c_str());
   std::optional<train::ClassificationMetrics> evaluated;
   if (o.engine.empty()) {
     evaluated = train::evaluate(*model, loader, "eval");
@@ -152,14 +156,38 @@ void run_eval(const EvalOptions& o) {
   }
   const train::ClassificationMetrics& metrics = *evaluated;
   const auto& names = c.card.class_names;
-  std::printf("%s\n", train::format_class_report(metrics, names).c_str());
-  std::printf("%s on %s: top-1 %.2f%%  top-5 %.2f%%  loss %.4f  (%lld images)\n", c.card.model.c_str(),
-              set->describe().c_str(), metrics.top1(), metrics.top5(), metrics.loss(),
-              static_cast<long long>(metrics.count()));
+  o.output.print("%s\n", train::format_class_report(metrics, names).c_str());
+  o.output.print("%s on %s: top-1 %.2f%%  top-5 %.2f%%  loss %.4f  (%lld images)\n", c.card.model.c_str(),
+                 set->describe().c_str(), metrics.top1(), metrics.top5(), metrics.loss(),
+                 static_cast<long long>(metrics.count()));
   if (!o.confusion_png.empty()) {
     viz::save_confusion_matrix_png(metrics.confusion(), names, "confusion matrix", o.confusion_png);
-    std::printf("wrote %s\n", o.confusion_png.c_str());
+    o.output.print("wrote %s\n", o.confusion_png.c_str());
   }
+  nlohmann::json classes = nlohmann::json::array();
+  const auto accuracy = metrics.per_class_accuracy();
+  for (size_t k = 0; k < names.size(); ++k) {
+    int64_t samples = 0;
+    for (int64_t n : metrics.confusion()[k]) samples += n;
+    // A class with no sample has no accuracy (NaN): null, which JSON can hold.
+    classes.push_back({{"name", names[k]},
+                       {"accuracy", std::isfinite(accuracy[k]) ? nlohmann::json(accuracy[k]) : nullptr},
+                       {"samples", samples}});
+  }
+  o.output.result({{"checkpoint", c.path()},
+                   {"model", c.card.model},
+                   {"dataset", set->describe()},
+                   {"split", o.split},
+                   {"weights", o.ema ? "ema" : "model"},
+                   {"engine", o.engine.empty() ? std::string("module") : o.engine},
+                   {"images", metrics.count()},
+                   {"top1", metrics.top1()},
+                   {"top5", metrics.top5()},
+                   {"loss", metrics.loss()},
+                   {"classes", classes},
+                   {"confusion", metrics.confusion()},
+                   {"confusion_png",
+                    o.confusion_png.empty() ? nlohmann::json(nullptr) : nlohmann::json(o.confusion_png)}});
 }
 
 struct PredictOptions {
@@ -168,6 +196,7 @@ struct PredictOptions {
   int64_t top_k = 3;
   bool ema = false, allow_nonfinite = false;
   int threads = 0;
+  Output output;
 };
 
 // "3", "0-7", "1,5,9" → ranges [first, last], checked against the `count` images of `set` before
@@ -212,6 +241,7 @@ bool is_image_file(const fs::path& p) {
 }
 
 void run_predict(const PredictOptions& o) {
+  o.output.begin();
   set_num_threads(o.threads);
   io::set_allow_nonfinite_weights(o.allow_nonfinite);
   const train::Checkpoint c = train::load_checkpoint(o.checkpoint);
@@ -271,6 +301,7 @@ void run_predict(const PredictOptions& o) {
   Tensor input = Tensor::empty({1, size.channels, size.height, size.width});
   data::FloatImage image;
   int64_t correct = 0, labelled = 0;
+  nlohmann::json predictions = nlohmann::json::array();
   for (auto& item : items) {
     data::to_float(item.image, image);
     Rng unused(0);
@@ -290,20 +321,30 @@ void run_predict(const PredictOptions& o) {
     for (int64_t j = 0; j < K; ++j) order[j] = j;
     std::partial_sort(order.begin(), order.begin() + k, order.end(),
                       [&](int64_t a, int64_t b) { return row[a] > row[b]; });
-    std::printf("%s:", item.name.c_str());
-    for (int64_t j = 0; j < k; ++j)
-      std::printf("  %s %.1f%%", names[order[j]].c_str(),
-                  100.0 * std::exp(static_cast<double>(row[order[j]] - top)) / z);
+    o.output.print("%s:", item.name.c_str());
+    nlohmann::json top_k = nlohmann::json::array();
+    for (int64_t j = 0; j < k; ++j) {
+      const double percent = 100.0 * std::exp(static_cast<double>(row[order[j]] - top)) / z;
+      o.output.print("  %s %.1f%%", names[order[j]].c_str(), percent);
+      top_k.push_back({{"class", names[order[j]]}, {"index", order[j]}, {"probability", percent / 100}});
+    }
+    nlohmann::json prediction = {{"input", item.name}, {"top", top_k}};
     if (item.truth >= 0) {
       const bool ok = order[0] == item.truth;
       correct += ok, ++labelled;
-      std::printf("   (true: %s%s)", names[item.truth].c_str(), ok ? "" : ", WRONG");
+      o.output.print("   (true: %s%s)", names[item.truth].c_str(), ok ? "" : ", WRONG");
+      prediction["truth"] = names[item.truth];
+      prediction["correct"] = ok;
     }
-    std::printf("\n");
+    o.output.print("\n");
+    predictions.push_back(std::move(prediction));
   }
   if (labelled > 0)
-    std::printf("%lld of %lld labelled images correct\n", static_cast<long long>(correct),
-                static_cast<long long>(labelled));
+    o.output.print("%lld of %lld labelled images correct\n", static_cast<long long>(correct),
+                   static_cast<long long>(labelled));
+  nlohmann::json document = {{"checkpoint", c.path()}, {"model", c.card.model}, {"predictions", predictions}};
+  if (labelled > 0) document["labelled"] = {{"images", labelled}, {"correct", correct}};
+  o.output.result(document);
 }
 
 }  // namespace
@@ -331,6 +372,7 @@ void add_eval_commands(CLI::App& app) {
                    "int8: calibration file (default: RUN/calibration.json, or FILE.calibration.json)");
   eval->add_option("--threads", e->threads, "Threads (0 = all cores)")->capture_default_str();
   eval->add_option("--workers", e->workers, "Data loader threads")->capture_default_str();
+  e->output.add_flags(eval);
   eval->callback([e] { run_eval(*e); });
 
   auto p = std::make_shared<PredictOptions>();
@@ -340,7 +382,8 @@ void add_eval_commands(CLI::App& app) {
       ->add_option("--checkpoint", p->checkpoint, "Run directory (its best.safetensors) or checkpoint file")
       ->required();
   predict->add_option("inputs", p->inputs, "Image files or directories of images");
-  predict->add_option("--index", p->indices, "Test-set images of the checkpoint's data set: 3, 0-7, 1,5,9");
+  add_list_option(predict, "--index", p->indices,
+                  "Test-set images of the checkpoint's data set: 3, 0-7, 1,5,9");
   predict->add_option("--top-k", p->top_k, "Classes to show per image")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
@@ -348,6 +391,7 @@ void add_eval_commands(CLI::App& app) {
   predict->add_flag("--allow-nonfinite", p->allow_nonfinite,
                     "Load weights holding NaN/Inf or negative BN variances anyway (forensics)");
   predict->add_option("--threads", p->threads, "Threads (0 = all cores)")->capture_default_str();
+  p->output.add_flags(predict);
   predict->callback([p] { run_predict(*p); });
 }
 

@@ -17,6 +17,7 @@ struct ImagesOptions {
 };
 
 void run_images(const ImagesOptions& o) {
+  check_dataset_flag(o.dataset);
   const auto sources = data::open_data_sources(o.dataset, {});
   const auto set = o.split == "train" ? sources.train : sources.test;
   if (!set) throw UserError("data set '" + o.dataset + "' has no " + o.split + " split");

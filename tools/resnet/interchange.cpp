@@ -6,6 +6,7 @@
 #include <memory>
 
 #include "commands.h"
+#include "output.h"
 #include "resnet/data/transforms.h"
 #include "resnet/io/safetensors.h"
 #include "resnet/nn/state_dict.h"
@@ -29,6 +30,7 @@ void run_export(const ExportCommand& o) {
   std::unique_ptr<models::ResNet> model;
   models::ModelCard card;
   if (!o.model.empty()) {
+    check_model_flag(o.model);
     // Bare weights: the architecture comes from the command line, as for `resnet forward --weights`.
     model = models::create_model(o.model, o.classes, o.in_channels > 0 ? o.in_channels : 3);
     nn::load_state_dict(*model, io::load_safetensors(o.checkpoint));
@@ -49,33 +51,18 @@ void run_export(const ExportCommand& o) {
 }
 
 struct ImportCommand {
-  std::string onnx, out, mean, std, class_names, dataset;
+  std::string onnx, out, class_names, dataset;
+  std::vector<double> mean, std;
   int64_t input_size = 0;
   bool allow_nonfinite = false;
 };
-
-std::vector<double> parse_numbers(const std::string& text, const std::string& flag) {
-  std::vector<double> values;
-  size_t start = 0;
-  while (start <= text.size()) {
-    const size_t end = std::min(text.find(',', start), text.size());
-    try {
-      values.push_back(std::stod(text.substr(start, end - start)));
-    } catch (const std::exception&) {
-      throw UserError(flag + " '" + text +
-                      "' is not a comma-separated list of numbers (e.g. 0.485,0.456,0.406)");
-    }
-    start = end + 1;
-  }
-  return values;
-}
 
 // What a foreign ONNX file does not say (class names, preprocessing, data set), from the command line.
 void apply_overrides(const ImportCommand& o, onnx::ImportedModel& m) {
   models::Preprocessing& pre = m.card.preprocessing;
   const int64_t channels = m.spec.in_channels;
   if (!o.mean.empty() || !o.std.empty()) {
-    const auto mean = parse_numbers(o.mean, "--mean"), stdev = parse_numbers(o.std, "--std");
+    const auto &mean = o.mean, &stdev = o.std;
     if (mean.size() != static_cast<size_t>(channels) || stdev.size() != static_cast<size_t>(channels))
       throw UserError("--mean and --std need one value per input channel (" + std::to_string(channels) + ")");
     auto list = [](const std::vector<double>& v) {
@@ -113,6 +100,8 @@ void apply_overrides(const ImportCommand& o, onnx::ImportedModel& m) {
 }
 
 void run_import(const ImportCommand& o) {
+  // A misspelt --dataset is refused before the ONNX file is read.
+  if (!o.dataset.empty()) check_dataset_flag(o.dataset);
   io::set_allow_nonfinite_weights(o.allow_nonfinite);
   onnx::ImportedModel imported = onnx::import_onnx(o.onnx);
   apply_overrides(o, imported);
@@ -148,8 +137,10 @@ void add_interchange_commands(CLI::App& app) {
       "import", "Read an ONNX ResNet into a resnet.cpp checkpoint (torchvision names, trainable)");
   imp->add_option("model", i->onnx, "ONNX file")->required();
   imp->add_option("--out", i->out, "Checkpoint (.safetensors) to write")->required();
-  imp->add_option("--mean", i->mean, "Per-channel normalisation mean, e.g. 0.485,0.456,0.406 (with --std)");
-  imp->add_option("--std", i->std, "Per-channel normalisation std, e.g. 0.229,0.224,0.225 (with --mean)");
+  add_list_option(imp, "--mean", i->mean,
+                  "Per-channel normalisation mean, e.g. 0.485 0.456 0.406 (with --std)");
+  add_list_option(imp, "--std", i->std,
+                  "Per-channel normalisation std, e.g. 0.229 0.224 0.225 (with --mean)");
   imp->add_option("--class-names", i->class_names, "Text file of class names, one per line");
   imp->add_option("--dataset", i->dataset, "Data set spec eval/predict --index use by default");
   imp->add_option("--input-size", i->input_size, "Input height = width the model expects")

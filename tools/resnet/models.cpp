@@ -5,6 +5,7 @@
 #include <memory>
 
 #include "commands.h"
+#include "output.h"
 #include "resnet/core/finite.h"
 #include "resnet/core/parallel.h"
 #include "resnet/io/safetensors.h"
@@ -50,6 +51,7 @@ struct SummaryOptions {
   std::string model, input, stem;
   int64_t classes = 0, in_channels = 0;
   double width = 1.0;
+  Output output;
 };
 
 // The builder options shared by the commands that name a model.
@@ -61,7 +63,13 @@ models::ModelOptions model_options(int64_t classes, int64_t in_channels, const s
   return o;
 }
 
+nlohmann::json shape_json(const Shape& shape) {
+  return std::vector<int64_t>(shape.begin(), shape.end());
+}
+
 void run_summary(const SummaryOptions& o) {
+  o.output.begin();
+  check_model_flag(o.model);
   auto model = models::create_model(o.model, model_options(o.classes, o.in_channels, o.stem, o.width));
   const auto& info = *std::find_if(models::registered_models().begin(), models::registered_models().end(),
                                    [&](const models::ModelInfo& m) { return m.name == o.model; });
@@ -69,12 +77,24 @@ void run_summary(const SummaryOptions& o) {
   const Shape input =
       o.input.empty() ? Shape{channels, info.default_size, info.default_size} : parse_chw(o.input);
   const models::Summary s = models::summarize(*model, input);
-  std::printf("%-28s %-12s %-20s %12s %12s\n", "layer", "type", "output", "parameters", "MACs");
-  for (const auto& l : s.layers)
-    std::printf("%-28s %-12s %-20s %12lld %12s\n", l.name.c_str(), l.type.c_str(), l.output.str().c_str(),
-                static_cast<long long>(l.parameters), human(static_cast<double>(l.macs)).c_str());
-  std::printf("total: %lld parameters, %s MACs per image at %s\n", static_cast<long long>(s.parameters),
-              human(static_cast<double>(s.macs)).c_str(), input.str().c_str());
+  o.output.print("%-28s %-12s %-20s %12s %12s\n", "layer", "type", "output", "parameters", "MACs");
+  nlohmann::json layers = nlohmann::json::array();
+  for (const auto& l : s.layers) {
+    o.output.print("%-28s %-12s %-20s %12lld %12s\n", l.name.c_str(), l.type.c_str(), l.output.str().c_str(),
+                   static_cast<long long>(l.parameters), human(static_cast<double>(l.macs)).c_str());
+    layers.push_back({{"name", l.name},
+                      {"type", l.type},
+                      {"output", shape_json(l.output)},
+                      {"parameters", l.parameters},
+                      {"macs", l.macs}});
+  }
+  o.output.print("total: %lld parameters, %s MACs per image at %s\n", static_cast<long long>(s.parameters),
+                 human(static_cast<double>(s.macs)).c_str(), input.str().c_str());
+  o.output.result({{"model", o.model},
+                   {"input", shape_json(input)},
+                   {"parameters", s.parameters},
+                   {"macs", s.macs},
+                   {"layers", layers}});
 }
 
 struct ForwardOptions {
@@ -86,7 +106,7 @@ struct ForwardOptions {
 
 void run_forward(const ForwardOptions& o) {
   set_num_threads(o.threads);
-  models::create_model(o.model);  // an unknown name fails before any file is read
+  check_model_flag(o.model);  // an unknown name fails before any file is read
   const io::TensorFile input_file = io::load_safetensors(o.input);
   const Tensor& input = input_file.at("input");
   if (input.ndim() != 4 || input.dtype() != DType::f32)
@@ -113,15 +133,27 @@ void run_forward(const ForwardOptions& o) {
 
 void add_model_commands(CLI::App& app) {
   auto* list = app.add_subcommand("models", "List every model the zoo builds, with its parameter count");
-  list->callback([] {
-    std::printf("%-18s %12s %10s %9s  %s\n", "name", "parameters", "MACs", "input", "description");
+  auto list_output = std::make_shared<Output>();
+  list_output->add_flags(list);
+  list->callback([list_output] {
+    const Output& out = *list_output;
+    out.begin();
+    out.print("%-18s %12s %10s %9s  %s\n", "name", "parameters", "MACs", "input", "description");
+    nlohmann::json zoo = nlohmann::json::array();
     for (const auto& m : models::registered_models()) {
       auto model = models::create_model(m.name);
       const models::Summary s = models::summarize(*model, {3, m.default_size, m.default_size});
-      std::printf("%-18s %12lld %10s %5lld²  %s\n", m.name.c_str(), static_cast<long long>(s.parameters),
-                  human(static_cast<double>(s.macs)).c_str(), static_cast<long long>(m.default_size),
-                  m.description.c_str());
+      out.print("%-18s %12lld %10s %5lld²  %s\n", m.name.c_str(), static_cast<long long>(s.parameters),
+                human(static_cast<double>(s.macs)).c_str(), static_cast<long long>(m.default_size),
+                m.description.c_str());
+      zoo.push_back({{"name", m.name},
+                     {"parameters", s.parameters},
+                     {"macs", s.macs},
+                     {"input_size", m.default_size},
+                     {"classes", m.default_classes},
+                     {"description", m.description}});
     }
+    out.result({{"models", zoo}});
   });
 
   auto so = std::make_shared<SummaryOptions>();
@@ -135,6 +167,7 @@ void add_model_commands(CLI::App& app) {
       ->add_option("--stem", so->stem, "imagenet (7x7/2 + max-pool) or small (3x3/1); default: the model's")
       ->check(CLI::IsMember({"imagenet", "small"}));
   summary->add_option("--width", so->width, "Width multiplier for every stage")->check(CLI::PositiveNumber);
+  so->output.add_flags(summary);
   summary->callback([so] { run_summary(*so); });
 
   auto o = std::make_shared<ForwardOptions>();

@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "commands.h"
+#include "output.h"
 #include "resnet/core/parallel.h"
 #include "resnet/data/loader.h"
 #include "resnet/data/sources.h"
@@ -46,9 +47,13 @@ struct QuantizeOptions {
   int64_t images = 1000, batch_size = 100, test_limit = 0;
   bool evaluate = true, ema = false;
   int threads = 0, workers = 1;
+  Output output;
 };
 
 void run_quantize(const QuantizeOptions& o) {
+  o.output.begin();
+  // A misspelt --dataset is refused before the checkpoint or any data is read.
+  if (!o.dataset.empty()) check_dataset_flag(o.dataset);
   set_num_threads(o.threads);
   if (o.images < 1) throw UserError("--images must be at least 1");
   if (o.batch_size < 1) throw UserError("--batch-size must be at least 1");
@@ -62,9 +67,9 @@ void run_quantize(const QuantizeOptions& o) {
   const std::string out = o.out.empty() ? default_calibration_path(o.checkpoint) : o.out;
 
   auto calibration_data = checkpoint_loader(c, o.dataset, "train", o.images, o.batch_size, o.workers);
-  std::fprintf(stderr, "Calibrating %s on %lld images of %s\n", c.card.model.c_str(),
-               static_cast<long long>(calibration_data->dataset().size()),
-               calibration_data->dataset().describe().c_str());
+  o.output.note("Calibrating %s on %lld images of %s\n", c.card.model.c_str(),
+                static_cast<long long>(calibration_data->dataset().size()),
+                calibration_data->dataset().describe().c_str());
   infer::Calibration calibration;
   infer::EngineSet observers(*model, infer::Precision::f32);
   train::ProgressBar bar("calibrate", calibration_data->dataset().size());
@@ -75,9 +80,19 @@ void run_quantize(const QuantizeOptions& o) {
   }
   bar.finish(std::to_string(calibration.ranges.size()) + " activation ranges");
   io::write_text_atomically(out, calibration.to_json());
-  std::printf("wrote %s (%zu activation ranges from %lld images)\n", out.c_str(), calibration.ranges.size(),
-              static_cast<long long>(calibration.images));
-  if (!o.evaluate) return;
+  o.output.print("wrote %s (%zu activation ranges from %lld images)\n", out.c_str(),
+                 calibration.ranges.size(), static_cast<long long>(calibration.images));
+  nlohmann::json document = {{"checkpoint", c.path()},
+                             {"model", c.card.model},
+                             {"calibration",
+                              {{"file", out},
+                               {"ranges", calibration.ranges.size()},
+                               {"images", calibration.images},
+                               {"dataset", calibration_data->dataset().describe()}}}};
+  if (!o.evaluate) {
+    o.output.result(document);
+    return;
+  }
 
   auto test = checkpoint_loader(c, o.dataset, "test", o.test_limit, o.batch_size, o.workers);
   struct Row {
@@ -106,16 +121,29 @@ void run_quantize(const QuantizeOptions& o) {
   }
   int64_t agree = 0;
   for (size_t i = 0; i < predictions[0].size(); ++i) agree += predictions[0][i] == predictions[1][i];
-  std::printf("\n%s on %s (%lld images)\n", c.card.model.c_str(), test->dataset().describe().c_str(),
-              static_cast<long long>(rows[0].metrics.count()));
-  std::printf("  engine   top-1     top-5     loss     img/s (incl. loading)\n");
-  for (const Row& r : rows)
-    std::printf("  %-6s  %6.2f%%   %6.2f%%   %.4f   %.0f\n", r.name, r.metrics.top1(), r.metrics.top5(),
-                r.metrics.loss(), static_cast<double>(r.metrics.count()) / r.seconds);
-  std::printf(
-      "int8 - fp32: %+.2f points of top-1; the two agree on %.2f%% of the images\n",
-      rows[1].metrics.top1() - rows[0].metrics.top1(),
-      100.0 * static_cast<double>(agree) / static_cast<double>(std::max<size_t>(1, predictions[0].size())));
+  const double agreement =
+      100.0 * static_cast<double>(agree) / static_cast<double>(std::max<size_t>(1, predictions[0].size()));
+  o.output.print("\n%s on %s (%lld images)\n", c.card.model.c_str(), test->dataset().describe().c_str(),
+                 static_cast<long long>(rows[0].metrics.count()));
+  o.output.print("  engine   top-1     top-5     loss     img/s (incl. loading)\n");
+  nlohmann::json engines = nlohmann::json::object();
+  for (const Row& r : rows) {
+    const double rate = static_cast<double>(r.metrics.count()) / r.seconds;
+    o.output.print("  %-6s  %6.2f%%   %6.2f%%   %.4f   %.0f\n", r.name, r.metrics.top1(), r.metrics.top5(),
+                   r.metrics.loss(), rate);
+    engines[r.name] = {{"top1", r.metrics.top1()},
+                       {"top5", r.metrics.top5()},
+                       {"loss", r.metrics.loss()},
+                       {"images_per_second", rate}};
+  }
+  o.output.print("int8 - fp32: %+.2f points of top-1; the two agree on %.2f%% of the images\n",
+                 rows[1].metrics.top1() - rows[0].metrics.top1(), agreement);
+  document["evaluation"] = {{"dataset", test->dataset().describe()},
+                            {"images", rows[0].metrics.count()},
+                            {"engines", engines},
+                            {"top1_change", rows[1].metrics.top1() - rows[0].metrics.top1()},
+                            {"agreement", agreement}};
+  o.output.result(document);
 }
 
 }  // namespace
@@ -140,6 +168,7 @@ void add_quantize_command(CLI::App& app) {
   cmd->add_flag("--ema", o->ema, "Quantise the checkpoint's EMA weights");
   cmd->add_option("--threads", o->threads, "Compute threads (default: all cores)");
   cmd->add_option("--workers", o->workers, "Data-loading threads")->capture_default_str();
+  o->output.add_flags(cmd);
   cmd->callback([o] { run_quantize(*o); });
 }
 

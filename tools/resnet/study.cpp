@@ -2,15 +2,14 @@
 #include <memory>
 
 #include "commands.h"
+#include "output.h"
 #include "resnet/study/studies.h"
 
 namespace resnet::cli {
 namespace {
 
 void add_common_options(CLI::App* cmd, study::StudyCommon& o) {
-  cmd->add_option("--depths", o.depths, "CIFAR-style depths, comma-separated (20 32 44 56 110)")
-      ->delimiter(',')
-      ->expected(1, -1);
+  add_list_option(cmd, "--depths", o.depths, "CIFAR-style depths, e.g. 20 32 44 56 110");
   cmd->add_option(
          "--dataset", o.dataset,
          "Any data set the trainer takes: fashion-mnist | idx:DIR | cifar10:DIR | cifar100:DIR | folder:DIR")
@@ -58,10 +57,7 @@ void add_study_commands(CLI::App& app) {
   deg->add_option("--eval-every", d->eval_every_steps,
                   "Test error every N iterations too (0 = twice an epoch)")
       ->capture_default_str();
-  deg->add_option("--kinds", d->kinds,
-                  "Which nets of each depth, comma-separated: plain, residual (default both)")
-      ->delimiter(',')
-      ->expected(1, -1)
+  add_list_option(deg, "--kinds", d->kinds, "Which nets of each depth: plain, residual (default both)")
       ->check(CLI::IsMember({"plain", "residual"}));
   deg->callback([d] { exit_status() = study::run_degradation_study(*d); });
 

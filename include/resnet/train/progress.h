@@ -30,4 +30,7 @@ class ProgressBar {
 
 std::string format_duration(double seconds);  // "1:05", "1:02:03"
 
+// Off: every ProgressBar draws nothing (`resnet … --quiet`). On by default.
+void set_progress_enabled(bool enabled);
+
 }  // namespace resnet::train
