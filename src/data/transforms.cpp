@@ -1,3 +1,5 @@
+// Over 600 lines: every transform of the pipeline language (parsing and applying each, side by side), which
+// share the spec parser and the image helpers at the top.
 #include "resnet/data/transforms.h"
 
 #include <algorithm>

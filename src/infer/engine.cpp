@@ -1,4 +1,7 @@
-// Builds the engine's plan from a ResNet's modules (by torchvision name), then assigns buffers.
+// Over 600 lines: the plan of one compiled network (fp32/bf16 and int8 convs, pooling, head, buffers by
+// liveness) — each step builder reads and extends the same plan state.
+// Builds the engine's plan by walking the network's typed architecture (models/architecture.h), finding
+// each unit's modules by name, then assigns buffers.
 //
 // Planning works on "values" (activations) rather than buffers: each step reads and writes values, a
 // conv with a sum post-op updates its shortcut value in place. Once every step exists, values get

@@ -1,3 +1,5 @@
+// Over 600 lines: the run as one object (setup, the step loop, resume, records and the commit order of the
+// run directory) whose members all share the run's state; the step itself is Run::execute.
 #include "resnet/train/trainer.h"
 
 #include <sys/resource.h>
@@ -27,10 +29,10 @@
 #include "resnet/nn/state_dict.h"
 #include "resnet/optim/ema.h"
 #include "resnet/optim/grad_clip.h"
+#include "resnet/optim/schedule.h"
 #include "resnet/train/evaluate.h"
 #include "resnet/train/progress.h"
 #include "resnet/train/run_directory.h"
-#include "resnet/train/schedule.h"
 #include "resnet/viz/chart.h"
 
 namespace resnet::train {
@@ -156,7 +158,7 @@ class Run {
   models::ModelCard card_;
   std::unique_ptr<models::ResNet> model_, ema_;
   std::unique_ptr<optim::Sgd> sgd_;
-  std::unique_ptr<LrSchedule> schedule_;
+  std::unique_ptr<optim::LrSchedule> schedule_;
   std::unique_ptr<data::DataLoader> train_loader_, eval_loader_;
   std::unique_ptr<ClassificationMetrics> train_metrics_;
   nn::CrossEntropyLoss loss_;
@@ -305,7 +307,8 @@ Run::Run(Config config, std::string dir, const Checkpoint* resume_from)
   epochs_ = steps > 0 ? (steps + batches_ - 1) / batches_ : settings_.optim.epochs;
   total_steps_ = steps > 0 ? steps : epochs_ * batches_;
   if (total_steps_ <= 0) throw UserError("optim.epochs (or optim.steps) must be positive");
-  ScheduleOptions so{.kind = settings_.schedule.kind, .lr = settings_.optim.lr, .total_steps = total_steps_};
+  optim::ScheduleOptions so{
+      .kind = settings_.schedule.kind, .lr = settings_.optim.lr, .total_steps = total_steps_};
   for (int64_t m : settings_.schedule.milestone_steps) so.milestones.push_back(m);
   if (so.milestones.empty())
     for (double e : settings_.schedule.milestones)
@@ -327,7 +330,7 @@ Run::Run(Config config, std::string dir, const Checkpoint* resume_from)
   so.warmup = settings_.schedule.warmup;
   so.warmup_lr = settings_.schedule.warmup_lr;
   so.pct_start = settings_.schedule.pct_start;
-  schedule_ = std::make_unique<LrSchedule>(so);
+  schedule_ = std::make_unique<optim::LrSchedule>(so);
   loss_.set_backend(backend);
   mixed_loss_.set_backend(backend);
   mixed_labels_ = Tensor::empty({settings_.optim.batch_size}, DType::i64);

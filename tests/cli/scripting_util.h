@@ -17,18 +17,7 @@ namespace resnet::testing {
 
 // An untrained ResNet-20 for Fashion-MNIST (1×28×28, 10 classes) written as a checkpoint at `path`.
 inline std::string write_fashion_checkpoint(const std::filesystem::path& path) {
-  nlohmann::json names = nlohmann::json::array();
-  for (int k = 0; k < 10; ++k) names.push_back("class" + std::to_string(k));
-  const nlohmann::json card = {{"model", "resnet20"},
-                               {"width_multiplier", 1.0},
-                               {"num_classes", 10},
-                               {"in_channels", 1},
-                               {"input_size", {1, 28, 28}},
-                               {"class_names", names},
-                               {"mean", {0.286}},
-                               {"std", {0.353}},
-                               {"eval_transforms", {"normalize(mean=0.286, std=0.353)"}},
-                               {"dataset", "fashion-mnist"}};
+  const nlohmann::json card = fashion_card();
   auto model = models::create_model("resnet20", 10, 1);
   Rng rng(3);
   nn::init_torchvision(*model, rng);

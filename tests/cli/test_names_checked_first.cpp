@@ -13,42 +13,33 @@ bool has(const CliOutput& out, const std::string& text) {
   return out.text.find(text) != std::string::npos;
 }
 
+// The command exits 2 naming the flag (or setting) and a valid choice, and nothing else it was given.
+void expect_refused(const std::string& args, const std::string& flag, const std::string& choice) {
+  const auto out = run_cli(args);
+  EXPECT_EQ(out.status, 2) << args << ": " << out.text;
+  EXPECT_TRUE(has(out, flag)) << args << ": " << out.text;
+  EXPECT_TRUE(has(out, choice)) << args << ": " << out.text;
+  EXPECT_FALSE(has(out, "/nonexistent")) << args << ": " << out.text;
+}
+
 TEST(NamesCheckedFirstCli, TrainPrintConfigRefusesUnknownNames) {
-  auto out = run_cli("train --print-config --model resnet21");
-  EXPECT_EQ(out.status, 2) << out.text;
-  EXPECT_TRUE(has(out, "--model")) << out.text;
-  EXPECT_TRUE(has(out, "resnet20")) << out.text;
-  out = run_cli("train --print-config --dataset cifar11:/tmp");
-  EXPECT_EQ(out.status, 2) << out.text;
-  EXPECT_TRUE(has(out, "--dataset")) << out.text;
-  EXPECT_TRUE(has(out, "cifar10:DIR")) << out.text;
-  out = run_cli("train --print-config --set 'data.train_transforms=[\"hflipp\"]'");
-  EXPECT_EQ(out.status, 2) << out.text;
-  EXPECT_TRUE(has(out, "data.train_transforms")) << out.text;
-  EXPECT_TRUE(has(out, "hflip")) << out.text;
+  expect_refused("train --print-config --model resnet21", "--model", "resnet20");
+  expect_refused("train --print-config --dataset cifar11:/tmp", "--dataset", "cifar10:DIR");
+  expect_refused("train --print-config --set 'data.train_transforms=[\"hflipp\"]'", "data.train_transforms",
+                 "hflip");
   // Valid names still print the config.
-  out = run_cli(
+  const auto out = run_cli(
       "train --print-config --model resnet32 --set 'data.train_transforms=[\"hflip\", \"normalize\"]'");
   EXPECT_EQ(out.status, 0) << out.text;
 }
 
 TEST(NamesCheckedFirstCli, OtherCommandsRefuseUnknownNamesBeforeReadingFiles) {
   // The checkpoint does not exist: the data set is refused first, so the message is about --dataset.
-  for (const std::string command : {"eval", "quantize"}) {
-    const auto out = run_cli(command + " --checkpoint /nonexistent/run --dataset cifar11:/tmp");
-    EXPECT_EQ(out.status, 2) << command << ": " << out.text;
-    EXPECT_TRUE(has(out, "--dataset")) << out.text;
-    EXPECT_TRUE(has(out, "cifar10:DIR")) << out.text;
-    EXPECT_FALSE(has(out, "/nonexistent")) << out.text;
-  }
-  auto out = run_cli("summary --model resnet21");
-  EXPECT_EQ(out.status, 2) << out.text;
-  EXPECT_TRUE(has(out, "--model")) << out.text;
-  EXPECT_TRUE(has(out, "resnet20")) << out.text;
-  out = run_cli("images --dataset fashion-mnst --out /nonexistent/images");
-  EXPECT_EQ(out.status, 2) << out.text;
-  EXPECT_TRUE(has(out, "--dataset")) << out.text;
-  EXPECT_TRUE(has(out, "fashion-mnist")) << out.text;
+  for (const std::string command : {"eval", "quantize"})
+    expect_refused(command + " --checkpoint /nonexistent/run --dataset cifar11:/tmp", "--dataset",
+                   "cifar10:DIR");
+  expect_refused("summary --model resnet21", "--model", "resnet20");
+  expect_refused("images --dataset fashion-mnst --out /nonexistent/images", "--dataset", "fashion-mnist");
 }
 
 }  // namespace

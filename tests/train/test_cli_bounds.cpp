@@ -10,11 +10,12 @@
 #include <functional>
 #include <string>
 
+#include "card_util.h"
 #include "cli_util.h"
 #include "resnet/io/safetensors.h"
-#include "resnet/nn/state_dict.h"
 #include "resnet/models/registry.h"
 #include "resnet/nn/init.h"
+#include "resnet/nn/state_dict.h"
 #include "resnet/train/checkpoint.h"
 
 namespace resnet::testing {
@@ -35,21 +36,6 @@ CliOutput run_bounded(const std::string& env, const std::string& args) {
 
 bool has(const CliOutput& out, const std::string& text) {
   return out.text.find(text) != std::string::npos;
-}
-
-nlohmann::json fashion_card() {
-  nlohmann::json names = nlohmann::json::array();
-  for (int k = 0; k < 10; ++k) names.push_back("class" + std::to_string(k));
-  return {{"model", "resnet20"},
-          {"width_multiplier", 1.0},
-          {"num_classes", 10},
-          {"in_channels", 1},
-          {"input_size", {1, 28, 28}},
-          {"class_names", names},
-          {"mean", {0.286}},
-          {"std", {0.353}},
-          {"eval_transforms", {"normalize(mean=0.286, std=0.353)"}},
-          {"dataset", "fashion-mnist"}};
 }
 
 // A resnet20 for Fashion-MNIST (untrained), written as a checkpoint with `card`; `damage` may change a

@@ -8,12 +8,13 @@
 #include <numbers>
 
 #include "resnet/core/check.h"
+#include "resnet/optim/schedule.h"
 #include "resnet/train/config.h"
 #include "resnet/train/metrics.h"
-#include "resnet/train/schedule.h"
 
 namespace resnet::train {
 namespace {
+using optim::LrSchedule;
 
 TEST(Schedule, MultistepDividesAtMilestones) {
   LrSchedule s({.kind = "multistep", .lr = 0.1, .milestones = {32000, 48000}, .gamma = 0.1});

@@ -1,4 +1,4 @@
-#include "resnet/train/schedule.h"
+#include "resnet/optim/schedule.h"
 
 #include <algorithm>
 #include <cmath>
@@ -6,7 +6,7 @@
 
 #include "resnet/core/check.h"
 
-namespace resnet::train {
+namespace resnet::optim {
 
 LrSchedule::LrSchedule(ScheduleOptions options) : o_(std::move(options)) {
   const std::string& k = o_.kind;
@@ -60,4 +60,4 @@ double LrSchedule::at(int64_t step) const {
   return after_warmup(step);
 }
 
-}  // namespace resnet::train
+}  // namespace resnet::optim

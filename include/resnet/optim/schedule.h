@@ -19,7 +19,7 @@
 #include <string>
 #include <vector>
 
-namespace resnet::train {
+namespace resnet::optim {
 
 struct ScheduleOptions {
   std::string kind = "cosine";  // constant | multistep | cosine | onecycle
@@ -47,4 +47,4 @@ class LrSchedule {
   ScheduleOptions o_;
 };
 
-}  // namespace resnet::train
+}  // namespace resnet::optim
