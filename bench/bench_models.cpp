@@ -8,8 +8,8 @@
 #include <filesystem>
 
 #include "resnet/io/safetensors.h"
-#include "resnet/nn/state_dict.h"
 #include "resnet/models/registry.h"
+#include "resnet/nn/state_dict.h"
 
 using namespace resnet;
 

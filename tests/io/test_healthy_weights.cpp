@@ -9,9 +9,9 @@
 
 #include "resnet/core/check.h"
 #include "resnet/core/finite.h"
-#include "resnet/nn/state_dict.h"
 #include "resnet/models/registry.h"
 #include "resnet/nn/init.h"
+#include "resnet/nn/state_dict.h"
 
 namespace resnet::io {
 namespace {

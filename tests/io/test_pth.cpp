@@ -15,8 +15,8 @@
 #include "resnet/io/pickle.h"
 #include "resnet/io/pth.h"
 #include "resnet/io/safetensors.h"
-#include "resnet/nn/state_dict.h"
 #include "resnet/models/registry.h"
+#include "resnet/nn/state_dict.h"
 #include "resnet/train/checkpoint.h"
 #include "test_util.h"
 

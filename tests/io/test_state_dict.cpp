@@ -6,8 +6,8 @@
 #include <filesystem>
 
 #include "fixture_fill.h"
-#include "resnet/nn/state_dict.h"
 #include "resnet/models/registry.h"
+#include "resnet/nn/state_dict.h"
 #include "test_util.h"
 
 using namespace resnet;

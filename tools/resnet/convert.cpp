@@ -12,8 +12,8 @@
 #include "resnet/data/transforms.h"
 #include "resnet/io/pth.h"
 #include "resnet/io/safetensors.h"
-#include "resnet/nn/state_dict.h"
 #include "resnet/models/registry.h"
+#include "resnet/nn/state_dict.h"
 #include "resnet/train/checkpoint.h"
 
 namespace resnet::cli {

@@ -9,10 +9,10 @@
 #include "resnet/core/finite.h"
 #include "resnet/core/parallel.h"
 #include "resnet/io/safetensors.h"
-#include "resnet/nn/state_dict.h"
 #include "resnet/models/memory_estimate.h"
 #include "resnet/models/registry.h"
 #include "resnet/models/summary.h"
+#include "resnet/nn/state_dict.h"
 
 namespace resnet::cli {
 namespace {
