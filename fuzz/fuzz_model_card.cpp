@@ -7,7 +7,7 @@
 
 #include "resnet/models/registry.h"
 #include "resnet/models/spec_json.h"
-#include "resnet/train/checkpoint.h"
+#include "resnet/models/checkpoint.h"
 
 namespace {
 
@@ -31,12 +31,12 @@ bool too_big_to_build_quickly(const resnet::models::ModelCard& card) {
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   resnet::io::TensorFile file;
   file.path = "fuzz-checkpoint.safetensors";
-  file.metadata["format"] = resnet::train::kCheckpointFormat;
+  file.metadata["format"] = resnet::models::kCheckpointFormat;
   file.metadata["info"] = std::string(reinterpret_cast<const char*>(data), size);
   try {
-    const resnet::train::Checkpoint checkpoint = resnet::train::checkpoint_from_file(std::move(file));
+    const resnet::models::Checkpoint checkpoint = resnet::models::checkpoint_from_file(std::move(file));
     if (too_big_to_build_quickly(checkpoint.card)) return 0;
-    (void)resnet::train::model_from_checkpoint(checkpoint);
+    (void)resnet::models::model_from_checkpoint(checkpoint);
   } catch (const resnet::UserError&) {
   }
   return 0;

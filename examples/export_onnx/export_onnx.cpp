@@ -9,15 +9,15 @@
 #include <string>
 
 #include "resnet/onnx/export.h"
-#include "resnet/train/checkpoint.h"
+#include "resnet/models/checkpoint.h"
 
 int main(int argc, char** argv) try {
   if (argc < 3) {
     std::fprintf(stderr, "usage: %s CHECKPOINT OUT.onnx [--fold-bn]\n", argv[0]);
     return 2;
   }
-  const resnet::train::Checkpoint checkpoint = resnet::train::load_checkpoint(argv[1]);
-  auto model = resnet::train::model_from_checkpoint(checkpoint);
+  const resnet::models::Checkpoint checkpoint = resnet::models::load_checkpoint(argv[1]);
+  auto model = resnet::models::model_from_checkpoint(checkpoint);
 
   resnet::onnx::ExportOptions options;
   options.card = checkpoint.card;

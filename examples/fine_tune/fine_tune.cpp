@@ -9,7 +9,7 @@
 #include <exception>
 #include <string>
 
-#include "resnet/train/checkpoint.h"
+#include "resnet/models/checkpoint.h"
 #include "resnet/train/config.h"
 #include "resnet/train/trainer.h"
 
@@ -19,7 +19,7 @@ int main(int argc, char** argv) try {
     return 2;
   }
   // The images are brought to the size the checkpoint's network was trained on (image folders: square).
-  const resnet::train::Checkpoint checkpoint = resnet::train::load_checkpoint(argv[1]);
+  const resnet::models::Checkpoint checkpoint = resnet::models::load_checkpoint(argv[1]);
   const auto size = checkpoint.card.preprocessing.input_size;
   // Every setting starts at its default (`resnet train --print-config` lists them) ...
   resnet::train::Config config = resnet::train::default_config();

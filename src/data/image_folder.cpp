@@ -1,49 +1,16 @@
 #include "resnet/data/image_folder.h"
 
 #include <algorithm>
-#include <cctype>
 #include <filesystem>
 #include <optional>
 
 #include "resnet/data/image.h"
+#include "resnet/data/image_files.h"
 
 namespace resnet::data {
 namespace {
 
 namespace fs = std::filesystem;
-
-bool hidden(const fs::path& p) {
-  const std::string name = p.filename().string();
-  return !name.empty() && name[0] == '.';
-}
-
-bool image_extension(const fs::path& p) {
-  std::string ext = p.extension().string();
-  std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return std::tolower(c); });
-  return ext == ".png" || ext == ".jpg" || ext == ".jpeg";
-}
-
-// Image files under `dir` in torchvision's order: sorted by containing directory, then by file name
-// (torchvision walks sorted(os.walk(dir)) and sorts each directory's file names).
-std::vector<std::string> list_images(const fs::path& dir) {
-  std::vector<std::pair<std::string, std::string>> found;  // (directory, file name)
-  fs::recursive_directory_iterator it(dir, fs::directory_options::follow_directory_symlink), end;
-  for (; it != end; ++it) {
-    const fs::directory_entry& entry = *it;
-    if (hidden(entry.path())) {
-      if (entry.is_directory()) it.disable_recursion_pending();
-      continue;
-    }
-    // Not "is_regular_file": a broken link should fail loudly on load rather than vanish from the set.
-    if (entry.is_directory() || !image_extension(entry.path())) continue;
-    found.emplace_back(entry.path().parent_path().string(), entry.path().filename().string());
-  }
-  std::sort(found.begin(), found.end());
-  std::vector<std::string> paths;
-  paths.reserve(found.size());
-  for (const auto& [parent, name] : found) paths.push_back((fs::path(parent) / name).string());
-  return paths;
-}
 
 std::string quoted_list(const std::vector<std::string>& names) {
   std::string s;
@@ -68,10 +35,10 @@ ImageFolder::ImageFolder(const std::string& root, int64_t channels) : root_(root
   try {
     int64_t loose_images = 0;
     for (const fs::directory_entry& entry : fs::directory_iterator(root)) {
-      if (hidden(entry.path())) continue;
+      if (is_hidden(entry.path().string())) continue;
       if (entry.is_directory())
         class_names_.push_back(entry.path().filename().string());
-      else if (image_extension(entry.path()))
+      else if (has_image_extension(entry.path().string()))
         ++loose_images;
     }
     if (class_names_.empty())
@@ -85,7 +52,7 @@ ImageFolder::ImageFolder(const std::string& root, int64_t channels) : root_(root
 
     std::vector<std::string> empty;
     for (size_t k = 0; k < class_names_.size(); ++k) {
-      const std::vector<std::string> images = list_images(fs::path(root) / class_names_[k]);
+      const std::vector<std::string> images = list_images((fs::path(root) / class_names_[k]).string());
       if (images.empty()) empty.push_back(class_names_[k]);
       paths_.insert(paths_.end(), images.begin(), images.end());
       labels_.insert(labels_.end(), images.size(), static_cast<int64_t>(k));

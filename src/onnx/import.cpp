@@ -1011,4 +1011,20 @@ ImportedModel import_onnx(const std::string& path) {
   return Recogniser(model, path).run();
 }
 
+models::Checkpoint import_checkpoint(const std::string& path) {
+  ImportedModel imported = import_onnx(path);
+  models::Checkpoint c;
+  c.file.path = path;
+  c.file.tensors = std::move(imported.tensors);
+  c.card = std::move(imported.card);
+  return c;
+}
+
+void register_checkpoint_reader() { models::register_checkpoint_reader(".onnx", &import_checkpoint); }
+
+namespace {
+// Any program linking this file reads .onnx wherever a checkpoint is wanted.
+const bool registered_at_start = (register_checkpoint_reader(), true);
+}  // namespace
+
 }  // namespace resnet::onnx

@@ -16,7 +16,7 @@
 #include "resnet/nn/init.h"
 #include "resnet/study/layer_statistics.h"
 #include "resnet/study/studies.h"
-#include "resnet/train/checkpoint.h"
+#include "resnet/models/checkpoint.h"
 #include "resnet/train/progress.h"
 #include "resnet/viz/chart.h"
 
@@ -138,7 +138,7 @@ int run_gradient_study(const GradientOptions& o) {
       return code;
     }
     const std::string dir = o.out_dir + "/" + n.name;
-    const train::Checkpoint last = train::load_checkpoint(dir, /*prefer_last=*/true);
+    const models::Checkpoint last = models::load_checkpoint(dir, /*prefer_last=*/true);
     if (batches.empty()) batches = measurement_batches(config, last.card, last.path(), o.measure_batches);
     const train::Settings s = train::settings_of(config);
     const double smoothing = s.optim.label_smoothing;
@@ -151,7 +151,7 @@ int run_gradient_study(const GradientOptions& o) {
     nn::init_torchvision(*model, rng, s.model.zero_init_residual);
     n.init = measure_layer_statistics(*model, batches, smoothing);
     // After training.
-    auto trained = train::model_from_checkpoint(last);
+    auto trained = models::model_from_checkpoint(last);
     n.trained = measure_layer_statistics(*trained, batches, smoothing);
     n.run = read_run(dir);
   }

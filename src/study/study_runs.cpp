@@ -8,7 +8,7 @@
 #include "resnet/io/atomic_file.h"
 #include "resnet/models/registry.h"
 #include "resnet/study/studies.h"
-#include "resnet/train/checkpoint.h"
+#include "resnet/models/checkpoint.h"
 #include "resnet/train/trainer.h"
 
 namespace fs = std::filesystem;
@@ -63,7 +63,7 @@ int train_or_reuse(const train::Config& config) {
   if (trajectory_settings(stored) != trajectory_settings(config))
     throw UserError("'" + dir + "' holds a run with another recipe than this study's (" + dir +
                     "/config.json differs): choose another --out, or delete '" + dir + "' to train it again");
-  const train::Checkpoint last = train::load_checkpoint(dir, /*prefer_last=*/true);
+  const models::Checkpoint last = models::load_checkpoint(dir, /*prefer_last=*/true);
   if (last.state.value("finished", false) && fs::exists(dir + "/summary.json")) {
     std::fprintf(stderr, "%s: finished run found, reusing it\n", dir.c_str());
     return 0;
@@ -74,7 +74,7 @@ int train_or_reuse(const train::Config& config) {
 }
 
 RunRecord read_run(const std::string& run_dir) {
-  const train::Checkpoint last = train::load_checkpoint(run_dir, /*prefer_last=*/true);
+  const models::Checkpoint last = models::load_checkpoint(run_dir, /*prefer_last=*/true);
   return {last.state, last.card, read_json_file(run_dir + "/summary.json")};
 }
 

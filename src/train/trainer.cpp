@@ -30,6 +30,8 @@
 #include "resnet/optim/ema.h"
 #include "resnet/optim/grad_clip.h"
 #include "resnet/optim/schedule.h"
+#include "resnet/optim/sgd.h"
+#include "resnet/train/checkpoint.h"
 #include "resnet/train/evaluate.h"
 #include "resnet/train/progress.h"
 #include "resnet/train/run_directory.h"
@@ -135,7 +137,7 @@ void restore_dropout_states(nn::Module& model, const json& states) {
 
 class Run {
  public:
-  Run(Config config, std::string dir, const Checkpoint* resume_from);
+  Run(Config config, std::string dir, const models::Checkpoint* resume_from);
   RunResult execute();
 
  private:
@@ -178,7 +180,7 @@ class Run {
   std::unique_ptr<ClassificationMetrics> last_eval_;
 };
 
-Run::Run(Config config, std::string dir, const Checkpoint* resume_from)
+Run::Run(Config config, std::string dir, const models::Checkpoint* resume_from)
     : cfg_(std::move(config)),
       settings_(settings_of(cfg_)),
       dir_(std::move(dir)),
@@ -241,8 +243,8 @@ Run::Run(Config config, std::string dir, const Checkpoint* resume_from)
   if (resume_from && resume_from->card.spec) {
     arch = resume_from->card.spec;
   } else if (!init_from.empty()) {
-    const Checkpoint c = load_checkpoint(init_from);
-    source = model_from_checkpoint(c);
+    const models::Checkpoint c = models::load_checkpoint(init_from);
+    source = models::model_from_checkpoint(c);
     source_name = c.card.model;
     arch = source->spec();
     if (arch->in_channels != channels)
@@ -344,9 +346,9 @@ Run::Run(Config config, std::string dir, const Checkpoint* resume_from)
   window_metrics_ = std::make_unique<ClassificationMetrics>(classes);
 
   if (resume_from) {
-    load_weights(*model_, *resume_from);
+    models::load_weights(*model_, *resume_from);
     load_optimizer(*sgd_, *model_, *resume_from);
-    if (ema_) load_weights(*ema_, *resume_from, "ema.");
+    if (ema_) models::load_weights(*ema_, *resume_from, models::kEmaPrefix);
     const json& s = resume_from->state;
     epoch_ = s.at("epoch");
     batch_ = s.at("batch");
@@ -763,7 +765,7 @@ RunResult resume(const std::string& run_dir, const Config& overrides, bool allow
     throw UserError("there is no run to resume in '" + run_dir +
                     "' (it does not exist): pass the run directory `resnet train` printed, e.g. runs/NAME");
   const RunDirectoryLock lock(fs::is_directory(run_dir) ? run_dir : fs::path(run_dir).parent_path().string());
-  Checkpoint checkpoint = load_checkpoint(run_dir, /*prefer_last=*/true);
+  models::Checkpoint checkpoint = models::load_checkpoint(run_dir, /*prefer_last=*/true);
   if (!checkpoint.has_training_state())
     throw UserError("'" + checkpoint.path() +
                     "' holds weights only, not a training state: resume needs the run's "

@@ -9,7 +9,7 @@
 
 #include "card_util.h"
 #include "cli_util.h"
-#include "resnet/train/checkpoint.h"
+#include "resnet/models/checkpoint.h"
 
 namespace resnet::testing {
 namespace {
@@ -19,7 +19,7 @@ namespace fs = std::filesystem;
 const std::string kFixtures = RESNET_FIXTURES_DIR;
 
 std::vector<double> mean_of(const std::string& checkpoint) {
-  return json_of(train::load_checkpoint(checkpoint).card).at("mean").get<std::vector<double>>();
+  return json_of(models::load_checkpoint(checkpoint).card).at("mean").get<std::vector<double>>();
 }
 
 TEST(ListFlagsCli, ConvertAndImportTakeSpacesAndCommas) {

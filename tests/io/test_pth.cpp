@@ -17,7 +17,7 @@
 #include "resnet/io/safetensors.h"
 #include "resnet/models/registry.h"
 #include "resnet/nn/state_dict.h"
-#include "resnet/train/checkpoint.h"
+#include "resnet/models/checkpoint.h"
 #include "test_util.h"
 
 using namespace resnet;
@@ -276,10 +276,10 @@ TEST(PthCli, ConvertChecksTheArchitectureAndPredictUsesTheCheckpoint) {
               " --model resnet20 --width 0.25 --mean 0.49 0.48 0.45 --std 0.25 0.24 0.26 --class-names " +
               names);
   ASSERT_EQ(r.status, 0) << r.text;
-  const train::Checkpoint c = train::load_checkpoint(out);
+  const models::Checkpoint c = models::load_checkpoint(out);
   EXPECT_EQ(resnet::testing::json_of(c.card).at("num_classes"), 10);
   EXPECT_EQ(resnet::testing::json_of(c.card).at("class_names")[3], "class_d");
-  auto converted = train::model_from_checkpoint(c);
+  auto converted = models::model_from_checkpoint(c);
   auto reference = formula_resnet20_w025();
   reference->eval();
   const Tensor x = resnet::testing::fill_input({2, 3, 32, 32});
@@ -311,6 +311,6 @@ TEST(PthCli, ConvertChecksTheArchitectureAndPredictUsesTheCheckpoint) {
   EXPECT_NE(r.text.find("posix.system"), std::string::npos) << r.text;
   EXPECT_EQ(r.text.find("pwned"), std::string::npos) << "the payload must never run: " << r.text;
   EXPECT_EQ(fs::file_size(out), before);
-  EXPECT_NO_THROW(train::load_checkpoint(out));
+  EXPECT_NO_THROW(models::load_checkpoint(out));
   for (const auto& p : {names, out, plain}) fs::remove(p);
 }

@@ -143,7 +143,7 @@ TEST(Architecture, APrunedCouplingGroupBuildsTrainsSavesLoadsAndRuns) {
     card.num_classes = 10;
     const std::string path = dir / (c.model + ".safetensors");
     train::save_checkpoint(path, *model, nullptr, nullptr, card, nullptr, nullptr);
-    auto loaded = train::model_from_checkpoint(train::load_checkpoint(path));
+    auto loaded = models::model_from_checkpoint(models::load_checkpoint(path));
     EXPECT_EQ(loaded->spec().conv_widths, spec.conv_widths);
     EXPECT_LE(max_rel_error(loaded->forward(eval_x), expected), 1e-6);
 
@@ -153,7 +153,7 @@ TEST(Architecture, APrunedCouplingGroupBuildsTrainsSavesLoadsAndRuns) {
     // Through ONNX and back: the recognised spec builds the same convs, and the weights give the same logits.
     const std::string onnx_path = dir / (c.model + ".onnx");
     onnx::export_onnx(*model, onnx_path);
-    auto imported = train::model_from_checkpoint(train::load_checkpoint(onnx_path));
+    auto imported = models::model_from_checkpoint(models::load_checkpoint(onnx_path));
     const auto convs = imported->architecture().convs(), original = model->architecture().convs();
     ASSERT_EQ(convs.size(), original.size());
     for (size_t i = 0; i < convs.size(); ++i) {

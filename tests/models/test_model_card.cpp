@@ -186,9 +186,9 @@ TEST(ModelCard, CheckpointsCarryTheTypedCard) {
   const io::TensorFile raw = io::load_safetensors(path);
   const auto info = nlohmann::json::parse(raw.metadata.at("info"));
   EXPECT_EQ(info.at("card_version"), kModelCardVersion);
-  const train::Checkpoint c = train::load_checkpoint(path);
+  const models::Checkpoint c = models::load_checkpoint(path);
   EXPECT_EQ(model_card_to_json(c.card), model_card_to_json(card));
-  EXPECT_EQ(train::model_from_checkpoint(c)->spec().widths, card.spec->widths);
+  EXPECT_EQ(models::model_from_checkpoint(c)->spec().widths, card.spec->widths);
   fs::remove_all(dir);
 }
 

@@ -54,10 +54,10 @@ TEST(OnnxCli, ExportImportAndBackKeepTheNetworkAndItsInfo) {
   const Tensor x = fill_input({4, 1, 28, 28});
   const Tensor expected = logits_of(*model, x);
   for (const std::string& path : {back, again}) {
-    const train::Checkpoint c = train::load_checkpoint(path);
+    const models::Checkpoint c = models::load_checkpoint(path);
     EXPECT_EQ(json_of(c.card).at("class_names"), fashion_info()["class_names"]) << path;
     EXPECT_EQ(json_of(c.card).at("dataset"), "fashion-mnist") << path;
-    auto loaded = train::model_from_checkpoint(c);
+    auto loaded = models::model_from_checkpoint(c);
     EXPECT_LE(max_rel_error(logits_of(*loaded, x), expected), 1e-5) << path;
   }
   fs::remove_all(dir);
@@ -96,7 +96,7 @@ TEST(OnnxCli, ImportTakesClassNamesAndPreprocessing) {
                      " --mean 0.5,0.4,0.3 --std 0.2,0.2,0.25 --class-names " + (dir / "names.txt").string() +
                      " --input-size 40 --dataset folder:/data/pets");
   ASSERT_EQ(out.status, 0) << out.text;
-  const train::Checkpoint c = train::load_checkpoint(out_path);
+  const models::Checkpoint c = models::load_checkpoint(out_path);
   EXPECT_EQ(json_of(c.card).at("class_names"), nlohmann::json({"cat", "dog", "bird"}));
   EXPECT_EQ(json_of(c.card).at("input_size"), nlohmann::json({3, 40, 40}));
   EXPECT_EQ(json_of(c.card).at("dataset"), "folder:/data/pets");

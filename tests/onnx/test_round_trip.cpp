@@ -10,7 +10,7 @@
 #include "resnet/onnx/export.h"
 #include "resnet/onnx/import.h"
 #include "resnet/optim/sgd.h"
-#include "resnet/train/checkpoint.h"
+#include "resnet/models/checkpoint.h"
 #include "test_util.h"
 
 namespace resnet::testing {
@@ -170,11 +170,11 @@ TEST(OnnxExport, OnnxFileLoadsAsCheckpointWithItsInfo) {
                         {"input_size", {3, 32, 32}},
                         {"eval_transforms", {"normalize(mean=[0.5, 0.5, 0.5], std=[0.25, 0.25, 0.25])"}},
                         {"dataset", "fashion-mnist"}})});
-  const train::Checkpoint c = train::load_checkpoint(path);
+  const models::Checkpoint c = models::load_checkpoint(path);
   EXPECT_EQ(json_of(c.card).at("class_names").size(), 4u);
   EXPECT_EQ(json_of(c.card).at("dataset"), "fashion-mnist");
   EXPECT_EQ(json_of(c.card).at("eval_transforms").size(), 1u);
-  auto back = train::model_from_checkpoint(c);
+  auto back = models::model_from_checkpoint(c);
   const Tensor x = fill_input({2, 3, 32, 32});
   EXPECT_LE(max_rel_error(logits_of(*back, x), logits_of(*model, x)), 1e-6);
   fs::remove_all(dir);

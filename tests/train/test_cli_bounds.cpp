@@ -48,7 +48,7 @@ std::string write_checkpoint(const fs::path& path, const nlohmann::json& card,
   if (damage) damage(*model);
   // Written as the file holds it, not through save_checkpoint: the cards here are meant to be damaged.
   io::save_safetensors(path.string(), nn::state_dict(*model),
-                       {{"format", train::kCheckpointFormat}, {"info", card.dump()}});
+                       {{"format", models::kCheckpointFormat}, {"info", card.dump()}});
   return path.string();
 }
 

@@ -14,7 +14,7 @@
 
 #include "cli_util.h"
 #include "resnet/ops/backend.h"
-#include "resnet/train/checkpoint.h"
+#include "resnet/models/checkpoint.h"
 
 namespace resnet::train {
 namespace {
@@ -58,12 +58,12 @@ void interrupt_and_resume(int signal, int expected_status) {
   ASSERT_TRUE(WIFEXITED(status)) << text;
   EXPECT_EQ(WEXITSTATUS(status), expected_status) << text;
   EXPECT_NE(text.find("--resume"), std::string::npos) << text;
-  const Checkpoint c = load_checkpoint((dir / "r").string(), true);
+  const models::Checkpoint c = models::load_checkpoint((dir / "r").string(), true);
   const int64_t step = c.state["step"];
   EXPECT_GE(step, 16) << "16 steps per epoch: the interrupt came after the first epoch";
   const Output resumed = run("train --resume " + (dir / "r").string() + " --stop-after-steps 2");
   EXPECT_EQ(resumed.status, 0) << resumed.text;
-  EXPECT_EQ(load_checkpoint((dir / "r").string(), true).state["step"], step + 2);
+  EXPECT_EQ(models::load_checkpoint((dir / "r").string(), true).state["step"], step + 2);
   fs::remove_all(dir);
 }
 
@@ -188,7 +188,7 @@ TEST(CliTrain, Bf16PrecisionTrainsAndBadCombinationsAreRefused) {
   ASSERT_EQ(o.status, 0) << o.text;
   EXPECT_NE(o.text.find("bf16 activations"), std::string::npos) << o.text;
   const std::string r = (dir / "r").string();
-  EXPECT_EQ(load_checkpoint(r, true).config["run"]["precision"], "bf16");
+  EXPECT_EQ(models::load_checkpoint(r, true).config["run"]["precision"], "bf16");
   o = run("eval --checkpoint " + r + " --limit 256");
   ASSERT_EQ(o.status, 0) << o.text;
   const size_t at = o.text.find("top-1");

@@ -23,7 +23,7 @@
 
 #include "cli_util.h"
 #include "resnet/io/safetensors.h"
-#include "resnet/train/checkpoint.h"
+#include "resnet/models/checkpoint.h"
 
 namespace resnet::train {
 namespace {
@@ -94,7 +94,7 @@ void expect_same_tensors(const fs::path& a, const fs::path& b) {
 // Every checkpoint in `run` loads (none is torn), whatever moment the kill came at.
 void expect_loadable_checkpoints(const fs::path& run) {
   for (const char* f : {"last.safetensors", "best.safetensors", "best.next.safetensors"})
-    if (fs::exists(run / f)) EXPECT_NO_THROW(load_checkpoint((run / f).string())) << run / f;
+    if (fs::exists(run / f)) EXPECT_NO_THROW(models::load_checkpoint((run / f).string())) << run / f;
 }
 
 // A recovered run against the uninterrupted one.

@@ -75,10 +75,10 @@ TEST(Trainer, LearnsFashionMnistSubset) {
   while (std::getline(csv, line)) ++lines;
   EXPECT_EQ(lines, 1 + 3);  // header + one line per epoch
   // The best checkpoint is a self-describing model.
-  const Checkpoint best = load_checkpoint((dir / "learn").string());
+  const models::Checkpoint best = models::load_checkpoint((dir / "learn").string());
   EXPECT_EQ(testing::json_of(best.card)["model"], "resnet20");
   EXPECT_EQ(testing::json_of(best.card)["class_names"][9], "Ankle boot");
-  EXPECT_NO_THROW(model_from_checkpoint(best));
+  EXPECT_NO_THROW(models::model_from_checkpoint(best));
   fs::remove_all(dir);
 }
 
@@ -112,7 +112,7 @@ TEST(Trainer, StoppedAndResumedRunIsBitIdentical) {
   ASSERT_TRUE(last.finished);
   expect_identical_checkpoints((dir / "straight" / "last.safetensors").string(), run + "/last.safetensors");
   // The metrics agree too (not the timings), and the history has one record per epoch.
-  const Checkpoint a = load_checkpoint((dir / "straight").string(), true), b = load_checkpoint(run, true);
+  const models::Checkpoint a = models::load_checkpoint((dir / "straight").string(), true), b = models::load_checkpoint(run, true);
   ASSERT_EQ(b.state["history"].size(), 2u);
   for (size_t e = 0; e < 2; ++e)
     for (const char* k : {"train_loss", "train_acc", "eval_loss", "eval_acc", "ema_eval_acc", "lr"})
@@ -152,7 +152,7 @@ TEST(Trainer, NonFiniteLossStopsAndKeepsTheLastGoodCheckpoint) {
     EXPECT_NE(msg.find("diverged"), std::string::npos) << msg;
     EXPECT_NE(msg.find("last.safetensors"), std::string::npos) << msg;
   }
-  const Checkpoint last = load_checkpoint((dir / "nan").string(), true);
+  const models::Checkpoint last = models::load_checkpoint((dir / "nan").string(), true);
   for (const auto& [name, t] : last.file.tensors) {
     if (t.dtype() != DType::f32) continue;
     for (int64_t i = 0; i < t.numel(); ++i) ASSERT_TRUE(std::isfinite(t.data<float>()[i])) << name;
@@ -196,7 +196,7 @@ TEST(Trainer, KillDuringCheckpointSaveLeavesALoadableCheckpoint) {
     int status = 0;
     waitpid(child, &status, 0);
     kills += WIFSIGNALED(status);
-    const Checkpoint c = load_checkpoint(path);  // must load: never torn
+    const models::Checkpoint c = models::load_checkpoint(path);  // must load: never torn
     const double value = c.state["value"].get<double>();
     ASSERT_GE(value, 0);
     ++saved;
@@ -249,7 +249,7 @@ TEST(Trainer, PaperCifarRecipeRunsOnSyntheticCifarFiles) {
     set_config_value(c, "run.plots=false");
     const RunResult r = train(c);
     EXPECT_EQ(r.exit_code, 0);
-    const Checkpoint last = load_checkpoint((dir / settings_of(c).run.name).string(), true);
+    const models::Checkpoint last = models::load_checkpoint((dir / settings_of(c).run.name).string(), true);
     EXPECT_EQ(last.state["step"], 2);
     EXPECT_EQ(testing::json_of(last.card)["input_size"], nlohmann::json({3, 32, 32}));
     EXPECT_EQ(testing::json_of(last.card)["class_names"][0], "airplane");
@@ -285,7 +285,7 @@ TEST(Trainer, InitFromStartsFromTheSourceWeightsWithANewHead) {
                 {"schedule", {{"warmup_epochs", 0.0}}}},
                "test");
   ASSERT_TRUE(train(c).finished);
-  const Checkpoint tuned = load_checkpoint((dir / "tuned").string(), true);
+  const models::Checkpoint tuned = models::load_checkpoint((dir / "tuned").string(), true);
   ASSERT_TRUE(tuned.card.spec.has_value());
   EXPECT_EQ(testing::json_of(tuned.card)["spec"]["blocks_per_stage"],
             nlohmann::json({3, 3, 3}));  // ResNet-20, not 56
@@ -304,7 +304,7 @@ TEST(Trainer, InitFromStartsFromTheSourceWeightsWithANewHead) {
   EXPECT_EQ(tuned.file.at("fc.weight").shape(), Shape({10, 64}));
   // The run directory loads alone (no source needed) as the fine-tuned architecture.
   fs::remove(source_path);
-  auto model = model_from_checkpoint(tuned);
+  auto model = models::model_from_checkpoint(tuned);
   EXPECT_EQ(model->spec().num_classes, 10);
 
   // A source for other images is refused, naming the fix.

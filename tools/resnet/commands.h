@@ -6,7 +6,7 @@
 
 #include "resnet/data/loader.h"
 #include "resnet/infer/engine.h"
-#include "resnet/train/checkpoint.h"
+#include "resnet/models/checkpoint.h"
 
 namespace resnet::cli {
 
@@ -29,7 +29,7 @@ void add_quantize_command(CLI::App& app);      // quantize (int8 calibration)
 // An evaluation loader over `split` ("train"/"test", first `limit` images, 0 = all) of the data set a
 // checkpoint was trained on, or of `dataset`, with its evaluation transforms (evaluate.cpp); the class
 // count is checked against the checkpoint.
-std::unique_ptr<data::DataLoader> checkpoint_loader(const train::Checkpoint& c, const std::string& dataset,
+std::unique_ptr<data::DataLoader> checkpoint_loader(const models::Checkpoint& c, const std::string& dataset,
                                                     const std::string& split, int64_t limit,
                                                     int64_t batch_size, int workers);
 
@@ -37,9 +37,5 @@ std::unique_ptr<data::DataLoader> checkpoint_loader(const train::Checkpoint& c, 
 // (UserError, exit 2) with the flag and the valid choices (names.cpp).
 void check_model_flag(const std::string& name, const std::string& flag = "--model");
 void check_dataset_flag(const std::string& spec, const std::string& flag = "--dataset");
-
-// Calibration files (quantize.cpp): RUN/calibration.json, or FILE.calibration.json beside a checkpoint.
-std::string default_calibration_path(const std::string& checkpoint);
-infer::Calibration load_calibration(const std::string& path);
 
 }  // namespace resnet::cli

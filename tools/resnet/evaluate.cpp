@@ -11,12 +11,15 @@
 #include "resnet/core/memory_budget.h"
 #include "resnet/core/parallel.h"
 #include "resnet/data/image.h"
+#include "resnet/data/image_files.h"
 #include "resnet/data/loader.h"
 #include "resnet/data/sources.h"
 #include "resnet/data/transforms.h"
+#include "resnet/infer/calibration_file.h"
+#include "resnet/infer/predict.h"
 #include "resnet/models/memory_estimate.h"
 #include "resnet/nn/state_dict.h"
-#include "resnet/train/checkpoint.h"
+#include "resnet/models/checkpoint.h"
 #include "resnet/train/evaluate.h"
 #include "resnet/viz/chart.h"
 
@@ -64,7 +67,7 @@ std::shared_ptr<const data::Dataset> open_split(const std::string& spec, const s
 }
 
 // The data set a checkpoint was trained on, or `override`; imported models (ONNX) may not name one.
-std::string dataset_of(const train::Checkpoint& c, const std::string& override) {
+std::string dataset_of(const models::Checkpoint& c, const std::string& override) {
   const std::string spec = override.empty() ? c.card.provenance.dataset : override;
   if (spec.empty())
     throw UserError("'" + c.path() +
@@ -73,7 +76,7 @@ std::string dataset_of(const train::Checkpoint& c, const std::string& override) 
   return spec;
 }
 
-void check_compatible(const train::Checkpoint& c, const data::Dataset& set) {
+void check_compatible(const models::Checkpoint& c, const data::Dataset& set) {
   const int64_t classes = c.card.num_classes;
   if (set.num_classes() != classes)
     throw UserError(
@@ -84,7 +87,7 @@ void check_compatible(const train::Checkpoint& c, const data::Dataset& set) {
 
 }  // namespace
 
-std::unique_ptr<data::DataLoader> checkpoint_loader(const train::Checkpoint& c, const std::string& dataset,
+std::unique_ptr<data::DataLoader> checkpoint_loader(const models::Checkpoint& c, const std::string& dataset,
                                                     const std::string& split, int64_t limit,
                                                     int64_t batch_size, int workers) {
   using models::CardField;
@@ -124,12 +127,12 @@ void run_eval(const EvalOptions& o) {
   if (!o.dataset.empty()) check_dataset_flag(o.dataset);
   set_num_threads(o.threads);
   io::set_allow_nonfinite_weights(o.allow_nonfinite);
-  const train::Checkpoint c = train::load_checkpoint(o.checkpoint);
+  const models::Checkpoint c = models::load_checkpoint(o.checkpoint);
   models::require(c.card, c.path(),
                   {models::CardField::num_classes, models::CardField::input_size,
                    models::CardField::class_names, models::CardField::eval_transforms},
                   "resnet eval");
-  auto model = train::model_from_checkpoint(c, o.ema);
+  auto model = models::model_from_checkpoint(c, o.ema);
   const auto loader_ptr =
       checkpoint_loader(c, o.dataset, o.split, o.limit, parse_count(o.batch_size, "--batch-size"), o.workers);
   data::DataLoader& loader = *loader_ptr;
@@ -148,7 +151,7 @@ void run_eval(const EvalOptions& o) {
     infer::Calibration calibration;
     if (precision == infer::Precision::int8)
       calibration =
-          load_calibration(o.calibration.empty() ? default_calibration_path(o.checkpoint) : o.calibration);
+          infer::load_calibration(o.calibration.empty() ? infer::default_calibration_path(o.checkpoint) : o.calibration);
     model->eval();
     infer::EngineSet engines(*model, precision, &calibration);
     evaluated = train::evaluate([&](const Tensor& x) -> const Tensor& { return engines.run(x); }, loader,
@@ -234,34 +237,19 @@ std::vector<std::pair<int64_t, int64_t>> parse_indices(const std::vector<std::st
   return out;
 }
 
-bool is_image_file(const fs::path& p) {
-  std::string ext = p.extension().string();
-  std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char ch) { return std::tolower(ch); });
-  return ext == ".png" || ext == ".jpg" || ext == ".jpeg";
-}
-
 void run_predict(const PredictOptions& o) {
   o.output.begin();
   set_num_threads(o.threads);
   io::set_allow_nonfinite_weights(o.allow_nonfinite);
-  const train::Checkpoint c = train::load_checkpoint(o.checkpoint);
+  const models::Checkpoint c = models::load_checkpoint(o.checkpoint);
   models::require(
       c.card, c.path(),
       {models::CardField::input_size, models::CardField::class_names, models::CardField::eval_transforms},
       "resnet predict");
-  auto model = train::model_from_checkpoint(c, o.ema);
-  const models::InputSize size = *c.card.preprocessing.input_size;
+  auto model = models::model_from_checkpoint(c, o.ema);
+  const infer::CardPreprocessing preprocessing(c.card, c.path());
+  const models::InputSize size = preprocessing.input_size();
   const auto& names = c.card.class_names;
-  auto specs = *c.card.preprocessing.eval_transforms;
-  // Sets held in memory were trained at their own size without resizing: images of another size are
-  // resized to it first, as a user would expect.
-  const bool sizes_itself = std::any_of(specs.begin(), specs.end(), [](const std::string& s) {
-    return s.rfind("resize", 0) == 0 || s.rfind("center_crop", 0) == 0;
-  });
-  auto pipeline = data::parse_pipeline(specs);
-  specs.insert(specs.begin(),
-               "resize(" + std::to_string(size.height) + ", " + std::to_string(size.width) + ")");
-  auto resizing_pipeline = data::parse_pipeline(specs);
 
   struct Item {
     std::string name;
@@ -269,18 +257,8 @@ void run_predict(const PredictOptions& o) {
     int64_t truth = -1;
   };
   std::vector<Item> items;
-  for (const auto& input : o.inputs) {
-    std::vector<fs::path> files;
-    if (fs::is_directory(input)) {
-      for (const auto& e : fs::recursive_directory_iterator(input))
-        if (e.is_regular_file() && is_image_file(e.path())) files.push_back(e.path());
-      std::sort(files.begin(), files.end());
-      if (files.empty()) throw UserError("directory '" + input + "' holds no .png/.jpg/.jpeg images");
-    } else {
-      files.push_back(input);
-    }
-    for (const auto& f : files) items.push_back({f.string(), data::decode_image(f.string(), size.channels)});
-  }
+  for (const auto& input : o.inputs)
+    for (const auto& f : data::image_files(input)) items.push_back({f, data::decode_image(f, size.channels)});
   if (!o.indices.empty()) {
     const std::string spec = c.card.provenance.dataset;
     if (spec.empty())
@@ -297,40 +275,22 @@ void run_predict(const PredictOptions& o) {
   }
   if (items.empty()) throw UserError("nothing to predict: give image files or directories, or --index N");
 
-  const int64_t k = std::clamp<int64_t>(o.top_k, 1, static_cast<int64_t>(names.size()));
   Tensor input = Tensor::empty({1, size.channels, size.height, size.width});
-  data::FloatImage image;
   int64_t correct = 0, labelled = 0;
   nlohmann::json predictions = nlohmann::json::array();
   for (auto& item : items) {
-    data::to_float(item.image, image);
-    Rng unused(0);
-    const bool resize = !sizes_itself && (image.height != size.height || image.width != size.width);
-    (resize ? resizing_pipeline : pipeline)->apply(image, unused);
-    if (image.channels != size.channels || image.height != size.height || image.width != size.width)
-      throw UserError("'" + item.name + "' does not come out of the model's preprocessing at " +
-                      std::to_string(size.height) + "×" + std::to_string(size.width));
-    std::copy(image.values.begin(), image.values.end(), input.data<float>());
+    preprocessing.apply(item.image, input.data<float>(), item.name);
     const Tensor& logits = model->forward(input);
-    const float* row = logits.data<float>();
-    const int64_t K = logits.size(1);
-    const float top = *std::max_element(row, row + K);
-    double z = 0;
-    for (int64_t j = 0; j < K; ++j) z += std::exp(static_cast<double>(row[j] - top));
-    std::vector<int64_t> order(static_cast<size_t>(K));
-    for (int64_t j = 0; j < K; ++j) order[j] = j;
-    std::partial_sort(order.begin(), order.begin() + k, order.end(),
-                      [&](int64_t a, int64_t b) { return row[a] > row[b]; });
+    const std::vector<infer::ClassScore> top = infer::top_k(logits.data<float>(), logits.size(1), o.top_k);
     o.output.print("%s:", item.name.c_str());
     nlohmann::json top_k = nlohmann::json::array();
-    for (int64_t j = 0; j < k; ++j) {
-      const double percent = 100.0 * std::exp(static_cast<double>(row[order[j]] - top)) / z;
-      o.output.print("  %s %.1f%%", names[order[j]].c_str(), percent);
-      top_k.push_back({{"class", names[order[j]]}, {"index", order[j]}, {"probability", percent / 100}});
+    for (const infer::ClassScore& score : top) {
+      o.output.print("  %s %.1f%%", names[score.index].c_str(), 100.0 * score.probability);
+      top_k.push_back({{"class", names[score.index]}, {"index", score.index}, {"probability", score.probability}});
     }
     nlohmann::json prediction = {{"input", item.name}, {"top", top_k}};
     if (item.truth >= 0) {
-      const bool ok = order[0] == item.truth;
+      const bool ok = top[0].index == item.truth;
       correct += ok, ++labelled;
       o.output.print("   (true: %s%s)", names[item.truth].c_str(), ok ? "" : ", WRONG");
       prediction["truth"] = names[item.truth];

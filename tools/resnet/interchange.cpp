@@ -39,9 +39,9 @@ void run_export(const ExportCommand& o) {
         .model = o.model, .num_classes = model->spec().num_classes, .in_channels = model->spec().in_channels};
     card.provenance = {.source_file = o.checkpoint, .source_format = "safetensors"};
   } else {
-    const train::Checkpoint c = train::load_checkpoint(o.checkpoint);
+    const models::Checkpoint c = models::load_checkpoint(o.checkpoint);
     models::require(c.card, c.path(), {}, "resnet export");
-    model = train::model_from_checkpoint(c, o.ema);
+    model = models::model_from_checkpoint(c, o.ema);
     card = c.card;
   }
   onnx::export_onnx(*model, o.onnx, {.fold_bn = o.fold_bn, .card = card});

@@ -4,9 +4,6 @@
 // measures what int8 costs: top-1 of the fp32 and int8 engines on the test set, and how often they agree.
 #include <chrono>
 #include <cstdio>
-#include <filesystem>
-#include <fstream>
-#include <sstream>
 
 #include "commands.h"
 #include "output.h"
@@ -14,31 +11,12 @@
 #include "resnet/data/loader.h"
 #include "resnet/data/sources.h"
 #include "resnet/data/transforms.h"
-#include "resnet/infer/engine.h"
-#include "resnet/io/atomic_file.h"
-#include "resnet/train/checkpoint.h"
+#include "resnet/infer/calibration_file.h"
+#include "resnet/models/checkpoint.h"
 #include "resnet/train/evaluate.h"
 #include "resnet/train/progress.h"
 
 namespace resnet::cli {
-
-namespace fs = std::filesystem;
-
-std::string default_calibration_path(const std::string& checkpoint) {
-  if (fs::is_directory(checkpoint)) return (fs::path(checkpoint) / "calibration.json").string();
-  fs::path p(checkpoint);
-  return (p.parent_path() / (p.stem().string() + ".calibration.json")).string();
-}
-
-infer::Calibration load_calibration(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in)
-    throw UserError("cannot read calibration file '" + path +
-                    "': make it with `resnet quantize --checkpoint RUN` (or pass --calibration FILE)");
-  std::stringstream text;
-  text << in.rdbuf();
-  return infer::Calibration::from_json(text.str(), path);
-}
 
 namespace {
 
@@ -57,14 +35,14 @@ void run_quantize(const QuantizeOptions& o) {
   set_num_threads(o.threads);
   if (o.images < 1) throw UserError("--images must be at least 1");
   if (o.batch_size < 1) throw UserError("--batch-size must be at least 1");
-  const train::Checkpoint c = train::load_checkpoint(o.checkpoint);
+  const models::Checkpoint c = models::load_checkpoint(o.checkpoint);
   models::require(c.card, c.path(),
                   {models::CardField::num_classes, models::CardField::input_size,
                    models::CardField::class_names, models::CardField::eval_transforms},
                   "resnet quantize");
-  auto model = train::model_from_checkpoint(c, o.ema);
+  auto model = models::model_from_checkpoint(c, o.ema);
   model->eval();
-  const std::string out = o.out.empty() ? default_calibration_path(o.checkpoint) : o.out;
+  const std::string out = o.out.empty() ? infer::default_calibration_path(o.checkpoint) : o.out;
 
   auto calibration_data = checkpoint_loader(c, o.dataset, "train", o.images, o.batch_size, o.workers);
   o.output.note("Calibrating %s on %lld images of %s\n", c.card.model.c_str(),
@@ -79,7 +57,7 @@ void run_quantize(const QuantizeOptions& o) {
     bar.update(calibration.images);
   }
   bar.finish(std::to_string(calibration.ranges.size()) + " activation ranges");
-  io::write_text_atomically(out, calibration.to_json());
+  infer::save_calibration(out, calibration);
   o.output.print("wrote %s (%zu activation ranges from %lld images)\n", out.c_str(),
                  calibration.ranges.size(), static_cast<long long>(calibration.images));
   nlohmann::json document = {{"checkpoint", c.path()},

@@ -4,7 +4,7 @@
 // format, recipe, the resnet.cpp version that wrote it).
 //
 // One reader (model_card_from_json) and one writer (model_card_to_json); everything else uses the struct.
-// On disk it is the JSON "info" record of a checkpoint (train/checkpoint.h) and the "resnet.cpp.info"
+// On disk it is the JSON "info" record of a checkpoint (models/checkpoint.h) and the "resnet.cpp.info"
 // metadata of an exported ONNX file, with flat keys:
 //   "card_version" 2 (absent in version 1, the cards written before versions, which read the same way),
 //   "model", "spec", "num_classes", "in_channels", "width_multiplier", "input_size" [c, h, w],

@@ -36,6 +36,7 @@
 #include <nlohmann/json.hpp>
 
 #include "resnet/core/tensor.h"
+#include "resnet/models/checkpoint.h"
 #include "resnet/models/model_card.h"
 #include "resnet/models/resnet.h"
 
@@ -49,5 +50,11 @@ struct ImportedModel {
 };
 
 ImportedModel import_onnx(const std::string& path);
+
+// An imported ONNX ResNet as a weights-only checkpoint (no config, no training state).
+models::Checkpoint import_checkpoint(const std::string& path);
+// Makes models::load_checkpoint read ".onnx" files with import_checkpoint. A program that uses anything
+// of this file is registered already (at start-up); one that does not must call this once.
+void register_checkpoint_reader();
 
 }  // namespace resnet::onnx

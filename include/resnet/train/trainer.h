@@ -24,7 +24,8 @@
 #include <memory>
 #include <string>
 
-#include "resnet/train/checkpoint.h"
+#include <nlohmann/json.hpp>
+
 #include "resnet/train/config.h"
 
 namespace resnet::train {
