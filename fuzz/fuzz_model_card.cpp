@@ -5,9 +5,9 @@
 #include <cstdint>
 #include <string>
 
+#include "resnet/models/checkpoint.h"
 #include "resnet/models/registry.h"
 #include "resnet/models/spec_json.h"
-#include "resnet/models/checkpoint.h"
 
 namespace {
 

@@ -34,7 +34,8 @@ int main(int argc, char** argv) try {
 
   // Softmax over the logits, then the k most likely classes.
   const int64_t k = argc > 3 ? std::stoll(argv[3]) : 5;
-  for (const resnet::infer::ClassScore& score : resnet::infer::top_k(logits.data<float>(), logits.size(1), k)) {
+  for (const resnet::infer::ClassScore& score :
+       resnet::infer::top_k(logits.data<float>(), logits.size(1), k)) {
     const auto c = static_cast<size_t>(score.index);
     const std::string name = c < card.class_names.size() ? card.class_names[c] : "class " + std::to_string(c);
     std::printf("%-16s %5.1f%%\n", name.c_str(), 100.0 * score.probability);

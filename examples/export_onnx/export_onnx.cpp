@@ -8,8 +8,8 @@
 #include <exception>
 #include <string>
 
-#include "resnet/onnx/export.h"
 #include "resnet/models/checkpoint.h"
+#include "resnet/onnx/export.h"
 
 int main(int argc, char** argv) try {
   if (argc < 3) {

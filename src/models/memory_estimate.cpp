@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <sstream>
 
+#include "resnet/core/format.h"
 #include "resnet/core/memory_budget.h"
 #include "resnet/models/architecture.h"
 
@@ -95,29 +96,12 @@ std::string describe_widths(const ResNetSpec& spec) {
   return os.str();
 }
 
-namespace {
-
-std::string count(double n) {
-  char buf[48];
-  if (n >= 1e9)
-    std::snprintf(buf, sizeof buf, "%.3gG ", n / 1e9);
-  else if (n >= 1e6)
-    std::snprintf(buf, sizeof buf, "%.3gM ", n / 1e6);
-  else if (n >= 1e3)
-    std::snprintf(buf, sizeof buf, "%.3gk ", n / 1e3);
-  else
-    std::snprintf(buf, sizeof buf, "%.0f ", n);
-  return buf;
-}
-
-}  // namespace
-
 void check_parameters_fit(const ResNetSpec& spec) {
   const MemoryEstimate e = estimate_memory(spec, 1, 1);
   check_memory_budget(
       (e.parameters + e.buffers) * kF32,
       "a ResNet with " + describe_widths(spec) + " and " + std::to_string(spec.num_classes) + " classes (" +
-          count(e.parameters) + "parameters)",
+          format_count(e.parameters) + " parameters)",
       "lower the width multiplier (model.width_multiplier, --width) or the number of classes, "
       "or check the model description it was built from");
 }
@@ -146,7 +130,7 @@ void check_training_fits(const ResNetSpec& spec, int64_t batch, int64_t channels
                          int64_t width, bool ema, int64_t prefetch, const std::string& what) {
   const MemoryEstimate e = estimate_memory(spec, 1, 1);
   std::ostringstream os;
-  os << what << " (" << count(e.parameters) << "parameters, " << describe_widths(spec) << ") on batches of "
+  os << what << " (" << format_count(e.parameters) << " parameters, " << describe_widths(spec) << ") on batches of "
      << batch << " " << channels << "×" << height << "×" << width << " images";
   check_memory_budget(training_bytes(spec, batch, channels, height, width, ema, prefetch), os.str(),
                       "lower model.width_multiplier, optim.batch_size or data.image_size, or pick a smaller "

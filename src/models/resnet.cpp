@@ -6,7 +6,7 @@
 
 namespace resnet::models {
 
-ResNet::ResNet(const ResNetSpec& spec) : Module("ResNet"), spec_(spec), architecture_(architecture_of(spec)) {
+ResNet::ResNet(const ResNetSpec& spec) : Module("ResNet"), architecture_(architecture_of(spec)) {
   check_parameters_fit(spec);  // before a parameter is allocated
   const Architecture& a = architecture_;
   // Children are registered on this module, so names are "conv1", "layer1.0.conv1", … as in torchvision.
@@ -69,8 +69,8 @@ void ResNet::set_input_gradient(bool on) {
 }
 
 const Tensor& ResNet::forward_impl(const Tensor& x) {
-  RESNET_CHECK(x.ndim() == 4 && x.size(1) == spec_.in_channels)
-      << "ResNet expects [N, " << spec_.in_channels << ", H, W], got " << x.shape();
+  RESNET_CHECK(x.ndim() == 4 && x.size(1) == spec().in_channels)
+      << "ResNet expects [N, " << spec().in_channels << ", H, W], got " << x.shape();
   return forward_chain(body_order_, x);
 }
 

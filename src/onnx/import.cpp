@@ -1020,7 +1020,9 @@ models::Checkpoint import_checkpoint(const std::string& path) {
   return c;
 }
 
-void register_checkpoint_reader() { models::register_checkpoint_reader(".onnx", &import_checkpoint); }
+void register_checkpoint_reader() {
+  models::register_checkpoint_reader(".onnx", &import_checkpoint);
+}
 
 namespace {
 // Any program linking this file reads .onnx wherever a checkpoint is wanted.

@@ -12,11 +12,11 @@
 #include "resnet/data/sources.h"
 #include "resnet/data/transforms.h"
 #include "resnet/io/atomic_file.h"
+#include "resnet/models/checkpoint.h"
 #include "resnet/models/registry.h"
 #include "resnet/nn/init.h"
 #include "resnet/study/layer_statistics.h"
 #include "resnet/study/studies.h"
-#include "resnet/models/checkpoint.h"
 #include "resnet/train/progress.h"
 #include "resnet/viz/chart.h"
 

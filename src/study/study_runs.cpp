@@ -6,9 +6,9 @@
 #include "resnet/core/check.h"
 #include "resnet/core/parallel.h"
 #include "resnet/io/atomic_file.h"
+#include "resnet/models/checkpoint.h"
 #include "resnet/models/registry.h"
 #include "resnet/study/studies.h"
-#include "resnet/models/checkpoint.h"
 #include "resnet/train/trainer.h"
 
 namespace fs = std::filesystem;

@@ -60,6 +60,41 @@ std::vector<double> ClassificationMetrics::per_class_accuracy() const {
   return out;
 }
 
+std::vector<ClassScores> ClassificationMetrics::per_class_scores() const {
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  std::vector<ClassScores> out(static_cast<size_t>(k_));
+  for (size_t c = 0; c < out.size(); ++c) {
+    int64_t predicted = 0;
+    for (const auto& row : confusion_) predicted += row[c];
+    for (int64_t v : confusion_[c]) out[c].support += v;
+    const auto correct = static_cast<double>(confusion_[c][c]);
+    ClassScores& s = out[c];
+    s.precision = predicted ? correct / static_cast<double>(predicted) : (s.support ? 0.0 : nan);
+    s.recall = s.support ? correct / static_cast<double>(s.support) : nan;
+    s.f1 = !s.support                   ? nan
+           : s.precision + s.recall > 0 ? 2 * s.precision * s.recall / (s.precision + s.recall)
+                                        : 0.0;
+  }
+  return out;
+}
+
+ClassScores ClassificationMetrics::macro_average() const {
+  ClassScores mean;
+  int64_t classes = 0;
+  for (const ClassScores& s : per_class_scores()) {
+    if (!s.support) continue;
+    mean.precision += s.precision, mean.recall += s.recall, mean.f1 += s.f1;
+    mean.support += s.support;
+    ++classes;
+  }
+  if (!classes)
+    return {std::numeric_limits<double>::quiet_NaN(), std::numeric_limits<double>::quiet_NaN(),
+            std::numeric_limits<double>::quiet_NaN(), 0};
+  const auto n = static_cast<double>(classes);
+  mean.precision /= n, mean.recall /= n, mean.f1 /= n;
+  return mean;
+}
+
 nlohmann::json ClassificationMetrics::to_json() const {
   return {{"count", count_},
           {"correct1", correct1_},
@@ -80,18 +115,29 @@ void ClassificationMetrics::from_json(const nlohmann::json& j) {
 std::string format_class_report(const ClassificationMetrics& m, const std::vector<std::string>& names) {
   std::string out;
   char line[256];
-  size_t width = 5;
+  size_t width = 9;  // "macro avg"
   for (const auto& n : names) width = std::max(width, std::min<size_t>(n.size(), 24));
-  const auto accuracy = m.per_class_accuracy();
-  std::snprintf(line, sizeof line, "%-*s  accuracy  samples\n", static_cast<int>(width), "class");
-  out += line;
-  for (size_t c = 0; c < names.size(); ++c) {
-    int64_t total = 0;
-    for (int64_t v : m.confusion()[c]) total += v;
-    std::snprintf(line, sizeof line, "%-*.*s  %7.2f%%  %7lld\n", static_cast<int>(width), 24,
-                  names[c].c_str(), accuracy[c], static_cast<long long>(total));
+  const auto scores = m.per_class_scores();
+  // NaN (a class with no sample) prints as "-": there is nothing to score.
+  auto cell = [](double v) {
+    char b[16];
+    if (std::isnan(v))
+      std::snprintf(b, sizeof b, "%9s", "-");
+    else
+      std::snprintf(b, sizeof b, "%9.4f", v);
+    return std::string(b);
+  };
+  auto row = [&](const std::string& name, const ClassScores& s) {
+    std::snprintf(line, sizeof line, "%-*.*s %s %s %s  %7lld\n", static_cast<int>(width), 24, name.c_str(),
+                  cell(s.precision).c_str(), cell(s.recall).c_str(), cell(s.f1).c_str(),
+                  static_cast<long long>(s.support));
     out += line;
-  }
+  };
+  std::snprintf(line, sizeof line, "%-*s %9s %9s %9s  %7s\n", static_cast<int>(width), "class", "precision",
+                "recall", "F1", "samples");
+  out += line;
+  for (size_t c = 0; c < names.size(); ++c) row(names[c], scores[c]);
+  row("macro avg", m.macro_average());
   if (names.size() > 30) return out;  // a matrix that wide does not fit a terminal; see the PNG
   out += "\nconfusion matrix (rows: true class, columns: predicted)\n";
   // Row labels are "<index> <name>", so the label column is wider than the name column above.

@@ -78,6 +78,17 @@ TEST_F(JsonOutputCheckpointCli, Eval) {
   EXPECT_LE(e.at("top1").get<double>(), 100);
   EXPECT_EQ(e.at("classes").size(), 10u);
   EXPECT_EQ(e.at("confusion").size(), 10u);
+  EXPECT_TRUE(e.at("top5").is_number()) << "ten classes: top-5 means something";
+  // Per-class scores and their macro average: the mean F1 of the classes that have samples.
+  double f1_sum = 0;
+  int scored = 0;
+  for (const auto& k : e.at("classes")) {
+    ASSERT_TRUE(k.contains("precision") && k.contains("recall") && k.contains("samples")) << k;
+    if (k.at("f1").is_number()) f1_sum += k.at("f1").get<double>(), ++scored;
+  }
+  ASSERT_GT(scored, 1);
+  EXPECT_NEAR(e.at("macro").at("f1").get<double>(), f1_sum / scored, 1e-9);
+  EXPECT_EQ(e.at("macro").at("samples"), 64);
   EXPECT_NE(eval.err.find("top-1"), std::string::npos) << "the report goes to stderr: " << eval.err;
 
   const auto quiet = run_cli_streams("eval --checkpoint " + checkpoint_ + " --limit 64 --quiet");

@@ -5,6 +5,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <cstdio>
 #include <filesystem>
@@ -15,9 +16,9 @@
 #include "resnet/io/pickle.h"
 #include "resnet/io/pth.h"
 #include "resnet/io/safetensors.h"
+#include "resnet/models/checkpoint.h"
 #include "resnet/models/registry.h"
 #include "resnet/nn/state_dict.h"
-#include "resnet/models/checkpoint.h"
 #include "test_util.h"
 
 using namespace resnet;
@@ -256,6 +257,41 @@ TEST(PthHostile, NotACheckpointIsNamed) {
   EXPECT_NE(msg.find("not a PyTorch checkpoint"), std::string::npos) << msg;
   EXPECT_NE(msg.find("safetensors already"), std::string::npos) << msg;
   EXPECT_NE(error_of([] { io::load_pth("/nonexistent/model.pth"); }).find("cannot open"), std::string::npos);
+}
+
+TEST(PthCli, AnImageNetModelGetsImageNetsClassNamesAndNormalisation) {
+  // The layout of torchvision's published resnet18 (1,000 classes) at 1/32 width.
+  const std::string out = temp_path("r18.safetensors");
+  Output r = run_cli("convert " + kDir + "resnet18_tiny_imagenet.pth --out " + out + " --model resnet18");
+  ASSERT_EQ(r.status, 0) << r.text;
+  const models::Checkpoint c = models::load_checkpoint(out);
+  ASSERT_EQ(c.card.class_names.size(), 1000u);
+  EXPECT_EQ(c.card.class_names[0], "tench");
+  EXPECT_EQ(c.card.class_names[207], "golden retriever");
+  EXPECT_EQ(c.card.class_names[999], "toilet tissue");
+  ASSERT_EQ(c.card.preprocessing.mean.size(), 3u);
+  EXPECT_NEAR(c.card.preprocessing.mean[0], 0.485, 1e-9);
+  r = run_cli("predict --checkpoint " + out + " " + kDir + "photo_300x200.png --top-k 1 --json");
+  ASSERT_EQ(r.status, 0) << r.text;
+  const size_t at = r.text.find("\"class\"");
+  ASSERT_NE(at, std::string::npos) << r.text;
+  const std::string name = r.text.substr(r.text.find('"', r.text.find(':', at)) + 1);
+  const std::string predicted = name.substr(0, name.find('"'));
+  EXPECT_NE(std::find(c.card.class_names.begin(), c.card.class_names.end(), predicted),
+            c.card.class_names.end())
+      << "predict prints ImageNet's names: " << r.text;
+  EXPECT_FALSE(std::all_of(predicted.begin(), predicted.end(), ::isdigit)) << r.text;
+  // A names file still wins.
+  const std::string names = temp_path("names1000.txt");
+  {
+    std::ofstream f(names);
+    for (int i = 0; i < 1000; ++i) f << "n" << i << "\n";
+  }
+  r = run_cli("convert " + kDir + "resnet18_tiny_imagenet.pth --out " + out +
+              " --model resnet18 --class-names " + names);
+  ASSERT_EQ(r.status, 0) << r.text;
+  EXPECT_EQ(models::load_checkpoint(out).card.class_names[207], "n207");
+  fs::remove(out), fs::remove(names);
 }
 
 TEST(PthCli, ConvertChecksTheArchitectureAndPredictUsesTheCheckpoint) {

@@ -5,12 +5,12 @@
 #include "card_util.h"
 #include "onnx/proto.h"
 #include "onnx_test_util.h"
+#include "resnet/models/checkpoint.h"
 #include "resnet/nn/loss.h"
 #include "resnet/nn/state_dict.h"
 #include "resnet/onnx/export.h"
 #include "resnet/onnx/import.h"
 #include "resnet/optim/sgd.h"
-#include "resnet/models/checkpoint.h"
 #include "test_util.h"
 
 namespace resnet::testing {

@@ -13,8 +13,8 @@
 #include <thread>
 
 #include "cli_util.h"
-#include "resnet/ops/backend.h"
 #include "resnet/models/checkpoint.h"
+#include "resnet/ops/backend.h"
 
 namespace resnet::train {
 namespace {

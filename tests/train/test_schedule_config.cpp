@@ -211,6 +211,44 @@ TEST(Metrics, TopKPerClassAndConfusionByHand) {
   EXPECT_DOUBLE_EQ(restored.top1(), m.top1());
 }
 
+TEST(Metrics, PrecisionRecallAndF1ByHand) {
+  // (true, predicted): class 0 → 0, 0, 1; class 1 → 1, 0, 2; class 2 has no sample but is predicted
+  // (for class 4); class 3 neither has samples nor is predicted; class 4's one sample is missed.
+  const std::vector<std::pair<int64_t, int64_t>> pairs = {{0, 0}, {0, 0}, {0, 1}, {1, 1},
+                                                          {1, 0}, {1, 2}, {4, 2}};
+  Tensor logits = Tensor::zeros({7, 5});
+  Tensor labels = Tensor::empty({7}, DType::i64);
+  for (size_t i = 0; i < pairs.size(); ++i) {
+    labels.data<int64_t>()[i] = pairs[i].first;
+    logits.data<float>()[i * 5 + static_cast<size_t>(pairs[i].second)] = 1;
+  }
+  ClassificationMetrics m(5);
+  m.add(logits, labels, 1.0);
+  const auto s = m.per_class_scores();
+  EXPECT_DOUBLE_EQ(s[0].precision, 2.0 / 3);  // column 0 holds 3 predictions, 2 right
+  EXPECT_DOUBLE_EQ(s[0].recall, 2.0 / 3);
+  EXPECT_DOUBLE_EQ(s[0].f1, 2.0 / 3);
+  EXPECT_DOUBLE_EQ(s[1].precision, 0.5);
+  EXPECT_DOUBLE_EQ(s[1].recall, 1.0 / 3);
+  EXPECT_DOUBLE_EQ(s[1].f1, 0.4);  // 2·(1/2)(1/3) / (1/2 + 1/3)
+  EXPECT_EQ(s[1].support, 3);
+  EXPECT_DOUBLE_EQ(s[2].precision, 0.0);  // predicted twice, never right
+  EXPECT_TRUE(std::isnan(s[2].recall) && std::isnan(s[2].f1));
+  EXPECT_TRUE(std::isnan(s[3].precision) && std::isnan(s[3].recall));
+  EXPECT_DOUBLE_EQ(s[4].precision, 0.0);  // has a sample, never predicted
+  EXPECT_DOUBLE_EQ(s[4].f1, 0.0);
+  // The macro average is over the classes with samples: 0, 1 and 4.
+  const ClassScores macro = m.macro_average();
+  EXPECT_DOUBLE_EQ(macro.precision, (2.0 / 3 + 0.5 + 0) / 3);
+  EXPECT_DOUBLE_EQ(macro.recall, (2.0 / 3 + 1.0 / 3 + 0) / 3);
+  EXPECT_DOUBLE_EQ(macro.f1, (2.0 / 3 + 0.4 + 0) / 3);
+  EXPECT_EQ(macro.support, 7);
+  EXPECT_FALSE(m.top5_meaningful()) << "five classes";
+  const std::string report = format_class_report(m, {"a", "b", "c", "d", "e"});
+  EXPECT_NE(report.find("precision"), std::string::npos) << report;
+  EXPECT_NE(report.find("macro avg"), std::string::npos) << report;
+}
+
 TEST(Metrics, ConfusionMatrixColumnsLineUpWhateverTheNameLengths) {
   // Names of unequal length (the longest one sets the label column) and two-digit class indices.
   std::vector<std::string> names;

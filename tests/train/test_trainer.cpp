@@ -112,7 +112,8 @@ TEST(Trainer, StoppedAndResumedRunIsBitIdentical) {
   ASSERT_TRUE(last.finished);
   expect_identical_checkpoints((dir / "straight" / "last.safetensors").string(), run + "/last.safetensors");
   // The metrics agree too (not the timings), and the history has one record per epoch.
-  const models::Checkpoint a = models::load_checkpoint((dir / "straight").string(), true), b = models::load_checkpoint(run, true);
+  const models::Checkpoint a = models::load_checkpoint((dir / "straight").string(), true),
+                           b = models::load_checkpoint(run, true);
   ASSERT_EQ(b.state["history"].size(), 2u);
   for (size_t e = 0; e < 2; ++e)
     for (const char* k : {"train_loss", "train_acc", "eval_loss", "eval_acc", "ema_eval_acc", "lr"})

@@ -9,6 +9,7 @@
 
 #include "commands.h"
 #include "output.h"
+#include "resnet/data/imagenet_classes.h"
 #include "resnet/data/transforms.h"
 #include "resnet/io/pth.h"
 #include "resnet/io/safetensors.h"
@@ -138,6 +139,9 @@ void run_convert(const ConvertOptions& o) {
   std::vector<std::string> names;
   if (!o.class_names_file.empty()) {
     names = read_class_names(o.class_names_file, actual_classes);
+  } else if (imagenet_style && actual_classes == 1000) {
+    // torchvision's published weights: predict prints "golden retriever", not "207".
+    names = data::imagenet_class_names();
   } else {
     for (int64_t i = 0; i < actual_classes; ++i) names.push_back(std::to_string(i));
   }
@@ -182,7 +186,9 @@ void add_convert_command(CLI::App& app) {
                   "Width multiplier the model was built with (default: from conv1.weight)")
       ->check(CLI::PositiveNumber);
   cmd->add_option("--input-size", o->input_size, "Input height = width (default: the model's design size)");
-  cmd->add_option("--class-names", o->class_names_file, "Text file, one class name a line")
+  cmd->add_option("--class-names", o->class_names_file,
+                  "Text file, one class name a line (default: ImageNet's 1,000 names for a 1,000-class "
+                  "ImageNet model, else the indices)")
       ->check(CLI::ExistingFile);
   add_list_option(cmd, "--mean", o->mean, "Normalisation mean per channel (default ImageNet's)");
   add_list_option(cmd, "--std", o->std, "Normalisation std per channel (default ImageNet's)");

@@ -17,9 +17,9 @@
 #include "resnet/data/transforms.h"
 #include "resnet/infer/calibration_file.h"
 #include "resnet/infer/predict.h"
+#include "resnet/models/checkpoint.h"
 #include "resnet/models/memory_estimate.h"
 #include "resnet/nn/state_dict.h"
-#include "resnet/models/checkpoint.h"
 #include "resnet/train/evaluate.h"
 #include "resnet/viz/chart.h"
 
@@ -150,8 +150,8 @@ void run_eval(const EvalOptions& o) {
     const infer::Precision precision = infer::parse_precision(o.engine);
     infer::Calibration calibration;
     if (precision == infer::Precision::int8)
-      calibration =
-          infer::load_calibration(o.calibration.empty() ? infer::default_calibration_path(o.checkpoint) : o.calibration);
+      calibration = infer::load_calibration(
+          o.calibration.empty() ? infer::default_calibration_path(o.checkpoint) : o.calibration);
     model->eval();
     infer::EngineSet engines(*model, precision, &calibration);
     evaluated = train::evaluate([&](const Tensor& x) -> const Tensor& { return engines.run(x); }, loader,
@@ -160,37 +160,50 @@ void run_eval(const EvalOptions& o) {
   const train::ClassificationMetrics& metrics = *evaluated;
   const auto& names = c.card.class_names;
   o.output.print("%s\n", train::format_class_report(metrics, names).c_str());
-  o.output.print("%s on %s: top-1 %.2f%%  top-5 %.2f%%  loss %.4f  (%lld images)\n", c.card.model.c_str(),
-                 set->describe().c_str(), metrics.top1(), metrics.top5(), metrics.loss(),
+  const train::ClassScores macro = metrics.macro_average();
+  // Top-5 of five classes or fewer is 100 % whatever the model: not worth a number.
+  char top5[32] = "";
+  if (metrics.top5_meaningful()) std::snprintf(top5, sizeof top5, "  top-5 %.2f%%", metrics.top5());
+  o.output.print("%s on %s: top-1 %.2f%%%s  macro F1 %.4f  loss %.4f  (%lld images)\n", c.card.model.c_str(),
+                 set->describe().c_str(), metrics.top1(), top5, macro.f1, metrics.loss(),
                  static_cast<long long>(metrics.count()));
   if (!o.confusion_png.empty()) {
     viz::save_confusion_matrix_png(metrics.confusion(), names, "confusion matrix", o.confusion_png);
     o.output.print("wrote %s\n", o.confusion_png.c_str());
   }
+  // JSON has no NaN: a score with nothing to score (a class with no sample) is null.
+  auto number = [](double v) { return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr); };
+  auto scores_json = [&](const train::ClassScores& s) {
+    return nlohmann::json{{"precision", number(s.precision)},
+                          {"recall", number(s.recall)},
+                          {"f1", number(s.f1)},
+                          {"samples", s.support}};
+  };
   nlohmann::json classes = nlohmann::json::array();
   const auto accuracy = metrics.per_class_accuracy();
+  const auto scores = metrics.per_class_scores();
   for (size_t k = 0; k < names.size(); ++k) {
-    int64_t samples = 0;
-    for (int64_t n : metrics.confusion()[k]) samples += n;
-    // A class with no sample has no accuracy (NaN): null, which JSON can hold.
-    classes.push_back({{"name", names[k]},
-                       {"accuracy", std::isfinite(accuracy[k]) ? nlohmann::json(accuracy[k]) : nullptr},
-                       {"samples", samples}});
+    nlohmann::json entry = scores_json(scores[k]);
+    entry["name"] = names[k];
+    entry["accuracy"] = number(accuracy[k]);
+    classes.push_back(entry);
   }
-  o.output.result({{"checkpoint", c.path()},
-                   {"model", c.card.model},
-                   {"dataset", set->describe()},
-                   {"split", o.split},
-                   {"weights", o.ema ? "ema" : "model"},
-                   {"engine", o.engine.empty() ? std::string("module") : o.engine},
-                   {"images", metrics.count()},
-                   {"top1", metrics.top1()},
-                   {"top5", metrics.top5()},
-                   {"loss", metrics.loss()},
-                   {"classes", classes},
-                   {"confusion", metrics.confusion()},
-                   {"confusion_png",
-                    o.confusion_png.empty() ? nlohmann::json(nullptr) : nlohmann::json(o.confusion_png)}});
+  o.output.result(
+      {{"checkpoint", c.path()},
+       {"model", c.card.model},
+       {"dataset", set->describe()},
+       {"split", o.split},
+       {"weights", o.ema ? "ema" : "model"},
+       {"engine", o.engine.empty() ? std::string("module") : o.engine},
+       {"images", metrics.count()},
+       {"top1", metrics.top1()},
+       {"top5", metrics.top5_meaningful() ? nlohmann::json(metrics.top5()) : nlohmann::json(nullptr)},
+       {"loss", metrics.loss()},
+       {"macro", scores_json(macro)},
+       {"classes", classes},
+       {"confusion", metrics.confusion()},
+       {"confusion_png",
+        o.confusion_png.empty() ? nlohmann::json(nullptr) : nlohmann::json(o.confusion_png)}});
 }
 
 struct PredictOptions {
@@ -286,7 +299,8 @@ void run_predict(const PredictOptions& o) {
     nlohmann::json top_k = nlohmann::json::array();
     for (const infer::ClassScore& score : top) {
       o.output.print("  %s %.1f%%", names[score.index].c_str(), 100.0 * score.probability);
-      top_k.push_back({{"class", names[score.index]}, {"index", score.index}, {"probability", score.probability}});
+      top_k.push_back(
+          {{"class", names[score.index]}, {"index", score.index}, {"probability", score.probability}});
     }
     nlohmann::json prediction = {{"input", item.name}, {"top", top_k}};
     if (item.truth >= 0) {

@@ -7,6 +7,7 @@
 #include "commands.h"
 #include "output.h"
 #include "resnet/core/finite.h"
+#include "resnet/core/format.h"
 #include "resnet/core/parallel.h"
 #include "resnet/io/safetensors.h"
 #include "resnet/models/memory_estimate.h"
@@ -32,19 +33,6 @@ Shape parse_chw(const std::string& text) {
   }
   if (s.ndim() != 3) throw UserError("--input '" + text + "' is not CxHxW (e.g. 3x224x224)");
   return s;
-}
-
-std::string human(double v) {
-  char buf[32];
-  if (v >= 1e9)
-    std::snprintf(buf, sizeof buf, "%.2fG", v / 1e9);
-  else if (v >= 1e6)
-    std::snprintf(buf, sizeof buf, "%.2fM", v / 1e6);
-  else if (v >= 1e3)
-    std::snprintf(buf, sizeof buf, "%.1fk", v / 1e3);
-  else
-    std::snprintf(buf, sizeof buf, "%.0f", v);
-  return buf;
 }
 
 struct SummaryOptions {
@@ -81,7 +69,7 @@ void run_summary(const SummaryOptions& o) {
   nlohmann::json layers = nlohmann::json::array();
   for (const auto& l : s.layers) {
     o.output.print("%-28s %-12s %-20s %12lld %12s\n", l.name.c_str(), l.type.c_str(), l.output.str().c_str(),
-                   static_cast<long long>(l.parameters), human(static_cast<double>(l.macs)).c_str());
+                   static_cast<long long>(l.parameters), format_count(static_cast<double>(l.macs)).c_str());
     layers.push_back({{"name", l.name},
                       {"type", l.type},
                       {"output", shape_json(l.output)},
@@ -89,7 +77,7 @@ void run_summary(const SummaryOptions& o) {
                       {"macs", l.macs}});
   }
   o.output.print("total: %lld parameters, %s MACs per image at %s\n", static_cast<long long>(s.parameters),
-                 human(static_cast<double>(s.macs)).c_str(), input.str().c_str());
+                 format_count(static_cast<double>(s.macs)).c_str(), input.str().c_str());
   o.output.result({{"model", o.model},
                    {"input", shape_json(input)},
                    {"parameters", s.parameters},
@@ -144,7 +132,7 @@ void add_model_commands(CLI::App& app) {
       auto model = models::create_model(m.name);
       const models::Summary s = models::summarize(*model, {3, m.default_size, m.default_size});
       out.print("%-18s %12lld %10s %5lld²  %s\n", m.name.c_str(), static_cast<long long>(s.parameters),
-                human(static_cast<double>(s.macs)).c_str(), static_cast<long long>(m.default_size),
+                format_count(static_cast<double>(s.macs)).c_str(), static_cast<long long>(m.default_size),
                 m.description.c_str());
       zoo.push_back({{"name", m.name},
                      {"parameters", s.parameters},

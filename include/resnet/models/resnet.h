@@ -23,7 +23,7 @@ namespace resnet::models {
 class ResNet : public nn::Module {
  public:
   explicit ResNet(const ResNetSpec& spec);
-  const ResNetSpec& spec() const { return spec_; }
+  const ResNetSpec& spec() const { return architecture_.spec; }
   // The layer-by-layer description the modules were built from (names resolve with find_module).
   const Architecture& architecture() const { return architecture_; }
   // Training needs no gradient w.r.t. the images: switching it off skips the stem's backward-data pass,
@@ -35,8 +35,7 @@ class ResNet : public nn::Module {
   const Tensor& backward_impl(const Tensor& dy) override;
 
  private:
-  ResNetSpec spec_;
-  Architecture architecture_;
+  Architecture architecture_;            // holds the spec too: one description of the network
   std::vector<nn::Module*> body_order_;  // the registered children, in execution order
 };
 
