@@ -9,13 +9,21 @@ namespace resnet::data {
 
 std::vector<std::string> default_transform_specs(SourceKind kind, bool train, int64_t size) {
   const std::string s = std::to_string(size);
+  std::vector<std::string> specs;
   if (kind == SourceKind::folder) {
-    if (train) return {"random_resized_crop(" + s + ")", "hflip", "normalize"};
-    return {"resize(" + std::to_string(size * 8 / 7) + ")", "center_crop(" + s + ")", "normalize"};
+    if (size > kLargestSmallImage) {
+      if (train) return {"random_resized_crop(" + s + ")", "hflip", "normalize"};
+      return {"resize(" + std::to_string(size * 8 / 7) + ")", "center_crop(" + s + ")", "normalize"};
+    }
+    // Small images in files (icons, 40×40 crops): brought to one size first, then as a CIFAR set.
+    specs = {"resize(" + s + ")", "center_crop(" + s + ")"};
   }
-  if (!train) return {"normalize"};
+  if (!train) {
+    specs.push_back("normalize");
+    return specs;
+  }
   const int64_t padding = size >= 32 ? size / 8 : 2;
-  std::vector<std::string> specs = {"random_crop(" + s + ", padding=" + std::to_string(padding) + ")"};
+  specs.push_back("random_crop(" + s + ", padding=" + std::to_string(padding) + ")");
   if (kind != SourceKind::idx) specs.push_back("hflip");  // digits must not be mirrored
   specs.push_back("normalize");
   return specs;

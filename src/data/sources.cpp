@@ -1,5 +1,6 @@
 #include "resnet/data/sources.h"
 
+#include <cstdio>
 #include <filesystem>
 
 #include "resnet/data/cifar.h"
@@ -124,11 +125,20 @@ DataSources open_data_sources(const std::string& spec, const SourceOptions& o) {
   }
   out.train = first_n(out.train, o.train_limit);
   if (out.test) out.test = first_n(out.test, o.test_limit);
-  if (o.val_fraction > 0) {
-    if (o.val_fraction >= 1) throw UserError("data.val_fraction must be in [0, 1)");
-    auto [train_idx, val_idx] = split_indices(out.train->size(), o.val_fraction, o.split_seed);
+  double val_fraction = o.val_fraction;
+  if (out.kind == SourceKind::folder && !out.test && val_fraction == 0) {
+    // A folder of class subdirectories and nothing else trains on the first try: a tenth is held out.
+    val_fraction = kDefaultFolderValFraction;
+    std::fprintf(stderr,
+                 "note: image folder '%s' has no val/ or test/ split: holding out 10%% of it for evaluation "
+                 "(set data.val_fraction to change the share)\n",
+                 s.path.c_str());
+  }
+  if (val_fraction > 0) {
+    if (val_fraction >= 1) throw UserError("data.val_fraction must be in [0, 1)");
+    auto [train_idx, val_idx] = split_indices(out.train->size(), val_fraction, o.split_seed);
     if (val_idx.empty() || train_idx.empty())
-      throw UserError("data.val_fraction " + std::to_string(o.val_fraction) + " leaves an empty split of " +
+      throw UserError("data.val_fraction " + std::to_string(val_fraction) + " leaves an empty split of " +
                       std::to_string(out.train->size()) + " samples");
     auto base = out.train;
     out.validation = std::make_shared<SubsetDataset>(base, val_idx, base->describe() + ", validation split");

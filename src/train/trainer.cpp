@@ -180,9 +180,16 @@ class Run {
   std::unique_ptr<ClassificationMetrics> last_eval_;
 };
 
+// What a run saves of its config: run.stop_after_steps belongs to one process (a resume must not stop
+// again after the same number of steps), so it is saved as unset.
+Config persisted(Config config) {
+  config["run"]["stop_after_steps"] = 0;
+  return config;
+}
+
 Run::Run(Config config, std::string dir, const models::Checkpoint* resume_from)
-    : cfg_(std::move(config)),
-      settings_(settings_of(cfg_)),
+    : cfg_(persisted(config)),
+      settings_(settings_of(config)),
       dir_(std::move(dir)),
       loss_(settings_.optim.label_smoothing),
       mixed_loss_(settings_.optim.label_smoothing) {
@@ -199,9 +206,32 @@ Run::Run(Config config, std::string dir, const models::Checkpoint* resume_from)
                                             .test_limit = settings_.data.test_limit});
   const auto& train_set = *sources_.train;
   auto [height, width] = train_set.fixed_size();
-  if (height == 0) {
-    const int64_t s = settings_.data.image_size > 0 ? settings_.data.image_size : 224;
+  if (height == 0) {  // image files of any size
+    int64_t s = settings_.data.image_size;
+    if (s == 0) {
+      // The first image sets the scale: small images train at their own size with the small-image
+      // recipe, photographs at ImageNet's 224.
+      data::Image first;
+      train_set.load(0, first);
+      const int64_t side = std::min(first.height, first.width);
+      s = side <= data::kLargestSmallImage ? side : 224;
+      std::fprintf(stderr,
+                   "note: training at %lldx%lld (the first image is %lldx%lld; set data.image_size to "
+                   "choose)\n",
+                   static_cast<long long>(s), static_cast<long long>(s), static_cast<long long>(first.height),
+                   static_cast<long long>(first.width));
+    }
     height = width = s;
+  }
+  // A small folder trains with the default batch: one batch of the whole training split at most.
+  if (settings_.optim.batch_size > train_set.size()) {
+    std::fprintf(stderr,
+                 "note: batch size lowered from %lld to the %lld images of the training split (set "
+                 "--batch-size to choose)\n",
+                 static_cast<long long>(settings_.optim.batch_size),
+                 static_cast<long long>(train_set.size()));
+    settings_.optim.batch_size = train_set.size();
+    cfg_["optim"]["batch_size"] = train_set.size();  // saved so that a resume takes the same steps
   }
   std::vector<double> mean = settings_.data.mean, stdev = settings_.data.std_dev;
   if (mean.empty() != stdev.empty()) throw UserError("set both data.mean and data.std, or neither");
@@ -786,7 +816,12 @@ RunResult resume(const std::string& run_dir, const Config& overrides, bool allow
               "cannot change " + path +
               " when resuming (it would change the run's trajectory); "
               "settings that may change: run.threads, data.workers, data.prefetch, run.stop_after_steps, "
-              "run.checkpoint_every, run.plots, data.skip_bad_samples");
+              "run.checkpoint_every, run.plots, data.skip_bad_samples" +
+              (path == "optim.epochs"
+                   ? ". To train longer, fine-tune from the run in a new one: resnet train "
+                     "--init-from " +
+                         run_dir + " --epochs N --name NEW"
+                   : std::string()));
       }
     config = probe;
   }
@@ -805,10 +840,23 @@ RunResult resume(const std::string& run_dir, const Config& overrides, bool allow
                  "that never stopped\n",
                  num_threads(), trained_with);
   }
-  if (checkpoint.state.value("finished", false)) {
-    std::fprintf(stderr, "The run in '%s' has already finished.\n", run_dir.c_str());
-  }
   const std::string dir = fs::path(checkpoint.path()).parent_path().string();
+  // A finished run whose summary was written has nothing left to do: say so and change nothing, so that
+  // "resume until done" loops end. (One killed between its last checkpoint and the summary finishes below.)
+  const fs::path summary_file = fs::path(dir.empty() ? "." : dir) / "summary.json";
+  if (checkpoint.state.value("finished", false) && fs::exists(summary_file)) {
+    RunResult done;
+    done.finished = true;
+    std::ifstream in(summary_file);
+    done.summary = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
+    const Settings s = settings_of(config);
+    std::fprintf(
+        stderr,
+        "The run in '%s' has finished all %lld epochs: nothing to resume. To train longer, fine-tune "
+        "from it in a new run (a new schedule): resnet train --init-from %s --epochs N --name NEW\n",
+        run_dir.c_str(), static_cast<long long>(s.optim.epochs), run_dir.c_str());
+    return done;
+  }
   Run run(config, dir.empty() ? "." : dir, &checkpoint);
   return run.execute();
 }

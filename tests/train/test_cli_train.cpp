@@ -165,6 +165,41 @@ TEST(CliTrain, QuantizeCalibratesAndEvalRunsTheInt8Engine) {
   fs::remove_all(dir);
 }
 
+// --resume takes exactly the flags given (a value equal to the default included), a process's stop is
+// not saved into the run, and a finished run is left as it is, with the way to train longer named.
+TEST(CliTrain, ResumeHonoursExplicitFlagsAndAFinishedRunSaysWhatToDo) {
+  const auto dir = fresh_dir("resume_flags");
+  const std::string r = (dir / "r").string();
+  const std::string tiny =
+      " --set data.train_limit=256 --set data.test_limit=64 --batch-size 64 --set run.plots=false";
+  Output o = run("train --dir " + dir.string() + " --name r --epochs 2 --stop-after-steps 2" + tiny);
+  ASSERT_EQ(o.status, 0) << o.text;
+  EXPECT_EQ(models::load_checkpoint(r, true).state["step"], 2);
+  EXPECT_EQ(models::load_checkpoint(r, true).config["run"]["stop_after_steps"], 0)
+      << "a stop belongs to the process that asked for it";
+  // run.plots=true is the default: before, a flag equal to the default was dropped and plots stayed off.
+  o = run("train --resume " + r + " --set run.plots=true --stop-after-steps 3");
+  ASSERT_EQ(o.status, 0) << o.text;
+  EXPECT_EQ(models::load_checkpoint(r, true).state["step"], 5);
+  EXPECT_TRUE(fs::exists(dir / "r" / "curves.png")) << "--set run.plots=true was honoured";
+  o = run("train --resume " + r);  // no saved stop: runs to the end (8 steps)
+  ASSERT_EQ(o.status, 0) << o.text;
+  EXPECT_EQ(models::load_checkpoint(r, true).state["step"], 8);
+  ASSERT_TRUE(fs::exists(dir / "r" / "summary.json"));
+
+  const auto before = fs::last_write_time(dir / "r" / "last.safetensors");
+  o = run("train --resume " + r);
+  EXPECT_EQ(o.status, 0) << o.text;
+  EXPECT_NE(o.text.find("nothing to resume"), std::string::npos) << o.text;
+  EXPECT_NE(o.text.find("--init-from " + r), std::string::npos) << o.text;
+  EXPECT_EQ(o.text.find("epoch 3/2"), std::string::npos) << o.text;
+  EXPECT_EQ(fs::last_write_time(dir / "r" / "last.safetensors"), before) << "a finished run is left as it is";
+  o = run("train --resume " + r + " --epochs 4");
+  EXPECT_EQ(o.status, 2) << o.text;
+  EXPECT_NE(o.text.find("--init-from"), std::string::npos) << o.text;
+  fs::remove_all(dir);
+}
+
 // Mixed precision from the command line: --precision bf16 trains (the run records it, and resuming keeps
 // it), and the combinations it cannot run are refused with the fix named.
 TEST(CliTrain, Bf16PrecisionTrainsAndBadCombinationsAreRefused) {

@@ -1,4 +1,5 @@
 // `resnet train`: a run from a config file and flags (or --resume of a stopped one).
+#include <algorithm>
 #include <cstdio>
 #include <optional>
 
@@ -41,15 +42,18 @@ int run_train(const TrainOptions& o) {
   if (!o.resume.empty()) {
     if (!o.config_file.empty())
       throw UserError("--resume continues a run with its own config: drop --config");
+    // Exactly what the flags and --set name, as a sparse tree, even where a value equals the default:
+    // `--stop-after-steps 0` must lift a stop the run was started with.
     train::Config changes = train::default_config();
-    const train::Config defaults = changes;
     train::merge_config(changes, overrides, "flags");
-    for (const auto& assignment : o.set) train::set_config_value(changes, assignment);
-    // Only what the flags changed, as a sparse tree.
-    train::Config sparse = nlohmann::json::object();
-    for (const auto& [section, values] : changes.items())
-      for (const auto& [key, value] : values.items())
-        if (value != defaults[section][key]) sparse[section][key] = value;
+    train::Config sparse = overrides.is_null() ? nlohmann::json::object() : overrides;
+    for (const auto& assignment : o.set) {
+      train::set_config_value(changes, assignment);  // checks the key and the value's type
+      std::string path = "/" + assignment.substr(0, assignment.find('='));
+      std::replace(path.begin(), path.end(), '.', '/');
+      const nlohmann::json::json_pointer pointer(path);
+      sparse[pointer] = changes[pointer];
+    }
     return train::resume(o.resume, sparse, o.allow_thread_change).exit_code;
   }
   train::Config config = train::default_config();

@@ -3,8 +3,8 @@
 //   idx:DIR            any MNIST-style IDX pair set ({train,t10k}-{images-idx3,labels-idx1}-ubyte[.gz])
 //   cifar10:DIR        CIFAR-10 binary version; cifar100:DIR (fine labels), cifar100-coarse:DIR
 //   folder:DIR         images in DIR/<class>/…; with DIR/train and DIR/val (or DIR/test) those are the
-//   splits,
-//                      otherwise the whole folder trains and data.val_fraction holds some out
+//                      splits, otherwise the whole folder trains and data.val_fraction holds some out
+//                      (kDefaultFolderValFraction when it is 0: there must be something to evaluate)
 #pragma once
 
 #include <memory>
@@ -15,6 +15,8 @@
 namespace resnet::data {
 
 enum class SourceKind { fashion_mnist, idx, cifar, folder };
+
+inline constexpr double kDefaultFolderValFraction = 0.1;
 
 struct SourceOptions {
   double val_fraction = 0.0;  // held out of the training split, seeded by split_seed
