@@ -233,8 +233,25 @@ Run::Run(Config config, std::string dir, const models::Checkpoint* resume_from)
     settings_.optim.batch_size = train_set.size();
     cfg_["optim"]["batch_size"] = train_set.size();  // saved so that a resume takes the same steps
   }
+  // Fine-tuning starts from weights trained on their own normalisation (ImageNet's, for converted
+  // torchvision weights) and keeps it unless data.mean/data.std say otherwise. A resumed fine-tuning run
+  // reads it back from its own card.
+  const std::string init_from = settings_.model.init_from;
+  std::optional<models::Checkpoint> init_source;
+  if (!init_from.empty() && !resume_from) init_source = models::load_checkpoint(init_from);
+  const models::ModelCard* source_card =
+      init_source ? &init_source->card : (resume_from && !init_from.empty() ? &resume_from->card : nullptr);
   std::vector<double> mean = settings_.data.mean, stdev = settings_.data.std_dev;
   if (mean.empty() != stdev.empty()) throw UserError("set both data.mean and data.std, or neither");
+  if (mean.empty() && source_card && !source_card->preprocessing.mean.empty() &&
+      static_cast<int64_t>(source_card->preprocessing.mean.size()) == train_set.channels()) {
+    mean = source_card->preprocessing.mean, stdev = source_card->preprocessing.std;
+    if (init_source)
+      std::fprintf(stderr,
+                   "Normalising as the weights of %s were trained: mean %s, std %s (set data.mean and "
+                   "data.std to change)\n",
+                   init_from.c_str(), join_numbers(mean).c_str(), join_numbers(stdev).c_str());
+  }
   if (mean.empty()) {
     std::fprintf(stderr, "Measuring the training set's mean and std for normalisation...\n");
     std::tie(mean, stdev) = channel_statistics(train_set);
@@ -266,14 +283,14 @@ Run::Run(Config config, std::string dir, const models::Checkpoint* resume_from)
   const int64_t classes = train_set.num_classes();
   // Fine-tuning takes the architecture of the weights it starts from (recorded as a spec in the card, so
   // a resumed run rebuilds it without the source file).
-  const std::string init_from = settings_.model.init_from;
   std::optional<models::ResNetSpec> arch;
   std::unique_ptr<models::ResNet> source;
   std::string source_name = model_name;
   if (resume_from && resume_from->card.spec) {
     arch = resume_from->card.spec;
   } else if (!init_from.empty()) {
-    const models::Checkpoint c = models::load_checkpoint(init_from);
+    if (!init_source) init_source = models::load_checkpoint(init_from);  // a resume of an old run
+    const models::Checkpoint& c = *init_source;
     source = models::model_from_checkpoint(c);
     source_name = c.card.model;
     arch = source->spec();
@@ -291,7 +308,7 @@ Run::Run(Config config, std::string dir, const models::Checkpoint* resume_from)
                  model_name,
                  {.num_classes = classes, .in_channels = channels, .width_multiplier = width_multiplier}),
       settings_.optim.batch_size, channels, height, width, settings_.optim.ema_decay > 0,
-      settings_.data.prefetch, "training " + model_name);
+      settings_.data.prefetch, "training " + source_name);
   auto build = [&] {
     auto m = arch ? std::make_unique<models::ResNet>(*arch)
                   : models::create_model(model_name, {.num_classes = classes,
@@ -397,7 +414,7 @@ Run::Run(Config config, std::string dir, const models::Checkpoint* resume_from)
       stderr,
       "%s (%lld parameters, %s input) on %s: %lld training images, %lld per-epoch evaluation "
       "images; %lld epochs of %lld steps, batch %lld, %d threads%s\n",
-      model_name.c_str(), static_cast<long long>(model_->num_parameters()),
+      card_.model.c_str(), static_cast<long long>(model_->num_parameters()),
       (std::to_string(channels) + "×" + std::to_string(height) + "×" + std::to_string(width)).c_str(),
       spec.c_str(), static_cast<long long>(train_set.size()),
       static_cast<long long>(sources_.per_epoch()->size()), static_cast<long long>(epochs_),

@@ -92,10 +92,16 @@ TEST(OnnxCli, ImportTakesClassNamesAndPreprocessing) {
   const std::string onnx = (dir / "m.onnx").string(), out_path = (dir / "m.safetensors").string();
   onnx::export_onnx(*model, onnx);
   std::ofstream(dir / "names.txt") << "cat\ndog\nbird\n";
-  auto out = run_cli("import " + onnx + " --out " + out_path +
-                     " --mean 0.5,0.4,0.3 --std 0.2,0.2,0.25 --class-names " + (dir / "names.txt").string() +
-                     " --input-size 40 --dataset folder:/data/pets");
+  // Without normalisation in the file or on the command line, the import says how to give it.
+  auto out = run_cli("import " + onnx + " --out " + out_path);
   ASSERT_EQ(out.status, 0) << out.text;
+  EXPECT_NE(out.text.find("no preprocessing metadata"), std::string::npos) << out.text;
+  EXPECT_NE(out.text.find("--mean 0.485 0.456 0.406 --std 0.229 0.224 0.225"), std::string::npos) << out.text;
+  out = run_cli("import " + onnx + " --out " + out_path +
+                " --mean 0.5,0.4,0.3 --std 0.2,0.2,0.25 --class-names " + (dir / "names.txt").string() +
+                " --input-size 40 --dataset folder:/data/pets");
+  ASSERT_EQ(out.status, 0) << out.text;
+  EXPECT_EQ(out.text.find("no preprocessing metadata"), std::string::npos) << out.text;
   const models::Checkpoint c = models::load_checkpoint(out_path);
   EXPECT_EQ(json_of(c.card).at("class_names"), nlohmann::json({"cat", "dog", "bird"}));
   EXPECT_EQ(json_of(c.card).at("input_size"), nlohmann::json({3, 40, 40}));

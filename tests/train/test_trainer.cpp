@@ -308,6 +308,32 @@ TEST(Trainer, InitFromStartsFromTheSourceWeightsWithANewHead) {
   auto model = models::model_from_checkpoint(tuned);
   EXPECT_EQ(model->spec().num_classes, 10);
 
+  // Fine-tuning keeps the source's normalisation (a converted torchvision net's ImageNet mean/std, here
+  // made-up values) unless data.mean/data.std are set; before, the new data set's were measured.
+  save_checkpoint(source_path, *source, nullptr, nullptr,
+                  testing::card_of({{"model", "resnet20"},
+                                    {"num_classes", 5},
+                                    {"in_channels", 1},
+                                    {"input_size", {1, 28, 28}},
+                                    {"mean", {0.25}},
+                                    {"std", {0.5}}}),
+                  nullptr, nullptr);
+  Config keep = small_run(dir, "keeps", 256, 64);
+  merge_config(keep, {{"model", {{"init_from", source_path}}}, {"optim", {{"steps", 1}}}}, "test");
+  ASSERT_TRUE(train(keep).finished);
+  const models::ModelCard kept = models::load_checkpoint((dir / "keeps").string()).card;
+  EXPECT_EQ(kept.preprocessing.mean, std::vector<double>({0.25}));
+  EXPECT_EQ(kept.preprocessing.std, std::vector<double>({0.5}));
+  Config told = small_run(dir, "told", 256, 64);
+  merge_config(told,
+               {{"model", {{"init_from", source_path}}},
+                {"optim", {{"steps", 1}}},
+                {"data", {{"mean", {0.3}}, {"std", {0.4}}}}},
+               "test");
+  ASSERT_TRUE(train(told).finished);
+  EXPECT_EQ(models::load_checkpoint((dir / "told").string()).card.preprocessing.mean,
+            std::vector<double>({0.3}));
+
   // A source for other images is refused, naming the fix.
   auto rgb = models::create_model("resnet20", 10, 3);
   nn::init_torchvision(*rgb, rng);

@@ -13,6 +13,7 @@
 #include "resnet/data/transforms.h"
 #include "resnet/io/pth.h"
 #include "resnet/io/safetensors.h"
+#include "resnet/models/class_names.h"
 #include "resnet/models/registry.h"
 #include "resnet/nn/state_dict.h"
 #include "resnet/train/checkpoint.h"
@@ -27,23 +28,6 @@ struct ConvertOptions {
   std::vector<double> mean, std;
   bool keep_module_prefix = false, allow_nonfinite = false;
 };
-
-std::vector<std::string> read_class_names(const std::string& path, int64_t classes) {
-  std::ifstream in(path);
-  if (!in)
-    throw UserError("cannot open --class-names '" + path + "': give a text file with one class name a line");
-  std::vector<std::string> names;
-  for (std::string line; std::getline(in, line);) {
-    if (!line.empty() && line.back() == '\r') line.pop_back();
-    names.push_back(line);
-  }
-  while (!names.empty() && names.back().empty()) names.pop_back();
-  if (static_cast<int64_t>(names.size()) != classes)
-    throw UserError("--class-names '" + path + "' has " + std::to_string(names.size()) +
-                    " names for a model of " + std::to_string(classes) +
-                    " classes: one name a line, in class-index order");
-  return names;
-}
 
 // The first dimension of tensor `name`, or 0 when absent.
 int64_t dim_of(const io::PthFile& pth, const std::string& name, int dim) {
@@ -138,7 +122,7 @@ void run_convert(const ConvertOptions& o) {
 
   std::vector<std::string> names;
   if (!o.class_names_file.empty()) {
-    names = read_class_names(o.class_names_file, actual_classes);
+    names = models::read_class_names(o.class_names_file, actual_classes);
   } else if (imagenet_style && actual_classes == 1000) {
     // torchvision's published weights: predict prints "golden retriever", not "207".
     names = data::imagenet_class_names();

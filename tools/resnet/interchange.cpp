@@ -9,6 +9,7 @@
 #include "output.h"
 #include "resnet/data/transforms.h"
 #include "resnet/io/safetensors.h"
+#include "resnet/models/class_names.h"
 #include "resnet/models/registry.h"
 #include "resnet/models/spec_json.h"
 #include "resnet/nn/state_dict.h"
@@ -78,18 +79,8 @@ void apply_overrides(const ImportCommand& o, onnx::ImportedModel& m) {
     transforms.push_back("normalize(mean=" + list(mean) + ", std=" + list(stdev) + ")");
     pre.eval_transforms = transforms;
   }
-  if (!o.class_names.empty()) {
-    std::ifstream in(o.class_names);
-    if (!in)
-      throw UserError("cannot read --class-names '" + o.class_names + "' (a text file, one name per line)");
-    std::vector<std::string> names;
-    for (std::string line; std::getline(in, line);)
-      if (!line.empty()) names.push_back(line);
-    if (static_cast<int64_t>(names.size()) != m.spec.num_classes)
-      throw UserError("--class-names '" + o.class_names + "' has " + std::to_string(names.size()) +
-                      " names but the network classifies " + std::to_string(m.spec.num_classes) + " classes");
-    m.card.class_names = names;
-  }
+  if (!o.class_names.empty())
+    m.card.class_names = models::read_class_names(o.class_names, m.spec.num_classes);
   if (!o.dataset.empty()) m.card.provenance.dataset = o.dataset;
   if (o.input_size > 0) {
     if (o.input_size > data::kMaxImageSide)
@@ -105,6 +96,16 @@ void run_import(const ImportCommand& o) {
   io::set_allow_nonfinite_weights(o.allow_nonfinite);
   onnx::ImportedModel imported = onnx::import_onnx(o.onnx);
   apply_overrides(o, imported);
+  if (imported.card.preprocessing.mean.empty()) {
+    // Torch's own exports carry no normalisation: without it predict would feed raw [0, 1] pixels.
+    std::string example = imported.spec.in_channels == 3 ? " (ImageNet's: --mean 0.485 0.456 0.406 --std "
+                                                           "0.229 0.224 0.225)"
+                                                         : "";
+    std::fprintf(stderr,
+                 "warning: %s carries no preprocessing metadata: images will be fed unnormalised. Pass the "
+                 "normalisation the model was trained with, --mean and --std%s\n",
+                 o.onnx.c_str(), example.c_str());
+  }
   auto model = std::make_unique<models::ResNet>(imported.spec);
   io::TensorFile weights;
   weights.path = o.onnx;
