@@ -11,6 +11,7 @@ resnet_packages=(
   libcli11-dev           # command line
   zlib1g-dev             # gzipped IDX files
   libzip-dev             # PyTorch .pth checkpoints (zip archives)
+  libisal-dev            # CRC-32C of TensorBoard event records
   libturbojpeg0-dev libspng-dev  # JPEG and PNG images
   libcairo2-dev          # charts and pictures (src/viz)
   libtomlplusplus-dev    # configs/*.toml

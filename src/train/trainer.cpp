@@ -9,6 +9,7 @@
 #include <cmath>
 #include <csignal>
 #include <cstdio>
+#include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <optional>
@@ -35,6 +36,7 @@
 #include "resnet/train/evaluate.h"
 #include "resnet/train/progress.h"
 #include "resnet/train/run_directory.h"
+#include "resnet/train/tensorboard.h"
 #include "resnet/viz/chart.h"
 
 namespace resnet::train {
@@ -145,6 +147,7 @@ class Run {
   json state_json(bool epoch_done, double running_seconds) const;
   void save_last(bool epoch_done, double running_seconds = 0);
   void write_metrics_files();
+  void write_events(const std::string& confusion_png = "");
   void write_plots();
   void end_epoch(double seconds, int64_t images);
   // After each step: the window record of run.log_every_steps / run.eval_every_steps, when one is due.
@@ -496,6 +499,41 @@ void Run::write_metrics_files() {
   io::write_text_atomically(dir_ + "/metrics_steps.csv", steps);
 }
 
+// The TensorBoard view of the same records (train/tensorboard.h): epoch records at the step each epoch
+// ended, per-step records under steps/, and the final confusion matrix when there is one.
+void Run::write_events(const std::string& confusion_png) {
+  EventFile events(static_cast<double>(std::time(nullptr)));
+  auto scalars = [&](const json& r, const std::string& prefix) {
+    const int64_t step = r["step"].get<int64_t>();
+    for (const auto& [key, tag] :
+         std::vector<std::pair<const char*, std::string>>{{"train_loss", "train/loss"},
+                                                          {"train_acc", "train/accuracy"},
+                                                          {"eval_loss", "eval/loss"},
+                                                          {"eval_acc", "eval/accuracy"},
+                                                          {"eval_top5", "eval/top5"},
+                                                          {"ema_eval_acc", "eval/ema_accuracy"},
+                                                          {"lr", "lr"},
+                                                          {"img_per_s", "img_per_s"}})
+      if (r.contains(key) && r[key].is_number()) events.add_scalar(prefix + tag, step, r[key].get<double>());
+  };
+  for (const auto& r : history_) scalars(r, "");
+  for (const auto& r : step_history_) scalars(r, "steps/");
+  // A PNG's size and colour type are in its IHDR chunk, at fixed offsets.
+  if (confusion_png.size() > 26) {
+    auto be32 = [&](size_t at) {
+      uint32_t v = 0;
+      for (size_t i = 0; i < 4; ++i) v = v << 8 | static_cast<unsigned char>(confusion_png[at + i]);
+      return static_cast<int64_t>(v);
+    };
+    const int colour = static_cast<unsigned char>(confusion_png[25]);
+    events.add_png("confusion_matrix", step_, confusion_png, be32(20), be32(16),
+                   colour == 6   ? 4
+                   : colour == 2 ? 3
+                                 : 1);
+  }
+  io::write_text_atomically(dir_ + "/" + kEventFileName, events.bytes());
+}
+
 std::chrono::steady_clock::duration Run::record_step(double lr) {
   const int64_t log_every = settings_.run.log_every_steps;
   const int64_t eval_every = settings_.run.eval_every_steps;
@@ -588,6 +626,7 @@ void Run::end_epoch(double seconds, int64_t images) {
   save_last(true);
   if (best) reconcile_best(dir_, best_epoch_);
   write_metrics_files();
+  write_events();
   write_plots();
   std::fprintf(
       stderr, "epoch %lld/%lld: train loss %.4f acc %.2f%% | eval loss %.4f acc %.2f%% top-5 %.2f%%%s%s\n",
@@ -623,6 +662,7 @@ RunResult Run::execute() {
     reconcile_best(dir_, best_epoch_);
     if (!history_.empty()) {
       write_metrics_files();
+      write_events();
       write_plots();
     }
     std::fprintf(stderr, "Resuming at epoch %lld, step %lld\n", static_cast<long long>(epoch_ + 1),
@@ -747,6 +787,8 @@ RunResult Run::execute() {
           final_metrics.confusion(), names,
           card_.model + " on " + final_set + " set: " + num(final_metrics.top1(), 4) + "% top-1",
           dir_ + "/confusion.png");
+      std::ifstream png(dir_ + "/confusion.png", std::ios::binary);
+      write_events(std::string(std::istreambuf_iterator<char>(png), {}));
     } catch (const UserError& e) {
       std::fprintf(stderr, "warning: no confusion plot: %s\n", e.what());
     }

@@ -14,6 +14,7 @@
 #include "resnet/core/rng.h"
 #include "resnet/data/image.h"
 #include "resnet/models/checkpoint.h"
+#include "resnet/train/tensorboard.h"
 
 namespace resnet::testing {
 namespace {
@@ -50,6 +51,17 @@ TEST(FirstTryCli, AFolderOfSmallRgbPngsTrainsWithNoOtherFlag) {
   const nlohmann::json config = read_json(run / "config.json");
   EXPECT_EQ(config["optim"]["batch_size"], 32) << "saved, so that a resume takes the same steps";
   EXPECT_EQ(read_json(run / "summary.json")["final_set"], "validation");
+  // TensorBoard's view: an accuracy per epoch and the confusion matrix as a PNG.
+  std::ifstream event_file(run / train::kEventFileName, std::ios::binary);
+  const auto events =
+      train::read_event_file(std::string(std::istreambuf_iterator<char>(event_file), {}), "events");
+  int accuracies = 0, images = 0;
+  for (const auto& e : events) {
+    accuracies += e.tag == "eval/accuracy";
+    if (e.is_image) images += e.png.rfind("\x89PNG", 0) == 0;
+  }
+  EXPECT_EQ(accuracies, 15);
+  EXPECT_EQ(images, 1);
   // The trained model predicts on one of the files.
   const auto predicted =
       run_cli("predict --checkpoint " + run.string() + " " + (dir / "images" / "fox" / "0.png").string());
