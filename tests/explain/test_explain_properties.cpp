@@ -65,7 +65,9 @@ TEST(ExplainQuadrature, GaussLegendreIsExactForPolynomials) {
 
 TEST_F(ExplainProperties, IntegratedGradientsAreComplete) {
   const Tensor baseline = explain::blur_baseline(x_, 2.0);
-  const Tensor ig = explain::integrated_gradients(*model_, x_, baseline, targets_, {.steps = 64});
+  // This formula-weighted net's path crosses many ReLU kinks (a piecewise-constant integrand, where
+  // Gauss–Legendre gains nothing over its order): 64 steps leave 3.6e-3 here, 256 reach 1e-3.
+  const Tensor ig = explain::integrated_gradients(*model_, x_, baseline, targets_, {.steps = 256});
   const Tensor fx = explain::model_logits(*model_)(x_).clone();
   const Tensor fb = explain::model_logits(*model_)(baseline).clone();
   for (int64_t i = 0; i < 3; ++i) {
@@ -73,7 +75,7 @@ TEST_F(ExplainProperties, IntegratedGradientsAreComplete) {
     ASSERT_GT(std::abs(delta), 1e-2) << "a baseline that changes nothing proves nothing";
     EXPECT_LE(std::abs(sum(ig, i) - delta) / std::abs(delta), 1e-3) << "image " << i;
   }
-  // Two steps of the midpoint rule are far from complete: the check above can fail.
+  // One step of the midpoint rule is far from complete: the check above can fail.
   const Tensor coarse = explain::integrated_gradients(*model_, x_, baseline, targets_,
                                                       {.steps = 1, .rule = explain::Rule::riemann});
   double worst = 0;
@@ -95,8 +97,9 @@ TEST_F(ExplainProperties, SameResultAtOneAndTwoThreadsAndAnyChunk) {
     out.push_back(explain::grad_cam(*model_, x_, targets_, {.layer = "", .chunk = chunk}).map);
     out.push_back(
         explain::grad_cam_plus_plus(*model_, x_, targets_, {.layer = "layer2", .chunk = chunk}).map);
-    out.push_back(
-        explain::score_cam(*model_, explain::model_logits(*model_), x_, targets_, {.layer = "", .chunk = chunk}).map);
+    out.push_back(explain::score_cam(*model_, explain::model_logits(*model_), x_, targets_,
+                                     {.layer = "", .chunk = chunk})
+                      .map);
     out.push_back(explain::occlusion(explain::model_logits(*model_), x_, targets_, {.chunk = chunk}));
     return out;
   };
