@@ -41,6 +41,7 @@ TEST_F(ExplainCli, WritesMapsTensorsAndSummaryForSeveralMethods) {
   EXPECT_EQ(f.at("target").at<int64_t>({2}), 3);
   for (int i = 0; i < 3; ++i)
     EXPECT_TRUE(std::filesystem::exists(out + "/explain_" + std::to_string(i) + ".png"));
+  EXPECT_TRUE(std::filesystem::exists(out + "/grid.png"));
   std::ifstream in(out + "/summary.json");
   const nlohmann::json summary = nlohmann::json::parse(in);
   ASSERT_EQ(summary.at("images").size(), 3u);

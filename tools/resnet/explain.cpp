@@ -324,6 +324,10 @@ void run_explain(const ExplainOptions& o) {
   };
   const int64_t scale = std::max<int64_t>(1, 112 / std::max<int64_t>(x.size(2), 1));
   nlohmann::json images = nlohmann::json::array();
+  // Several images: also one picture of all of them (the first kGridImages), a row each.
+  constexpr int64_t kGridImages = 16;
+  std::vector<data::Image> grid_cells;
+  std::vector<std::string> grid_captions;
   for (int64_t i = 0; i < n; ++i) {
     const data::Image original = display_image(x, i, mean, std, normalisation_known, scale);
     std::vector<data::Image> cells{original};
@@ -335,6 +339,10 @@ void run_explain(const ExplainOptions& o) {
     }
     const std::string png = (fs::path(o.out) / ("explain_" + std::to_string(i) + ".png")).string();
     data::write_png(png, viz::make_grid(cells, captions, {.rows = 1}));
+    if (i < kGridImages) {
+      grid_cells.insert(grid_cells.end(), cells.begin(), cells.end());
+      grid_captions.insert(grid_captions.end(), captions.begin(), captions.end());
+    }
     nlohmann::json entry = {{"input", names[i]},         {"png", png},
                             {"target", targets[i]},      {"target_class", class_name(targets[i])},
                             {"predicted", predicted[i]}, {"predicted_class", class_name(predicted[i])}};
@@ -354,6 +362,12 @@ void run_explain(const ExplainOptions& o) {
     images.push_back(std::move(entry));
     o.output.print("%s: target %s, predicted %s -> %s\n", names[i].c_str(), class_name(targets[i]).c_str(),
                    class_name(predicted[i]).c_str(), png.c_str());
+  }
+  std::string grid;
+  if (n > 1) {
+    grid = (fs::path(o.out) / "grid.png").string();
+    data::write_png(
+        grid, viz::make_grid(grid_cells, grid_captions, {.cols = static_cast<int64_t>(methods.size()) + 1}));
   }
   nlohmann::json method_names = nlohmann::json::array();
   for (Method m : methods) method_names.push_back(explain::method_name(m));
@@ -376,7 +390,8 @@ void run_explain(const ExplainOptions& o) {
                               {"seed", o.seed}}},
                             {"seconds", timings},
                             {"images", images},
-                            {"attributions", (fs::path(o.out) / "attributions.safetensors").string()}};
+                            {"attributions", (fs::path(o.out) / "attributions.safetensors").string()},
+                            {"grid", grid.empty() ? nlohmann::json(nullptr) : nlohmann::json(grid)}};
   io::write_text_atomically((fs::path(o.out) / "summary.json").string(), summary.dump(2) + "\n");
   o.output.print("Wrote %s (attributions.safetensors, summary.json, %lld PNG%s)\n", o.out.c_str(),
                  static_cast<long long>(n), n == 1 ? "" : "s");
