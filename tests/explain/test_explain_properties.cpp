@@ -116,6 +116,24 @@ TEST_F(ExplainProperties, SameResultAtOneAndTwoThreadsAndAnyChunk) {
   }
 }
 
+TEST_F(ExplainProperties, NoPassSeesMoreThanAChunk) {
+  // What bounds peak memory: the network never runs a batch larger than the chunk, whatever the steps,
+  // samples, windows or channels.
+  int64_t largest = 0;
+  const int id = model_->add_forward_hook(
+      [&](const nn::Module&, const Tensor& y) { largest = std::max(largest, y.size(0)); });
+  const Tensor black = explain::black_baseline(x_, {0.5f}, {0.25f});
+  explain::integrated_gradients(*model_, x_, black, targets_, {.steps = 64, .chunk = 5});
+  EXPECT_EQ(largest, 5);
+  largest = 0;
+  explain::smoothgrad(*model_, x_, targets_, {.samples = 9, .chunk = 2});
+  explain::score_cam(*model_, explain::model_logits(*model_), x_, targets_, {.layer = "", .chunk = 2});
+  explain::occlusion(explain::model_logits(*model_), x_, targets_, {.chunk = 2});
+  explain::grad_cam(*model_, x_, targets_, {.layer = "", .chunk = 2});
+  EXPECT_EQ(largest, 2);
+  model_->remove_hook(id);
+}
+
 TEST_F(ExplainProperties, SmoothGradIsSeeded) {
   const explain::SmoothGradOptions options{.samples = 4, .sigma = 0.2, .seed = 11};
   const Tensor a = explain::smoothgrad(*model_, x_, targets_, options);
