@@ -86,4 +86,17 @@ TEST_F(ExplainParity, Occlusion) {
   EXPECT_EQ(map.at<float>({0, 15, 15}), 0.0f);  // no window reaches the last row: no attribution
 }
 
+TEST(ExplainParityResNet18, GradCamOnTorchvisionsResNet18) {
+  auto model = models::torchvision_resnet("resnet18", 10, 3);
+  resnet::testing::fill_module(*model);
+  model->eval();
+  const Tensor x = resnet::testing::fill_input({1, 3, 64, 64}, 0.9);
+  for (const std::string layer : {"layer4", "layer3.1"}) {
+    SCOPED_TRACE(layer);
+    const explain::CamResult r = explain::grad_cam(*model, x, {7}, {.layer = layer});
+    EXPECT_CLOSE(r.cam, fx("resnet18.gradcam." + layer + ".cam"), kTol);
+    EXPECT_CLOSE(r.map, fx("resnet18.gradcam." + layer + ".map"), kTol);
+  }
+}
+
 }  // namespace
