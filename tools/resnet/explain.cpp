@@ -118,6 +118,13 @@ viz::Colormap colormap_of(Method m) {
              : viz::Colormap::kInferno;
 }
 
+// A caption that fits under a small picture.
+std::string short_name(Method m) {
+  if (m == Method::gradient_x_input) return "grad × input";
+  if (m == Method::integrated_gradients) return "int. gradients";
+  return std::string(explain::method_name(m));
+}
+
 // Rows [start, start + count) of a tensor along dim 0, as a fresh dense copy.
 Tensor rows(const Tensor& t, int64_t start, int64_t count) {
   return t.narrow(0, start, count).clone(Layout::contiguous);
@@ -328,21 +335,25 @@ void run_explain(const ExplainOptions& o) {
   constexpr int64_t kGridImages = 16;
   std::vector<data::Image> grid_cells;
   std::vector<std::string> grid_captions;
-  for (int64_t i = 0; i < n; ++i) {
-    const data::Image original = display_image(x, i, mean, std, normalisation_known, scale);
-    std::vector<data::Image> cells{original};
-    std::vector<std::string> captions{"target " + class_name(targets[i])};
+  // Per image: the original beside each method's map, in one row; at half size in the grid.
+  auto row_of = [&](int64_t i, int64_t at_scale, std::vector<data::Image>& cells,
+                    std::vector<std::string>& captions) {
+    const data::Image original = display_image(x, i, mean, std, normalisation_known, at_scale);
+    cells.push_back(original);
+    captions.push_back(class_name(targets[i]));
     for (Method m : methods) {
       cells.push_back(viz::overlay_heatmap(original, display_map(m, attributions[m], i),
                                            {.colormap = colormap_of(m), .alpha = 0.6}));
-      captions.emplace_back(explain::method_name(m));
+      captions.emplace_back(short_name(m));
     }
+  };
+  for (int64_t i = 0; i < n; ++i) {
+    std::vector<data::Image> cells;
+    std::vector<std::string> captions;
+    row_of(i, scale, cells, captions);
     const std::string png = (fs::path(o.out) / ("explain_" + std::to_string(i) + ".png")).string();
     data::write_png(png, viz::make_grid(cells, captions, {.rows = 1}));
-    if (i < kGridImages) {
-      grid_cells.insert(grid_cells.end(), cells.begin(), cells.end());
-      grid_captions.insert(grid_captions.end(), captions.begin(), captions.end());
-    }
+    if (i < kGridImages) row_of(i, std::max<int64_t>(1, scale / 2), grid_cells, grid_captions);
     nlohmann::json entry = {{"input", names[i]},         {"png", png},
                             {"target", targets[i]},      {"target_class", class_name(targets[i])},
                             {"predicted", predicted[i]}, {"predicted_class", class_name(predicted[i])}};
@@ -366,8 +377,9 @@ void run_explain(const ExplainOptions& o) {
   std::string grid;
   if (n > 1) {
     grid = (fs::path(o.out) / "grid.png").string();
-    data::write_png(
-        grid, viz::make_grid(grid_cells, grid_captions, {.cols = static_cast<int64_t>(methods.size()) + 1}));
+    data::write_png(grid,
+                    viz::make_grid(grid_cells, grid_captions,
+                                   {.cols = static_cast<int64_t>(methods.size()) + 1, .caption_px = 8}));
   }
   nlohmann::json method_names = nlohmann::json::array();
   for (Method m : methods) method_names.push_back(explain::method_name(m));
