@@ -180,7 +180,7 @@ void run_explain(const ExplainOptions& o) {
                     "resnet explain");
     const infer::CardPreprocessing preprocessing(card, c.path());
     const models::InputSize size = preprocessing.input_size();
-    std::vector<InputImage> items = gather_images(c, size.channels, o.inputs, o.indices, o.dataset);
+    std::vector<InputImage> items = gather_images(c, size.channels, o.inputs, o.indices, o.dataset, true);
     if (items.empty())
       throw UserError(
           "nothing to explain: give image files or directories, --index N, or --input X.safetensors");
@@ -193,7 +193,14 @@ void run_explain(const ExplainOptions& o) {
   }
   const int64_t n = x.size(0);
 
-  const Tensor logits = explain::model_logits(*model)(x).clone(Layout::contiguous);
+  // The logits, `chunk` images at a time like everything after (a large N must not need N activations).
+  Tensor logits;
+  for (int64_t start = 0; start < n; start += o.chunk) {
+    const int64_t count = std::min(o.chunk, n - start);
+    const Tensor part = explain::model_logits(*model)(rows(x, start, count));
+    if (!logits.defined()) logits = Tensor::empty({n, part.size(1)});
+    logits.narrow(0, start, count).copy_from(part);
+  }
   const std::vector<int64_t> predicted = explain::predicted_classes(logits);
   const std::vector<int64_t> targets = resolve_targets(o.target, logits, card.class_names);
 

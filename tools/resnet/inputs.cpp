@@ -54,7 +54,8 @@ std::vector<std::pair<int64_t, int64_t>> parse_indices(const std::vector<std::st
 
 std::vector<InputImage> gather_images(const models::Checkpoint& c, int64_t channels,
                                       const std::vector<std::string>& inputs,
-                                      const std::vector<std::string>& indices, const std::string& dataset) {
+                                      const std::vector<std::string>& indices, const std::string& dataset,
+                                      bool dataset_flag) {
   std::vector<InputImage> items;
   for (const auto& input : inputs)
     for (const auto& f : data::image_files(input)) items.push_back({f, data::decode_image(f, channels)});
@@ -62,7 +63,8 @@ std::vector<InputImage> gather_images(const models::Checkpoint& c, int64_t chann
     const std::string spec = dataset.empty() ? c.card.provenance.dataset : dataset;
     if (spec.empty())
       throw UserError("checkpoint '" + c.path() +
-                      "' names no data set, so --index has nothing to index: give image files or --dataset");
+                      "' names no data set, so --index has nothing to index: give image files instead" +
+                      (dataset_flag ? " (or --dataset D)" : ""));
     const auto test = open_split(spec, "test", channels, 0);
     for (const auto& [first, last] : parse_indices(indices, test->size(), test->describe())) {
       for (int64_t i = first; i <= last; ++i) {

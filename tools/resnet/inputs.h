@@ -29,10 +29,11 @@ struct InputImage {
 };
 
 // Files and directories (data::image_files) in order, then `indices` of the test split of `dataset` (""
-// = the one checkpoint `c` was trained on; UserError when it names none), decoded at `channels`.
+// = the one checkpoint `c` was trained on; UserError when it names none, which suggests --dataset when the
+// command has that flag), decoded at `channels`.
 std::vector<InputImage> gather_images(const models::Checkpoint& c, int64_t channels,
                                       const std::vector<std::string>& inputs,
                                       const std::vector<std::string>& indices,
-                                      const std::string& dataset = "");
+                                      const std::string& dataset = "", bool dataset_flag = false);
 
 }  // namespace resnet::cli
