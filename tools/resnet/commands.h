@@ -25,6 +25,7 @@ void add_study_commands(CLI::App& app);        // study degradation, study gradi
 void add_convert_command(CLI::App& app);       // convert (PyTorch .pth)
 void add_interchange_commands(CLI::App& app);  // export, import (ONNX)
 void add_quantize_command(CLI::App& app);      // quantize (int8 calibration)
+void add_explain_command(CLI::App& app);       // explain (attribution maps)
 
 // An evaluation loader over `split` ("train"/"test", first `limit` images, 0 = all) of the data set a
 // checkpoint was trained on, or of `dataset`, with its evaluation transforms (evaluate.cpp); the class

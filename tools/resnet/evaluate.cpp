@@ -7,11 +7,11 @@
 #include <optional>
 
 #include "commands.h"
+#include "inputs.h"
 #include "output.h"
 #include "resnet/core/memory_budget.h"
 #include "resnet/core/parallel.h"
 #include "resnet/data/image.h"
-#include "resnet/data/image_files.h"
 #include "resnet/data/loader.h"
 #include "resnet/data/sources.h"
 #include "resnet/data/transforms.h"
@@ -53,17 +53,6 @@ int64_t parse_count(const std::string& text, const std::string& flag) {
       (std::isfinite(value) && value != std::floor(value)))
     throw UserError(flag + " '" + text + "' is not a whole number of at least 1 (e.g. 500 or 1e4)");
   return value >= 9.2e18 ? INT64_MAX : static_cast<int64_t>(value);
-}
-
-std::shared_ptr<const data::Dataset> open_split(const std::string& spec, const std::string& split,
-                                                int64_t channels, int64_t limit) {
-  data::SourceOptions so{.channels = channels};
-  if (split == "train") so.train_limit = limit;
-  if (split == "test") so.test_limit = limit;
-  const auto sources = data::open_data_sources(spec, so);
-  auto set = split == "train" ? sources.train : sources.test;
-  if (!set) throw UserError("data set '" + spec + "' has no " + split + " split");
-  return set;
 }
 
 // The data set a checkpoint was trained on, or `override`; imported models (ONNX) may not name one.
@@ -215,41 +204,6 @@ struct PredictOptions {
   Output output;
 };
 
-// "3", "0-7", "1,5,9" → ranges [first, last], checked against the `count` images of `set` before
-// anything is expanded (0-999999999 names the valid range instead of taking gigabytes first).
-std::vector<std::pair<int64_t, int64_t>> parse_indices(const std::vector<std::string>& texts, int64_t count,
-                                                       const std::string& set) {
-  std::vector<std::pair<int64_t, int64_t>> out;
-  for (const auto& text : texts) {
-    size_t start = 0;
-    while (start < text.size()) {
-      const size_t end = std::min(text.find(',', start), text.size());
-      const std::string part = text.substr(start, end - start);
-      int64_t a = 0, b = 0;
-      try {
-        const size_t dash = part.find('-', 1);
-        size_t used = 0;
-        a = std::stoll(part.substr(0, dash), &used);
-        if (used != std::min(dash, part.size())) throw std::invalid_argument("trailing text");
-        b = a;
-        if (dash != std::string::npos) {
-          b = std::stoll(part.substr(dash + 1), &used);
-          if (used != part.size() - dash - 1) throw std::invalid_argument("trailing text");
-        }
-        if (b < a || a < 0) throw std::invalid_argument("range");
-      } catch (const std::exception&) {
-        throw UserError("--index '" + text + "': write indices as 3, 0-7 or 1,5,9");
-      }
-      if (b >= count)
-        throw UserError("--index " + part + " goes past the " + std::to_string(count) + " images of " + set +
-                        ": valid indices are 0-" + std::to_string(count - 1));
-      out.emplace_back(a, b);
-      start = end + 1;
-    }
-  }
-  return out;
-}
-
 void run_predict(const PredictOptions& o) {
   o.output.begin();
   set_num_threads(o.threads);
@@ -264,28 +218,7 @@ void run_predict(const PredictOptions& o) {
   const models::InputSize size = preprocessing.input_size();
   const auto& names = c.card.class_names;
 
-  struct Item {
-    std::string name;
-    data::Image image;
-    int64_t truth = -1;
-  };
-  std::vector<Item> items;
-  for (const auto& input : o.inputs)
-    for (const auto& f : data::image_files(input)) items.push_back({f, data::decode_image(f, size.channels)});
-  if (!o.indices.empty()) {
-    const std::string spec = c.card.provenance.dataset;
-    if (spec.empty())
-      throw UserError("checkpoint '" + c.path() +
-                      "' names no data set, so --index has nothing to index: give image files instead");
-    const auto test = open_split(spec, "test", size.channels, 0);
-    for (const auto& [first, last] : parse_indices(o.indices, test->size(), test->describe())) {
-      for (int64_t i = first; i <= last; ++i) {
-        Item item{"test image " + std::to_string(i), {}, test->label(i)};
-        test->load(i, item.image);
-        items.push_back(std::move(item));
-      }
-    }
-  }
+  std::vector<InputImage> items = gather_images(c, size.channels, o.inputs, o.indices);
   if (items.empty()) throw UserError("nothing to predict: give image files or directories, or --index N");
 
   Tensor input = Tensor::empty({1, size.channels, size.height, size.width});

@@ -51,6 +51,7 @@ int main(int argc, char** argv) {
   resnet::cli::add_convert_command(app);
   resnet::cli::add_interchange_commands(app);
   resnet::cli::add_quantize_command(app);
+  resnet::cli::add_explain_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ExtrasError& e) {
