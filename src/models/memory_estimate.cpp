@@ -130,8 +130,8 @@ void check_training_fits(const ResNetSpec& spec, int64_t batch, int64_t channels
                          int64_t width, bool ema, int64_t prefetch, const std::string& what) {
   const MemoryEstimate e = estimate_memory(spec, 1, 1);
   std::ostringstream os;
-  os << what << " (" << format_count(e.parameters) << " parameters, " << describe_widths(spec) << ") on batches of "
-     << batch << " " << channels << "×" << height << "×" << width << " images";
+  os << what << " (" << format_count(e.parameters) << " parameters, " << describe_widths(spec)
+     << ") on batches of " << batch << " " << channels << "×" << height << "×" << width << " images";
   check_memory_budget(training_bytes(spec, batch, channels, height, width, ema, prefetch), os.str(),
                       "lower model.width_multiplier, optim.batch_size or data.image_size, or pick a smaller "
                       "model");

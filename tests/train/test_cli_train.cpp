@@ -12,6 +12,8 @@
 #include <fstream>
 #include <thread>
 
+#include <nlohmann/json.hpp>
+
 #include "cli_util.h"
 #include "resnet/models/checkpoint.h"
 #include "resnet/ops/backend.h"
@@ -140,6 +142,9 @@ TEST(CliTrain, QuantizeCalibratesAndEvalRunsTheInt8Engine) {
   o = run("eval --checkpoint " + r + " --engine int8");
   EXPECT_EQ(o.status, 2) << o.text;  // no calibration yet: says how to make one
   EXPECT_NE(o.text.find("resnet quantize"), std::string::npos) << o.text;
+  o = run("predict --checkpoint " + r + " --index 0 --engine int8");
+  EXPECT_EQ(o.status, 2) << o.text;
+  EXPECT_NE(o.text.find("resnet quantize"), std::string::npos) << o.text;
   o = run("quantize --checkpoint " + r + " --images 256 --batch-size 64 --test-limit 256");
   ASSERT_EQ(o.status, 0) << o.text;
   ASSERT_TRUE(fs::exists(r + "/calibration.json")) << o.text;
@@ -155,6 +160,22 @@ TEST(CliTrain, QuantizeCalibratesAndEvalRunsTheInt8Engine) {
   o = run("eval --checkpoint " + r + " --engine int8 --limit 256");
   ASSERT_EQ(o.status, 0) << o.text;
   EXPECT_NE(o.text.find("top-1"), std::string::npos) << o.text;
+  // predict on the deployed model: the int8 engine's top-1 agrees with the module network's.
+  const auto top1_classes = [&](const std::string& flags) {
+    const auto out =
+        resnet::testing::run_cli_streams("predict --checkpoint " + r + " --index 0-31 --json" + flags);
+    EXPECT_EQ(out.status, 0) << out.err;
+    std::vector<std::string> classes;
+    for (const auto& p : nlohmann::json::parse(out.out).at("predictions"))
+      classes.push_back(p.at("top")[0].at("class"));
+    return classes;
+  };
+  const auto module = top1_classes(""), int8_classes = top1_classes(" --engine int8");
+  ASSERT_EQ(module.size(), 32u);
+  ASSERT_EQ(int8_classes.size(), 32u);
+  int agree = 0;
+  for (size_t i = 0; i < module.size(); ++i) agree += module[i] == int8_classes[i];
+  EXPECT_GE(agree, 29) << "int8 and fp32 top-1 agree on " << agree << " of 32";
   o = run("eval --checkpoint " + r + " --engine fp16 --limit 256");
   EXPECT_EQ(o.status, 2) << o.text;
   // A damaged calibration file is named.

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
+#include <memory>
 #include <optional>
 
 #include "commands.h"
@@ -16,6 +17,7 @@
 #include "resnet/data/sources.h"
 #include "resnet/data/transforms.h"
 #include "resnet/infer/calibration_file.h"
+#include "resnet/infer/engine.h"
 #include "resnet/infer/predict.h"
 #include "resnet/models/checkpoint.h"
 #include "resnet/models/memory_estimate.h"
@@ -196,7 +198,7 @@ void run_eval(const EvalOptions& o) {
 }
 
 struct PredictOptions {
-  std::string checkpoint;
+  std::string checkpoint, engine, calibration;
   std::vector<std::string> inputs, indices;
   int64_t top_k = 3;
   bool ema = false, allow_nonfinite = false;
@@ -222,11 +224,22 @@ void run_predict(const PredictOptions& o) {
   if (items.empty()) throw UserError("nothing to predict: give image files or directories, or --index N");
 
   Tensor input = Tensor::empty({1, size.channels, size.height, size.width});
+  // --engine: the model as deployed (BN folded; bf16, or int8 with the calibration quantize wrote).
+  infer::Calibration calibration;
+  std::unique_ptr<infer::Engine> engine;
+  if (!o.engine.empty()) {
+    const infer::Precision precision = infer::parse_precision(o.engine);
+    if (precision == infer::Precision::int8)
+      calibration = infer::load_calibration(
+          o.calibration.empty() ? infer::default_calibration_path(o.checkpoint) : o.calibration);
+    model->eval();
+    engine = std::make_unique<infer::Engine>(*model, input.shape(), precision, &calibration);
+  }
   int64_t correct = 0, labelled = 0;
   nlohmann::json predictions = nlohmann::json::array();
   for (auto& item : items) {
     preprocessing.apply(item.image, input.data<float>(), item.name);
-    const Tensor& logits = model->forward(input);
+    const Tensor& logits = engine ? engine->run(input) : model->forward(input);
     const std::vector<infer::ClassScore> top = infer::top_k(logits.data<float>(), logits.size(1), o.top_k);
     o.output.print("%s:", item.name.c_str());
     nlohmann::json top_k = nlohmann::json::array();
@@ -249,7 +262,10 @@ void run_predict(const PredictOptions& o) {
   if (labelled > 0)
     o.output.print("%lld of %lld labelled images correct\n", static_cast<long long>(correct),
                    static_cast<long long>(labelled));
-  nlohmann::json document = {{"checkpoint", c.path()}, {"model", c.card.model}, {"predictions", predictions}};
+  nlohmann::json document = {{"checkpoint", c.path()},
+                             {"model", c.card.model},
+                             {"engine", o.engine.empty() ? std::string("module") : o.engine},
+                             {"predictions", predictions}};
   if (labelled > 0) document["labelled"] = {{"images", labelled}, {"correct", correct}};
   o.output.result(document);
 }
@@ -295,6 +311,11 @@ void add_eval_commands(CLI::App& app) {
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
   predict->add_flag("--ema", p->ema, "Use the checkpoint's EMA weights");
+  predict->add_option("--engine", p->engine,
+                      "Run the inference engine at this precision instead of the module network: fp32, bf16 "
+                      "or int8 (int8 reads the calibration `resnet quantize` wrote)");
+  predict->add_option("--calibration", p->calibration,
+                      "int8: calibration file (default: RUN/calibration.json, or FILE.calibration.json)");
   predict->add_flag("--allow-nonfinite", p->allow_nonfinite,
                     "Load weights holding NaN/Inf or negative BN variances anyway (forensics)");
   predict->add_option("--threads", p->threads, "Threads (0 = all cores)")->capture_default_str();
