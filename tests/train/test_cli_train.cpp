@@ -166,8 +166,8 @@ TEST(CliTrain, QuantizeCalibratesAndEvalRunsTheInt8Engine) {
         resnet::testing::run_cli_streams("predict --checkpoint " + r + " --index 0-31 --json" + flags);
     EXPECT_EQ(out.status, 0) << out.err;
     std::vector<std::string> classes;
-    for (const auto& p : nlohmann::json::parse(out.out).at("predictions"))
-      classes.push_back(p.at("top")[0].at("class"));
+    const nlohmann::json document = nlohmann::json::parse(out.out);  // outlives the loop over its parts
+    for (const auto& p : document.at("predictions")) classes.push_back(p.at("top")[0].at("class"));
     return classes;
   };
   const auto module = top1_classes(""), int8_classes = top1_classes(" --engine int8");
