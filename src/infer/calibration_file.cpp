@@ -26,6 +26,11 @@ Calibration load_calibration(const std::string& path) {
   return Calibration::from_json(text.str(), path);
 }
 
+Calibration calibration_for(Precision precision, const std::string& checkpoint, const std::string& file) {
+  if (precision != Precision::int8) return {};
+  return load_calibration(file.empty() ? default_calibration_path(checkpoint) : file);
+}
+
 void save_calibration(const std::string& path, const Calibration& calibration) {
   io::write_text_atomically(path, calibration.to_json());
 }

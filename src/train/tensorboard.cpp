@@ -56,8 +56,17 @@ void EventFile::add_scalar(const std::string& tag, int64_t step, double value) {
   bytes_ += io::tfrecord(event(wall_time_, step, v));
 }
 
-void EventFile::add_png(const std::string& tag, int64_t step, const std::string& png, int64_t height,
-                        int64_t width, int64_t channels) {
+void EventFile::add_png(const std::string& tag, int64_t step, const std::string& png) {
+  // The IHDR chunk starts every PNG: width and height at bytes 16 and 20 (big-endian), colour type at 25.
+  RESNET_CHECK(png.size() > 25) << "not a PNG: " << png.size() << " bytes";
+  auto be32 = [&](size_t at) {
+    uint32_t v = 0;
+    for (size_t i = 0; i < 4; ++i) v = v << 8 | static_cast<unsigned char>(png[at + i]);
+    return static_cast<int64_t>(v);
+  };
+  const int64_t width = be32(16), height = be32(20);
+  const int colour = static_cast<unsigned char>(png[25]);
+  const int64_t channels = colour == 6 ? 4 : colour == 2 ? 3 : colour == 4 ? 2 : 1;
   const std::string image = message([&](Coded& c) {
     WireFormatLite::WriteInt32(1, static_cast<int32_t>(height), &c);
     WireFormatLite::WriteInt32(2, static_cast<int32_t>(width), &c);

@@ -518,19 +518,7 @@ void Run::write_events(const std::string& confusion_png) {
   };
   for (const auto& r : history_) scalars(r, "");
   for (const auto& r : step_history_) scalars(r, "steps/");
-  // A PNG's size and colour type are in its IHDR chunk, at fixed offsets.
-  if (confusion_png.size() > 26) {
-    auto be32 = [&](size_t at) {
-      uint32_t v = 0;
-      for (size_t i = 0; i < 4; ++i) v = v << 8 | static_cast<unsigned char>(confusion_png[at + i]);
-      return static_cast<int64_t>(v);
-    };
-    const int colour = static_cast<unsigned char>(confusion_png[25]);
-    events.add_png("confusion_matrix", step_, confusion_png, be32(20), be32(16),
-                   colour == 6   ? 4
-                   : colour == 2 ? 3
-                                 : 1);
-  }
+  if (!confusion_png.empty()) events.add_png("confusion_matrix", step_, confusion_png);
   io::write_text_atomically(dir_ + "/" + kEventFileName, events.bytes());
 }
 

@@ -139,10 +139,7 @@ void run_eval(const EvalOptions& o) {
     evaluated = train::evaluate(*model, loader, "eval");
   } else {
     const infer::Precision precision = infer::parse_precision(o.engine);
-    infer::Calibration calibration;
-    if (precision == infer::Precision::int8)
-      calibration = infer::load_calibration(
-          o.calibration.empty() ? infer::default_calibration_path(o.checkpoint) : o.calibration);
+    const infer::Calibration calibration = infer::calibration_for(precision, o.checkpoint, o.calibration);
     model->eval();
     infer::EngineSet engines(*model, precision, &calibration);
     evaluated = train::evaluate([&](const Tensor& x) -> const Tensor& { return engines.run(x); }, loader,
@@ -229,9 +226,7 @@ void run_predict(const PredictOptions& o) {
   std::unique_ptr<infer::Engine> engine;
   if (!o.engine.empty()) {
     const infer::Precision precision = infer::parse_precision(o.engine);
-    if (precision == infer::Precision::int8)
-      calibration = infer::load_calibration(
-          o.calibration.empty() ? infer::default_calibration_path(o.checkpoint) : o.calibration);
+    calibration = infer::calibration_for(precision, o.checkpoint, o.calibration);
     model->eval();
     engine = std::make_unique<infer::Engine>(*model, input.shape(), precision, &calibration);
   }

@@ -208,9 +208,7 @@ void run_explain(const ExplainOptions& o) {
   std::unique_ptr<infer::EngineSet> engines;
   infer::Calibration calibration;
   if (!o.engine.empty()) {
-    if (precision == infer::Precision::int8)
-      calibration = infer::load_calibration(
-          o.calibration.empty() ? infer::default_calibration_path(o.checkpoint) : o.calibration);
+    calibration = infer::calibration_for(precision, o.checkpoint, o.calibration);
     engines = std::make_unique<infer::EngineSet>(*model, precision, &calibration);
   }
   const explain::LogitsFn scorer = engines ? explain::engine_logits(*engines) : explain::model_logits(*model);

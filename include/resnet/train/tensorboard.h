@@ -21,9 +21,8 @@ class EventFile {
  public:
   explicit EventFile(double wall_time);  // starts with the file_version event
   void add_scalar(const std::string& tag, int64_t step, double value);
-  // A PNG file's bytes, shown under Images.
-  void add_png(const std::string& tag, int64_t step, const std::string& png, int64_t height, int64_t width,
-               int64_t channels);
+  // A PNG file's bytes, shown under Images (its size and colour type are read from its header).
+  void add_png(const std::string& tag, int64_t step, const std::string& png);
   const std::string& bytes() const { return bytes_; }
 
  private:
