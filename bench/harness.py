@@ -6,7 +6,7 @@ table shows medians, GFLOP/s and % of this machine's limit (fp32 450, bf16 901, 
 cores; ANCHORS.md), each process's peak resident memory, and the ratio the speed targets are written
 against. JSON lines (one per row and engine) go to --json.
 
-    harness.py [--rounds 3] [--seconds 5] [--only train|infer] [--json FILE]
+    harness.py [--rounds 3] [--seconds 5] [--only train|infer|attack] [--json FILE]
 """
 import argparse
 import json
@@ -18,7 +18,7 @@ import sys
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PEERS = os.path.join(ROOT, "bench", ".peers")
 TCMALLOC = "/usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4"
-GFLOP_FWD = {"resnet20": 0.0811, "resnet56": 0.251, "resnet18": 3.63, "resnet50": 8.18}  # per image
+GFLOP_FWD = {"resnet20": 0.0811, "resnet20_28": 0.0811 * 28 * 28 / (32 * 32), "resnet56": 0.251, "resnet18": 3.63, "resnet50": 8.18}  # per image
 LIMIT = {"fp32": 450.0, "bf16": 901.0, "int8": 1809.0}
 
 
@@ -85,10 +85,18 @@ def inference_rows(seconds):
                     "torch_infer.py", [m, str(b), str(seconds), p])
 
 
+def attack_rows(seconds):
+    # PGD-20: 20 forward + input-gradient passes (~3 forwards each: no weight gradients) and a final forward.
+    row, gflop = "attack resnet20 pgd20 b250 28²", 61 * GFLOP_FWD["resnet20_28"]
+    yield row, gflop, "fp32", "ours", lambda: ours_gbench("bench_attack", "BM_Pgd20/resnet20_b250_28/real_time",
+                                                          seconds)
+    yield row, gflop, "fp32", "pytorch", lambda: python_peer("torch_attack.py", ["250", str(seconds)])
+
+
 # The ratio each target is stated in: (row prefix, precision, peer, metric); metric "ms" means a latency
 # ratio (ours / peer, lower is better), "img_per_s" a throughput ratio (ours / peer, higher is better).
 def target_for(row, precision):
-    if row.startswith("train"):
+    if row.startswith("train") or row.startswith("attack"):
         return ("pytorch", "img_per_s")
     if precision == "bf16":
         return ("pytorch", "img_per_s")
@@ -101,15 +109,17 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--seconds", type=float, default=5)
-    ap.add_argument("--only", choices=["train", "infer"])
+    ap.add_argument("--only", choices=["train", "infer", "attack"])
     ap.add_argument("--json", help="write one JSON line per row and engine here")
     args = ap.parse_args()
 
     jobs = []
-    if args.only != "infer":
+    if args.only in (None, "train"):
         jobs += list(training_rows(args.seconds))
-    if args.only != "train":
+    if args.only in (None, "infer"):
         jobs += list(inference_rows(args.seconds))
+    if args.only in (None, "attack"):
+        jobs += list(attack_rows(args.seconds))
     rows = {}
     for job in jobs:
         rows.setdefault(job[0], []).append(job)

@@ -2,7 +2,7 @@
 # One command for the side-by-side speed table: ours against tuned PyTorch 1.13 and ONNX Runtime, in one
 # run, alternating (these VMs drift 10-20 % between processes: compare ratios, not absolute numbers across
 # runs). Installs the peers (benchmark-only: never a build or test dependency) and builds first.
-#   bash bench/run.sh [--rounds 3] [--seconds 5] [--only train|infer] [--json FILE]
+#   bash bench/run.sh [--rounds 3] [--seconds 5] [--only train|infer|attack] [--json FILE]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 missing=()
@@ -22,5 +22,5 @@ if [ ! -d "$peers/node_modules/onnxruntime-node" ]; then
 fi
 /usr/bin/python3 bench/peers/export_onnx.py "$peers/onnx" resnet18:1 resnet18:32 resnet50:1 resnet50:32 2>/dev/null
 [ -x build/bench_infer ] && [ -x build/bench_train ] || bash scripts/setup.sh
-cmake --build build --target bench_infer bench_train > /dev/null
+cmake --build build --target bench_infer bench_train bench_attack > /dev/null
 exec /usr/bin/python3 bench/harness.py "$@"

@@ -3,33 +3,26 @@
 #include <utility>
 
 #include "resnet/core/check.h"
+#include "resnet/models/input_gradient.h"
 
 namespace resnet::explain {
 namespace {
 
-// Parameter gradients are not wanted: switching them off skips every backward-weights pass and leaves the
-// model's accumulated gradients as they were. Hooks are removed on the way out, errors included.
-class ProbeScope {
+// The layer's hooks come off on the way out, errors included.
+class HookScope {
  public:
-  explicit ProbeScope(models::ResNet& model) {
-    for (auto& [name, p] : model.named_parameters()) {
-      saved_.emplace_back(p, p->requires_grad);
-      p->requires_grad = false;
-    }
-  }
-  ~ProbeScope() {
-    for (auto& [p, on] : saved_) p->requires_grad = on;
+  HookScope() = default;
+  ~HookScope() {
     for (int id : hooks_) layer_->remove_hook(id);
   }
-  ProbeScope(const ProbeScope&) = delete;
-  ProbeScope& operator=(const ProbeScope&) = delete;
+  HookScope(const HookScope&) = delete;
+  HookScope& operator=(const HookScope&) = delete;
   void hook(nn::Module* layer, int forward_id, int backward_id) {
     layer_ = layer;
     hooks_ = {forward_id, backward_id};
   }
 
  private:
-  std::vector<std::pair<nn::Parameter*, bool>> saved_;
   nn::Module* layer_ = nullptr;
   std::vector<int> hooks_;
 };
@@ -40,10 +33,8 @@ Gradients gradients(models::ResNet& model, const Tensor& x, const std::vector<in
                     const std::string& layer) {
   RESNET_CHECK(x.ndim() == 4 && x.dtype() == DType::f32) << "explain wants f32 [N, C, H, W], got " << x.str();
   RESNET_CHECK_EQ(static_cast<int64_t>(targets.size()), x.size(0));
-  model.eval();
-  model.set_input_gradient(true);
-  ProbeScope scope(model);
   Gradients g;
+  HookScope scope;
   if (!layer.empty()) {
     nn::Module* m = model.find_module(layer);
     RESNET_CHECK(m != nullptr) << "no module '" << layer << "' (resolve_layer checks names)";
@@ -54,19 +45,18 @@ Gradients gradients(models::ResNet& model, const Tensor& x, const std::vector<in
         [&g](const nn::Module&, const Tensor& dy) { g.layer_gradient = dy.clone(Layout::contiguous); });
     scope.hook(m, f, b);
   }
-  const Tensor& logits = model.forward(x);
-  RESNET_CHECK(logits.ndim() == 2 && logits.size(0) == x.size(0)) << logits.str();
-  g.logits = logits.clone(Layout::contiguous);
-  const int64_t classes = logits.size(1);
-  Tensor dy = Tensor::zeros(logits.shape());
-  for (size_t i = 0; i < targets.size(); ++i) {
-    RESNET_CHECK(targets[i] >= 0 && targets[i] < classes) << "target " << targets[i] << " of " << classes;
-    dy.data<float>()[static_cast<int64_t>(i) * classes + targets[i]] = 1.0f;
-  }
-  const Tensor& dx = model.backward(dy);
-  RESNET_CHECK(dx.defined()) << "the model returned no input gradient";
-  g.input = dx.clone(Layout::contiguous);
-  model.release_input_grad();
+  const models::InputGradient r = models::input_gradient(model, x, [&targets](const Tensor& logits) {
+    const int64_t classes = logits.size(1);
+    RESNET_CHECK_EQ(logits.size(0), static_cast<int64_t>(targets.size()));
+    Tensor dy = Tensor::zeros(logits.shape());
+    for (size_t i = 0; i < targets.size(); ++i) {
+      RESNET_CHECK(targets[i] >= 0 && targets[i] < classes) << "target " << targets[i] << " of " << classes;
+      dy.data<float>()[static_cast<int64_t>(i) * classes + targets[i]] = 1.0f;
+    }
+    return dy;
+  });
+  g.logits = r.logits;
+  g.input = r.input;
   RESNET_CHECK(layer.empty() || (g.activation.defined() && g.layer_gradient.defined()))
       << "layer '" << layer << "' ran no forward or backward";
   return g;

@@ -26,6 +26,7 @@ void add_convert_command(CLI::App& app);       // convert (PyTorch .pth)
 void add_interchange_commands(CLI::App& app);  // export, import (ONNX)
 void add_quantize_command(CLI::App& app);      // quantize (int8 calibration)
 void add_explain_command(CLI::App& app);       // explain (attribution maps)
+void add_attack_command(CLI::App& app);        // attack (adversarial robustness)
 
 // An evaluation loader over `split` ("train"/"test", first `limit` images, 0 = all) of the data set a
 // checkpoint was trained on, or of `dataset`, with its evaluation transforms (evaluate.cpp); the class

@@ -52,6 +52,7 @@ int main(int argc, char** argv) {
   resnet::cli::add_interchange_commands(app);
   resnet::cli::add_quantize_command(app);
   resnet::cli::add_explain_command(app);
+  resnet::cli::add_attack_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ExtrasError& e) {
