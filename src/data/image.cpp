@@ -274,17 +274,12 @@ void write_bytes(const std::string& path, const void* data, size_t size) {
 
 }  // namespace
 
-void decode_image(const std::string& path, Image& out, int64_t channels) {
+namespace {
+
+void decode_bytes(const std::vector<uint8_t>& bytes, const std::string& path, std::vector<uint8_t>& scratch,
+                  Image& out, int64_t channels) {
   RESNET_CHECK(channels == 0 || channels == 1 || channels == 3)
       << "channels must be 0, 1 or 3, got " << channels;
-  thread_local std::vector<uint8_t> bytes, scratch;
-  struct Trim {  // runs on every exit, errors included
-    ~Trim() {
-      if (bytes.capacity() > kKeepScratchBytes) std::vector<uint8_t>().swap(bytes);
-      if (scratch.capacity() > kKeepScratchBytes) std::vector<uint8_t>().swap(scratch);
-    }
-  } trim;
-  read_file(path, bytes);
   if (bytes.empty()) fail(path, "is empty (0 bytes), not a PNG or JPEG image", kReplaceFix);
   if (is_png(bytes)) {
     decode_png(path, bytes, scratch, out, channels);
@@ -294,6 +289,28 @@ void decode_image(const std::string& path, Image& out, int64_t channels) {
     fail(path, "is not a PNG or JPEG image: " + describe_start(bytes),
          "convert it to PNG or JPEG, or delete it from the data set");
   }
+}
+
+}  // namespace
+
+void decode_image(const std::string& path, Image& out, int64_t channels) {
+  thread_local std::vector<uint8_t> bytes, scratch;
+  struct Trim {  // runs on every exit, errors included
+    ~Trim() {
+      if (bytes.capacity() > kKeepScratchBytes) std::vector<uint8_t>().swap(bytes);
+      if (scratch.capacity() > kKeepScratchBytes) std::vector<uint8_t>().swap(scratch);
+    }
+  } trim;
+  RESNET_CHECK(channels == 0 || channels == 1 || channels == 3)
+      << "channels must be 0, 1 or 3, got " << channels;
+  read_file(path, bytes);
+  decode_bytes(bytes, path, scratch, out, channels);
+}
+
+void decode_image_bytes(const std::vector<uint8_t>& bytes, const std::string& name, Image& out,
+                        int64_t channels) {
+  std::vector<uint8_t> scratch;
+  decode_bytes(bytes, name, scratch, out, channels);
 }
 
 Image decode_image(const std::string& path, int64_t channels) {
@@ -325,7 +342,10 @@ void write_png(const std::string& path, const Image& image) {
   write_bytes(path, png.get(), len);
 }
 
-void write_jpeg(const std::string& path, const Image& image, int quality) {
+namespace {
+
+// Encodes `image`; `path` names it in errors.
+std::vector<uint8_t> jpeg_bytes(const Image& image, int quality, const std::string& path) {
   check_writable(image);
   RESNET_CHECK(quality >= 1 && quality <= 100) << "JPEG quality " << quality;
   if (image.height > 65535 || image.width > 65535)
@@ -341,7 +361,18 @@ void write_jpeg(const std::string& path, const Image& image, int quality) {
                              grey ? TJSAMP_GRAY : TJSAMP_444, quality, TJFLAG_ACCURATEDCT);
   const std::unique_ptr<unsigned char, decltype(&tjFree)> owned(jpeg, &tjFree);  // freed on every path
   if (rc) throw UserError("cannot encode '" + path + "' as JPEG: " + tjGetErrorStr2(handle.get()));
-  write_bytes(path, jpeg, size);
+  return {jpeg, jpeg + size};
+}
+
+}  // namespace
+
+void write_jpeg(const std::string& path, const Image& image, int quality) {
+  const std::vector<uint8_t> bytes = jpeg_bytes(image, quality, path);
+  write_bytes(path, bytes.data(), bytes.size());
+}
+
+std::vector<uint8_t> encode_jpeg(const Image& image, int quality) {
+  return jpeg_bytes(image, quality, "an image in memory");
 }
 
 }  // namespace resnet::data

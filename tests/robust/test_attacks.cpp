@@ -118,7 +118,7 @@ TEST_F(Attacks, AreDeterministicWithoutARandomStartAndAcrossThreadCounts) {
 TEST_F(Attacks, AttackAndGrowWithTheBudget) {
   auto fooled = [&](robust::Attack a, double eps) {
     const robust::AttackResult r =
-        robust::attack(*pixel_, x_, labels_, {.attack = a, .eps = eps, .steps = 10});
+        robust::attack(*pixel_, x_, labels_, {.attack = a, .eps = eps, .steps = 5});
     int64_t k = 0;
     for (size_t i = 0; i < labels_.size(); ++i) k += r.predicted[i] != labels_[i];
     return k;

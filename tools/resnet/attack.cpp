@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <map>
 
+#include "attack.h"
 #include "commands.h"
 #include "inputs.h"
 #include "output.h"
@@ -22,36 +23,11 @@
 #include "resnet/viz/grid.h"
 
 namespace resnet::cli {
-namespace {
-
-namespace fs = std::filesystem;
-using robust::Attack;
-
-struct AttackCliOptions {
-  std::string checkpoint, model, weights, input, output_file, dataset, split = "test", out, norm = "linf";
-  std::vector<std::string> attacks{"pgd"}, engines;
-  std::vector<double> eps{8.0 / 255}, mean, std;
-  std::string transfer_from;
-  int64_t steps = 10, restarts = 1, targets = 9, limit = 0, batch = 250, classes = 0, check_images = 200;
-  double alpha = 0;
-  bool random_start = false, no_checks = false, ema = false;
-  uint64_t seed = 0;
-  int threads = 0;
-  Output output;
-};
 
 std::vector<float> floats(const std::vector<double>& v) {
   return {v.begin(), v.end()};
 }
 
-// The inputs an attack starts from: [0, 1] pixels with their labels.
-struct Batch {
-  Tensor x;
-  std::vector<int64_t> labels;
-};
-
-// Images start..start+count of `set` through the card's preprocessing, normalisation undone: the [0, 1]
-// pixels the model's first step sees.
 Batch load_batch(const data::Dataset& set, const infer::CardPreprocessing& pre, int64_t start, int64_t count,
                  const std::vector<float>& mean, const std::vector<float>& std) {
   const models::InputSize size = pre.input_size();
@@ -86,6 +62,11 @@ data::Image to_image(const Tensor& x, int64_t i, int64_t scale) {
   return img;
 }
 
+namespace {
+
+namespace fs = std::filesystem;
+using robust::Attack;
+
 std::string format_eps(double eps) {
   char text[32];
   std::snprintf(text, sizeof text, "%g", eps);
@@ -100,6 +81,7 @@ struct Tally {
 };
 
 void run_attack(const AttackCliOptions& o) {
+  if (o.corruptions_flag->count() > 0) return run_corruptions(o);
   o.output.begin();
   // Names and numbers first: a typo costs no file read.
   std::vector<Attack> attacks;
@@ -269,7 +251,7 @@ void run_attack(const AttackCliOptions& o) {
   constexpr int64_t kGridImages = 8;
   std::vector<data::Image> cells;
   std::vector<std::string> captions;
-  const int64_t scale = std::max<int64_t>(1, 64 / std::max<int64_t>(pre.input_size().height, 1));
+  const int64_t scale = std::max<int64_t>(1, 96 / std::max<int64_t>(pre.input_size().height, 1));
   auto class_name = [&](int64_t k) {
     return k >= 0 && k < static_cast<int64_t>(c.card.class_names.size()) ? c.card.class_names[k]
                                                                          : std::to_string(k);
@@ -365,8 +347,7 @@ void run_attack(const AttackCliOptions& o) {
       for (size_t e = 0; e < o.eps.size(); ++e) {
         const Tensor one = grid_examples[e].narrow(0, i, 1).clone(Layout::contiguous);
         cells.push_back(to_image(one, 0, scale));
-        captions.push_back("ε " + format_eps(o.eps[e]) + ": " +
-                           class_name(explain::predicted_classes(target.logits(one))[0]));
+        captions.push_back(class_name(explain::predicted_classes(target.logits(one))[0]));
       }
     }
   }
@@ -447,7 +428,7 @@ void run_attack(const AttackCliOptions& o) {
 
   const std::string grid = (fs::path(o.out) / "adversarial.png").string();
   data::write_png(grid, viz::make_grid(cells, captions,
-                                       {.cols = static_cast<int64_t>(o.eps.size()) + 1, .caption_px = 9}));
+                                       {.cols = static_cast<int64_t>(o.eps.size()) + 1, .caption_px = 11}));
   nlohmann::json attack_names = nlohmann::json::array();
   for (Attack a : attacks) attack_names.push_back(robust::attack_name(a));
   nlohmann::json checks = {
@@ -512,6 +493,15 @@ void add_attack_command(CLI::App& app) {
   cmd->add_option("--check-images", o->check_images, "Images the gradient-masking checks use")
       ->capture_default_str();
   cmd->add_flag("--no-checks", o->no_checks, "Skip the gradient-masking checks");
+  o->corruptions_flag =
+      cmd->add_option("--corruptions", o->corruptions,
+                      "Accuracy under common corruptions instead of attacks: all (no names), or some of "
+                      "gaussian-noise, shot-noise, impulse-noise, defocus-blur, motion-blur, zoom-blur, "
+                      "brightness, contrast, elastic, pixelate, jpeg")
+          ->delimiter(',')
+          ->expected(0, -1);
+  cmd->add_option("--reference", o->reference,
+                  "Corruptions: the checkpoint the corruption errors (CE, mCE) are relative to");
   cmd->add_option("--out", o->out, "Directory for adversarial.png and summary.json");
   cmd->add_flag("--ema", o->ema, "Use the checkpoint's EMA weights");
   cmd->add_option("--threads", o->threads, "Threads (0 = all cores)")->capture_default_str();

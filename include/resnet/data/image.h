@@ -25,6 +25,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "resnet/data/dataset.h"
 
@@ -42,5 +43,11 @@ void write_png(const std::string& path, const Image& image);
 // Baseline JPEG at `quality` (1..100): greyscale for 1 channel; for 3 channels YCbCr with 4:4:4 chroma
 // (no subsampling, so colour edges survive in saved samples).
 void write_jpeg(const std::string& path, const Image& image, int quality = 95);
+
+// The same JPEG in memory, and a PNG or JPEG decoded from memory (`name` names the bytes in errors):
+// what a JPEG round trip (robust/corruptions.h) needs without touching the disk.
+std::vector<uint8_t> encode_jpeg(const Image& image, int quality = 95);
+void decode_image_bytes(const std::vector<uint8_t>& bytes, const std::string& name, Image& out,
+                        int64_t channels = 0);
 
 }  // namespace resnet::data
