@@ -72,6 +72,26 @@ TEST_F(AttackCli, TensorModeIsBitIdenticalOnReruns) {
     ASSERT_LE(std::abs(xa.data<float>()[e] - in.at("input").data<float>()[e]), 0.05f + 1e-6f);
 }
 
+TEST_F(AttackCli, CorruptionsAllOrSomeWithAReference) {
+  const std::string out = dir_ + "/corrupt";
+  const auto some =
+      run_cli("attack --checkpoint " + checkpoint_ + " --corruptions jpeg,contrast --reference " +
+              checkpoint_ + " --limit 6 --out " + out + " --json");
+  ASSERT_EQ(some.status, 0) << some.text;
+  std::ifstream in(out + "/summary.json");
+  const nlohmann::json s = nlohmann::json::parse(in);
+  ASSERT_EQ(s.at("corruptions").size(), 2u);
+  EXPECT_EQ(s["corruptions"][0].at("accuracy").size(), 5u);
+  EXPECT_DOUBLE_EQ(s["corruptions"][0].at("ce").get<double>(), 1.0);  // the model against itself
+  EXPECT_DOUBLE_EQ(s.at("mce").get<double>(), 1.0);
+  EXPECT_TRUE(std::filesystem::exists(out + "/corruptions.png"));
+  const auto all =
+      run_cli("attack --checkpoint " + checkpoint_ + " --corruptions --limit 2 --out " + out + "2 --json");
+  ASSERT_EQ(all.status, 0) << all.text;
+  std::ifstream in2(out + "2/summary.json");
+  EXPECT_EQ(nlohmann::json::parse(in2).at("corruptions").size(), 11u);
+}
+
 TEST_F(AttackCli, Refusals) {
   // Weights with no card, hence no normalisation.
   auto model = models::create_model("resnet20", 10, 1);
@@ -98,6 +118,8 @@ TEST_F(AttackCli, Refusals) {
        "give --mean and --std"},
       {"attack --model resnet21 --weights " + bare + " --input " + input_, "resnet21"},
       {"attack --checkpoint " + checkpoint_ + " --limit 4", "--out DIR is needed"},
+      {"attack --checkpoint " + checkpoint_ + " --corruptions fog --out " + dir_ + "/fog",
+       "unknown corruption 'fog'"},
   };
   for (const auto& [flags, message] : cases) {
     SCOPED_TRACE(flags);

@@ -46,7 +46,7 @@ void run_corruptions(const AttackCliOptions& o) {
   o.output.begin();
   std::vector<Corruption> corruptions;
   for (const auto& name : o.corruptions)
-    if (name != "all") corruptions.push_back(robust::parse_corruption(name));
+    if (!name.empty() && name != "all") corruptions.push_back(robust::parse_corruption(name));
   if (corruptions.empty()) corruptions = robust::all_corruptions();
   if (o.checkpoint.empty()) throw UserError("--corruptions needs --checkpoint RUN (a data set is corrupted)");
   if (o.out.empty())
