@@ -62,19 +62,37 @@ int64_t top1(const Tensor& logits, int64_t row) {
   return best;
 }
 
+// Two stages of one block, 8 and 16 planes, the 7×7 stem and its max pool, projection shortcuts.
+models::ResNetSpec small_spec(models::BlockKind block) {
+  models::ResNetSpec spec;
+  spec.block = block;
+  spec.blocks_per_stage = {1, 1};
+  spec.widths = {8, 16};
+  spec.imagenet_stem = true;
+  spec.shortcut = nn::ShortcutKind::B;
+  return spec;
+}
+
 struct Int8Case {
   std::string label;
   std::unique_ptr<models::ResNet> (*make)();
   Shape input;
-  size_t quantize_nodes;  // input + every conv step (+ the max pool)
+  size_t quantize_nodes;  // the input, every conv step and shortcut (and the max pool)
 };
 
 TEST(OnnxExportInt8, QdqGraphCarriesTheEnginesScalesAndComputesItsLogits) {
   const std::vector<Int8Case> cases = {
       // The demo's family: 3×3 stem, option-A shortcuts, one input channel, 28×28.
       {"resnet8 (option A)", [] { return models::cifar_resnet(8, 10, 1); }, {8, 1, 28, 28}, 1 + 7 + 2},
-      // Max pool and projection shortcuts.
-      {"resnet18", [] { return models::torchvision_resnet("resnet18", 10); }, {4, 3, 32, 32}, 1 + 20 + 1},
+      // ImageNet stem (max pool) and projection shortcuts, basic and bottleneck blocks, narrow.
+      {"basic, max pool",
+       [] { return std::make_unique<models::ResNet>(small_spec(models::BlockKind::basic)); },
+       {4, 3, 32, 32},
+       1 + 1 + 1 + 4 + 2},
+      {"bottleneck, max pool",
+       [] { return std::make_unique<models::ResNet>(small_spec(models::BlockKind::bottleneck)); },
+       {4, 3, 32, 32},
+       1 + 1 + 1 + 6 + 2},
   };
   const fs::path dir = fresh_dir("int8");
   for (const Int8Case& c : cases) {
@@ -147,16 +165,16 @@ TEST(OnnxExportInt8, QdqGraphCarriesTheEnginesScalesAndComputesItsLogits) {
                 non_negative ? pb::TensorProto::UINT8 : pb::TensorProto::INT8)
           << name;
     };
+    // Every pair: the input, each conv step (a block's last conv: its sum and ReLU), the shortcuts.
     expect_activation("input", "input");
     expect_activation("conv1", "conv1");
-    expect_activation("layer1.0.conv1", "layer1.0.conv1");
-    expect_activation("layer1.0.conv2", "layer1.0.conv2");  // the block's output: sum + ReLU
-    expect_activation("layer2.0.conv2", "layer2.0.conv2");
-    if (a.max_pool) {
-      expect_activation("maxpool", "conv1");  // the pool keeps the stem's scale
-      expect_activation("layer2.0.downsample.0", "layer2.0.downsample");
-    } else {
-      expect_activation("layer2.0.downsample", "layer2.0.downsample (option A)");
+    if (a.max_pool) expect_activation("maxpool", "conv1");  // the engine's pool keeps the stem's scale
+    for (const auto& b : a.blocks) {
+      for (const auto& u : b.branch) expect_activation(u.conv.name, u.conv.name);
+      if (b.shortcut == models::Shortcut::projection)
+        expect_activation(b.projection.conv.name, b.name + ".downsample");
+      if (b.shortcut == models::Shortcut::option_a)
+        expect_activation(b.name + ".downsample", b.name + ".downsample (option A)");
     }
 
     // The file's logits are the int8 engine's, up to a rounding step where the two sum in another order.
@@ -165,10 +183,12 @@ TEST(OnnxExportInt8, QdqGraphCarriesTheEnginesScalesAndComputesItsLogits) {
     const Tensor ours = engine.run(x).clone(Layout::contiguous);
     const Tensor file = evaluate(m, path, x);
     const double error = max_rel_error(file, ours);
+    const double from_fp32 = max_rel_error(file, infer::Engine(*model, c.input).run(x));
     int64_t agree = 0;
     for (int64_t i = 0; i < c.input[0]; ++i) agree += top1(file, i) == top1(ours, i);
-    std::printf("    %-20s file vs int8 engine: max |diff| / max |logit| %.2g, top-1 %lld/%lld\n",
-                c.label.c_str(), error, static_cast<long long>(agree), static_cast<long long>(c.input[0]));
+    std::printf(
+        "    %-20s file vs int8 engine: max |diff| / max |logit| %.2g (vs fp32 %.2g), top-1 %lld/%lld\n",
+        c.label.c_str(), error, from_fp32, static_cast<long long>(agree), static_cast<long long>(c.input[0]));
     if (infer::cpu_has_vnni()) {  // without VNNI the engine's weights are 7-bit (engine.h), the file's 8-bit
       EXPECT_LE(error, 2e-2);
       EXPECT_GE(agree, c.input[0] - 1);
@@ -178,9 +198,9 @@ TEST(OnnxExportInt8, QdqGraphCarriesTheEnginesScalesAndComputesItsLogits) {
 }
 
 TEST(OnnxExportInt8, RefusesPreActivationNetsAndForeignCalibrations) {
-  auto preact = models::preact_resnet(18, 10);
-  fill_module(*preact);
-  preact->eval();
+  models::ResNetSpec spec = small_spec(models::BlockKind::preact_basic);
+  spec.imagenet_stem = false;
+  auto preact = filled_model(spec);
   infer::Calibration calibration;
   const fs::path dir = fresh_dir("int8_refused");
   EXPECT_THROW(onnx::export_onnx(*preact, (dir / "p.onnx").string(), {.int8 = &calibration}), UserError);
