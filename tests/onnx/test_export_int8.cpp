@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <fstream>
 #include <map>
 
 #include "onnx/node_eval.h"
@@ -193,6 +194,47 @@ TEST(OnnxExportInt8, QdqGraphCarriesTheEnginesScalesAndComputesItsLogits) {
       EXPECT_LE(error, 2e-2);
       EXPECT_GE(agree, c.input[0] - 1);
     }
+  }
+  fs::remove_all(dir);
+}
+
+// ONNX Runtime (onnxruntime-node, all graph optimisations: it may fuse the Q/DQ pairs into int8 kernels)
+// runs a file of the demo's family; its logits are the int8 engine's up to ORT's own roundings (measured
+// 1.3e-3 of the largest logit). The whole Fashion-MNIST test set: tests/onnx/check_int8_ort.sh.
+TEST(OnnxExportInt8, OnnxRuntimeRunsTheQdqFile) {
+  auto model = filled_model(models::cifar_resnet(8, 10, 1)->spec());
+  const Shape input{8, 1, 28, 28};
+  const infer::Calibration calibration = calibrate(*model, input);
+  const fs::path dir = fresh_dir("int8_ort");
+  const std::string path = (dir / "resnet8_int8.onnx").string();
+  onnx::export_onnx(*model, path, {.int8 = &calibration});
+  const Tensor x = fill_input(input, 0.9);
+  infer::Engine engine(*model, input, infer::Precision::int8, &calibration);
+  const Tensor ours = engine.run(x).clone(Layout::contiguous);
+  auto write_raw = [](const fs::path& file, const Tensor& t) {
+    std::ofstream(file, std::ios::binary)
+        .write(static_cast<const char*>(t.raw()), static_cast<std::streamsize>(t.nbytes()));
+  };
+  write_raw(dir / "x.raw", x);
+  write_raw(dir / "expected.raw", ours);
+  const nlohmann::json manifest = nlohmann::json::array({{{"onnx", path},
+                                                          {"input", (dir / "x.raw").string()},
+                                                          {"expected", (dir / "expected.raw").string()},
+                                                          {"shape", {8, 1, 28, 28}}}});
+  std::ofstream(dir / "manifest.json") << manifest.dump();
+  const std::string src = RESNET_SOURCE_DIR;
+  const auto env = run_command("bash " + src + "/tests/onnx/ort_env.sh " + RESNET_ORT_DIR);
+  ASSERT_EQ(env.status, 0) << "could not provide ONNX Runtime (node + npm onnxruntime-node):\n" << env.text;
+  const auto run = run_command("NODE_PATH=" + std::string(RESNET_ORT_DIR) + "/node_modules node " + src +
+                               "/tests/onnx/ort_compare.js " + (dir / "manifest.json").string());
+  ASSERT_EQ(run.status, 0) << run.text;
+  const auto line = run.text.substr(run.text.find('{'));
+  const auto r = nlohmann::json::parse(line.substr(0, line.find('\n')));
+  const double error =
+      r.at("max_abs_diff").get<double>() / std::max(r.at("max_abs_expected").get<double>(), 1e-30);
+  std::printf("[ onnxruntime ] resnet8 int8 (QDQ) batch 8: max |diff| / max |logit| = %.2e\n", error);
+  if (infer::cpu_has_vnni()) {
+    EXPECT_LE(error, 5e-2);
   }
   fs::remove_all(dir);
 }
