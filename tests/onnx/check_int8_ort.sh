@@ -5,7 +5,8 @@
 # it) and prints the top-1 agreement. Fails when it is under MIN_AGREEMENT per cent (default 99). Not in
 # CTest: it needs a trained, calibrated Fashion-MNIST run (scripts/demo.sh makes runs/demo).
 #   tests/onnx/check_int8_ort.sh RUN [MIN_AGREEMENT]
-# Environment: RESNET_BUILD (default build), FASHION_MNIST (default /usr/share/datasets/fashion-mnist).
+# Environment: RESNET_BUILD (default build), FASHION_MNIST (default /usr/share/datasets/fashion-mnist),
+# ORT_OPT (ONNX Runtime graph optimisation level, default all: Q/DQ pairs fused into int8 kernels).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 run=${1:?usage: check_int8_ort.sh RUN [MIN_AGREEMENT]}

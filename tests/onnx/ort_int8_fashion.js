@@ -3,7 +3,8 @@
 // compares each image's top-1 with resnet.cpp's int8 engine (`resnet predict --engine int8 --index ...
 // --json`). The preprocessing is the file's own metadata (mean and std: pixel / 255, then (x - mean) / std).
 //   node ort_int8_fashion.js MODEL.onnx IMAGES.gz PREDICT.json [LABELS.gz]
-// Prints one JSON line: {"images", "agree", "agreement", "ort_top1", "engine_top1"} (per cent); exit 0.
+// Prints one JSON line: {"images", "agree", "agreement", "ort_optimization", "ort_top1", "engine_top1"}
+// (per cent). ORT_OPT=disabled|basic|extended|all (default all) picks ORT's graph optimisation level.
 const fs = require("fs");
 const zlib = require("zlib");
 const ort = require("onnxruntime-node");
@@ -68,7 +69,9 @@ async function main() {
   const engine = new Map();  // test image index → the engine's top-1
   for (const p of predictions) engine.set(Number(/(\d+)$/.exec(p.input)[1]), p.top[0].index);
   const labels = labelsPath ? idx(labelsPath).data : null;
-  const session = await ort.InferenceSession.create(model, { intraOpNumThreads: 2, graphOptimizationLevel: "all" });
+  // ORT_OPT=disabled runs the graph as written (no Q/DQ fusion into int8 kernels).
+  const level = process.env.ORT_OPT || "all";
+  const session = await ort.InferenceSession.create(model, { intraOpNumThreads: 2, graphOptimizationLevel: level });
   const batch = 500, m = Math.fround(mean[0]), s = Math.fround(std[0]);
   let images_compared = 0, agree = 0, ortCorrect = 0, engineCorrect = 0;
   for (let first = 0; first < count; first += batch) {
@@ -91,7 +94,7 @@ async function main() {
     }
   }
   const pct = (v) => Number(((100 * v) / images_compared).toFixed(2));
-  console.log(JSON.stringify({ images: images_compared, agree, agreement: pct(agree),
+  console.log(JSON.stringify({ images: images_compared, agree, agreement: pct(agree), ort_optimization: level,
                                ort_top1: labels ? pct(ortCorrect) : null,
                                engine_top1: labels ? pct(engineCorrect) : null }));
 }
