@@ -141,17 +141,28 @@ memory::desc with_type(memory::desc d, memory::data_type t) {
   return d;
 }
 
-// u8 for tensors calibration never saw negative (ReLU outputs), s8 otherwise; the scale maps the range's
-// magnitude onto the type's largest value. An all-zero tensor gets scale 1.
+// tensor_quantisation as the oneDNN data type and scale.
 std::pair<memory::data_type, float> quantisation(const Calibration::Range& r) {
-  const bool non_negative = r.min >= 0.f;
-  const float magnitude = non_negative ? r.max : std::max(-r.min, r.max);
-  const float scale = magnitude / (non_negative ? 255.f : 127.f);
-  return {non_negative ? memory::data_type::u8 : memory::data_type::s8,
-          std::isfinite(scale) && scale > 0.f ? scale : 1.f};
+  const TensorQuantisation q = tensor_quantisation(r);
+  return {q.is_unsigned ? memory::data_type::u8 : memory::data_type::s8, q.scale};
 }
 
 }  // namespace
+
+// u8 for tensors calibration never saw negative (ReLU outputs), s8 otherwise; the scale maps the range's
+// magnitude onto the type's largest value. An all-zero tensor gets scale 1.
+TensorQuantisation tensor_quantisation(const Calibration::Range& r) {
+  const bool non_negative = r.min >= 0.f;
+  const float magnitude = non_negative ? r.max : std::max(-r.min, r.max);
+  const float scale = magnitude / (non_negative ? 255.f : 127.f);
+  return {.is_unsigned = non_negative, .scale = std::isfinite(scale) && scale > 0.f ? scale : 1.f};
+}
+
+float weight_scale(const float* w, int64_t n, float weight_max) {
+  float magnitude = 0.f;
+  for (int64_t i = 0; i < n; ++i) magnitude = std::max(magnitude, std::abs(w[i]));
+  return magnitude > 0.f ? magnitude / weight_max : 1.f;
+}
 
 struct Engine::Plan {
   Shape input;
@@ -345,9 +356,7 @@ struct Engine::Plan {
     std::vector<double> accumulator_scales(static_cast<size_t>(outs));  // s_x s_w per output channel
     for (int64_t o = 0; o < outs; ++o) {
       const float* wo = f.weight.data() + o * per_out;
-      float magnitude = 0.f;
-      for (int64_t i = 0; i < per_out; ++i) magnitude = std::max(magnitude, std::abs(wo[i]));
-      const float w_scale = magnitude > 0.f ? magnitude / weight_max : 1.f;
+      const float w_scale = weight_scale(wo, per_out, weight_max);
       for (int64_t i = 0; i < per_out; ++i)
         q.weight[static_cast<size_t>(o * per_out + i)] = std::nearbyint(wo[i] / w_scale);  // exact in s8
       q.bias[o] =

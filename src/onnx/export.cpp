@@ -1,6 +1,7 @@
 #include "resnet/onnx/export.h"
 
 #include <algorithm>
+#include <cmath>
 
 #include "onnx/proto.h"
 #include "resnet/io/atomic_file.h"
@@ -15,8 +16,8 @@ namespace {
 // Builds the graph node by node; values are named after the module that produced them.
 class GraphWriter {
  public:
-  GraphWriter(models::ResNet& model, pb::GraphProto* graph, bool fold_bn)
-      : model_(model), graph_(graph), fold_bn_(fold_bn) {}
+  GraphWriter(models::ResNet& model, pb::GraphProto* graph, bool fold_bn, const infer::Calibration* int8)
+      : model_(model), graph_(graph), fold_bn_(fold_bn || int8), int8_(int8) {}
 
   template <class M>
   M& module(const std::string& name) {
@@ -77,15 +78,58 @@ class GraphWriter {
     return t;
   }
 
-  // A conv unit on x: the conv with its BN folded in or as its own node, then its ReLU. `node_name` names
-  // the conv's node when it differs from the conv's own name.
+  // int8: how the engine stores the output of its step `key` (a calibration key, infer/engine.h).
+  infer::TensorQuantisation quantisation(const std::string& key) const {
+    const auto it = int8_->ranges.find(key);
+    if (it == int8_->ranges.end())
+      throw UserError("the calibration has no range for step '" + key +
+                      "': it was made for another model; calibrate this one (resnet quantize)");
+    return infer::tensor_quantisation(it->second);
+  }
+
+  // int8: x through QuantizeLinear → DequantizeLinear ("NAME.quantize", "NAME.dequantize") with the
+  // engine's scale and zero point 0 of its type for step `key`; returns the dequantised value. fp32: x.
+  std::string qdq(const std::string& name, const std::string& x, const std::string& key) {
+    if (!int8_) return x;
+    const infer::TensorQuantisation q = quantisation(key);
+    const std::string scale = initializer(name + ".scale", Tensor::full(Shape{}, q.scale));
+    const std::string zero =
+        initializer(name + ".zero_point", Tensor::zeros(Shape{}, q.is_unsigned ? DType::u8 : DType::s8));
+    node("QuantizeLinear", name + ".quantize", {x, scale, zero});
+    node("DequantizeLinear", name + ".dequantize", {name + ".quantize", scale, zero});
+    return name + ".dequantize";
+  }
+
+  // A conv's weight: an f32 initializer NAME.weight, or (int8) NAME.weight as int8 with one scale per
+  // output channel (NAME.weight_scale, max |w| / 127, as the engine's) through a DequantizeLinear (axis 0).
+  std::string conv_weight(const std::string& name, const std::vector<float>& w, const Shape& shape,
+                          const std::string& suffix = ".weight") {
+    if (!int8_) return initializer(name + suffix, tensor_of(w, shape));
+    const int64_t outs = shape[0], per_out = shape.numel() / outs;
+    Tensor q = Tensor::empty(shape, DType::s8);
+    Tensor scales = Tensor::empty({outs});
+    for (int64_t o = 0; o < outs; ++o) {
+      const float* row = w.data() + o * per_out;
+      const float s = infer::weight_scale(row, per_out);
+      scales.data<float>()[o] = s;
+      for (int64_t i = 0; i < per_out; ++i)
+        q.data<int8_t>()[o * per_out + i] = static_cast<int8_t>(std::nearbyint(row[i] / s));  // |.| <= 127
+    }
+    auto* n = node("DequantizeLinear", name + suffix + ".dequantize",
+                   {initializer(name + suffix, q), initializer(name + suffix + "_scale", scales),
+                    initializer(name + suffix + "_zero_point", Tensor::zeros({outs}, DType::s8))});
+    integer(n, "axis", 0);
+    return n->output(0);
+  }
+
+  // A conv unit on x: the conv with its BN folded in or as its own node, then its ReLU.
   std::string unit(const models::ConvUnit& u, const std::string& x) {
     auto& c = module<nn::Conv2d>(u.conv.name);
     RESNET_CHECK(c.options().dilation == 1) << u.conv.name;
     const bool fold = !u.norm.empty() && fold_bn_;
     const nn::FoldedConv f = nn::fold_batch_norm(c, fold ? &module<nn::BatchNorm2d>(u.norm) : nullptr);
     const Shape w_shape = c.weight().value().shape();
-    const std::string wname = initializer(u.conv.name + ".weight", tensor_of(f.weight, w_shape));
+    const std::string wname = conv_weight(u.conv.name, f.weight, w_shape);
     const std::string bname =
         fold || c.bias() ? initializer(u.conv.name + ".bias", tensor_of(f.bias, {w_shape[0]})) : "";
     conv_node(u.conv.name, x, wname, bname, w_shape, u.conv.stride, u.conv.padding, u.conv.groups);
@@ -122,12 +166,15 @@ class GraphWriter {
       case models::Shortcut::option_a: {
         const std::string name = b.name + ".downsample";
         const Shape shape{b.out_channels, b.in_channels, 1, 1};
-        const Tensor w = tensor_of(models::option_a_selection(b.in_channels, b.out_channels), shape);
-        conv_node(name, x, initializer(name + ".selection", w), "", shape, b.stride, 0, 1);
-        return name;
+        const std::string w =
+            conv_weight(name, models::option_a_selection(b.in_channels, b.out_channels), shape, ".selection");
+        conv_node(name, x, w, "", shape, b.stride, 0, 1);
+        return qdq(name, name, name + " (option A)");  // the engine's step name
       }
       case models::Shortcut::projection:
-        return unit(b.projection, b.projection_reads_preactivation ? tap : x);
+        // The engine's step (calibration key) for a projection is the block's "downsample".
+        return qdq(b.projection.conv.name, unit(b.projection, b.projection_reads_preactivation ? tap : x),
+                   b.name + ".downsample");
       default:
         return x;
     }
@@ -135,21 +182,32 @@ class GraphWriter {
 
   void build() {
     const models::Architecture& a = model_.architecture();
-    std::string x = unit(a.stem, "input");
+    if (int8_ && model_.spec().pre_activation())
+      throw UserError(
+          "int8 export supports post-activation ResNets (those the int8 engine runs); this pre-activation "
+          "net exports in fp32 (drop --int8)");
+    // int8: each value the engine keeps in int8 goes through a Q/DQ pair named after the step (qdq()).
+    std::string x = unit(a.stem, qdq("input", "input", "input"));
+    x = qdq(a.stem.conv.name, x, a.stem.conv.name);
     if (a.max_pool) {
       auto* n = node("MaxPool", "maxpool", {x});
       ints(n, "kernel_shape", {3, 3});
       ints(n, "strides", {2, 2});
       ints(n, "pads", {1, 1, 1, 1});
-      x = "maxpool";
+      x = qdq("maxpool", "maxpool", a.stem.conv.name);  // the engine's pool keeps its input's scale
     }
     for (const models::Block& b : a.blocks) {
       const std::string tap = b.pre_norm.empty() ? x : relu(b.pre_relu, batch_norm(b.pre_norm, x));
       std::string y = tap;
-      for (const models::ConvUnit& u : b.branch) y = unit(u, y);
+      for (size_t i = 0; i < b.branch.size(); ++i) {
+        const models::ConvUnit& u = b.branch[i];
+        y = unit(u, y);
+        if (i + 1 < b.branch.size()) y = qdq(u.conv.name, y, u.conv.name);
+      }
       if (!b.add.empty()) y = add(b.add, y, shortcut(b, x, tap));
       if (!b.relu_after.empty()) y = relu(b.relu_after, y);
-      x = y;
+      // The block's last conv writes the sum (and its ReLU): the step named after that conv.
+      x = qdq(b.branch.back().conv.name, y, b.branch.back().conv.name);
     }
     if (!a.final_norm.empty()) x = relu(a.final_relu, batch_norm(a.final_norm, x));
     node("GlobalAveragePool", "avgpool", {x});
@@ -167,6 +225,7 @@ class GraphWriter {
   models::ResNet& model_;
   pb::GraphProto* graph_;
   bool fold_bn_;
+  const infer::Calibration* int8_;
 };
 
 void set_value_info(pb::ValueInfoProto* v, const std::string& name, std::vector<std::string> symbolic,
@@ -197,7 +256,7 @@ void export_onnx(models::ResNet& model, const std::string& path, const ExportOpt
   opset->set_version(13);
   auto* graph = m.mutable_graph();
   graph->set_name("resnet");
-  GraphWriter(model, graph, options.fold_bn).build();
+  GraphWriter(model, graph, options.fold_bn, options.int8).build();
   set_value_info(graph->add_input(), "input", {"N", "", "H", "W"},
                  {0, spec.in_channels, options.height, options.width});
   set_value_info(graph->add_output(), "logits", {"N", ""}, {0, spec.num_classes});
@@ -214,7 +273,8 @@ void export_onnx(models::ResNet& model, const std::string& path, const ExportOpt
   for (const char* key : {"model", "class_names", "mean", "std", "input_size"})
     if (info.contains(key))
       meta(key, info.at(key).is_string() ? info.at(key).get<std::string>() : info.at(key).dump());
-  meta("bn_folded", options.fold_bn ? "true" : "false");
+  meta("bn_folded", options.fold_bn || options.int8 ? "true" : "false");
+  meta("resnet.cpp.precision", options.int8 ? "int8" : "fp32");
 
   std::string bytes;
   RESNET_CHECK(m.SerializeToString(&bytes)) << "protobuf serialisation failed";

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <climits>
+#include <cmath>
 #include <cstring>
 #include <functional>
 #include <numeric>
@@ -478,6 +479,89 @@ Tensor constant(const pb::NodeProto& node, const std::string& where) {
   throw UserError(where + ": only tensor, float(s) and int(s) Constant values are supported");
 }
 
+// QuantizeLinear / DequantizeLinear (opset 13): a scalar scale (per tensor) or a 1-D one along `axis`
+// (per axis, default 1), zero point u8 or s8 of the scale's shape (absent: u8 0). Quantize is
+// saturate(round_half_to_even(x / scale) + zero_point); dequantize (q - zero_point) × scale. They exist to
+// check the exporter's int8 files (onnx/export.h): the importer does not accept them (not in supported_ops).
+struct QuantParams {
+  Tensor scale, zero_point;        // dense; zero_point undefined when absent
+  int64_t axis = 0, per_axis = 0;  // per_axis: the scale's length along `axis` (0: per tensor)
+};
+
+QuantParams quant_params(const pb::NodeProto& node, const Tensor& x, const std::vector<Tensor>& in,
+                         const std::string& where) {
+  QuantParams q;
+  q.scale = dense(in[1]);
+  require_f32(q.scale, where);
+  if (in.size() > 2 && in[2].defined()) {
+    q.zero_point = dense(in[2]);
+    if (q.zero_point.dtype() != DType::u8 && q.zero_point.dtype() != DType::s8)
+      throw UserError(where + ": zero point must be uint8 or int8");
+    if (q.zero_point.numel() != q.scale.numel())
+      throw UserError(where + ": zero point and scale differ in size");
+  }
+  if (q.scale.ndim() == 1 && q.scale.numel() > 1) {
+    q.axis = normalise_axis(attribute_int(node, "axis", 1), x.ndim(), where);
+    q.per_axis = q.scale.numel();
+    if (x.size(static_cast<int>(q.axis)) != q.per_axis)
+      throw UserError(where + ": scale of " + std::to_string(q.per_axis) + " values for axis " +
+                      std::to_string(q.axis) + " of " + x.shape().str());
+  } else if (q.scale.numel() != 1) {
+    throw UserError(where + ": scale must be a scalar or 1-D");
+  }
+  return q;
+}
+
+// The per-axis index of each element of a row-major tensor of x's shape: (i / inner) % per_axis.
+int64_t quant_inner(const Tensor& x, const QuantParams& q) {
+  int64_t inner = 1;
+  for (int d = static_cast<int>(q.axis) + 1; d < x.ndim(); ++d) inner *= x.size(d);
+  return inner;
+}
+
+Tensor quantize_linear(const pb::NodeProto& node, const std::vector<Tensor>& in, const std::string& where) {
+  const Tensor x = dense(in[0]);
+  require_f32(x, where);
+  const QuantParams q = quant_params(node, x, in, where);
+  const DType type = q.zero_point.defined() ? q.zero_point.dtype() : DType::u8;
+  const double lo = type == DType::u8 ? 0 : -128, hi = type == DType::u8 ? 255 : 127;
+  const int64_t inner = quant_inner(x, q);
+  Tensor y = Tensor::empty(x.shape(), type);
+  const float* xs = x.data<float>();
+  for (int64_t i = 0, n = x.numel(); i < n; ++i) {
+    const int64_t k = q.per_axis ? (i / inner) % q.per_axis : 0;
+    const float scale = q.scale.data<float>()[k];
+    const double zp = q.zero_point.defined() ? q.zero_point.get_flat(k) : 0.0;
+    // x / scale in f32, as the ONNX reference computes it; nearbyint rounds half to even.
+    const double v = std::clamp(static_cast<double>(std::nearbyint(xs[i] / scale)) + zp, lo, hi);
+    if (type == DType::u8)
+      y.data<uint8_t>()[i] = static_cast<uint8_t>(v);
+    else
+      y.data<int8_t>()[i] = static_cast<int8_t>(v);
+  }
+  return y;
+}
+
+Tensor dequantize_linear(const pb::NodeProto& node, const std::vector<Tensor>& in, const std::string& where) {
+  const Tensor x = dense(in[0]);
+  if (x.dtype() != DType::u8 && x.dtype() != DType::s8)
+    throw UserError(where + ": DequantizeLinear of " + std::string(dtype_name(x.dtype())) +
+                    " (uint8 and int8 only)");
+  const QuantParams q = quant_params(node, x, in, where);
+  if (q.zero_point.defined() && q.zero_point.dtype() != x.dtype())
+    throw UserError(where + ": zero point and input differ in type");
+  const int64_t inner = quant_inner(x, q);
+  Tensor y = Tensor::empty(x.shape());
+  float* ys = y.data<float>();
+  for (int64_t i = 0, n = x.numel(); i < n; ++i) {
+    const int64_t k = q.per_axis ? (i / inner) % q.per_axis : 0;
+    const float zp = q.zero_point.defined() ? static_cast<float>(q.zero_point.get_flat(k)) : 0.f;
+    const float v = x.dtype() == DType::u8 ? x.data<uint8_t>()[i] : x.data<int8_t>()[i];
+    ys[i] = (v - zp) * q.scale.data<float>()[k];
+  }
+  return y;
+}
+
 }  // namespace
 
 const std::vector<SupportedOp>& supported_ops() {
@@ -666,6 +750,8 @@ std::vector<Tensor> evaluate_node(const pb::NodeProto& node, const std::vector<T
     }
     return {y};
   }
+  if (op == "QuantizeLinear") return need(2), std::vector<Tensor>{quantize_linear(node, in, where)};
+  if (op == "DequantizeLinear") return need(2), std::vector<Tensor>{dequantize_linear(node, in, where)};
   if (op == "Gather") return need(2), std::vector<Tensor>{gather(node, in, where)};
   if (op == "Concat") return need(1), std::vector<Tensor>{concat(node, in, where)};
   throw UserError(where + ": op " + op + " is not supported by resnet.cpp");

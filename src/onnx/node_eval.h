@@ -7,7 +7,9 @@
 // Squeeze, Unsqueeze, Pad (constant/reflect/edge), Slice, Constant, Identity, Dropout (inference),
 // Transpose, Shape (with opset-15 start/end), Gather, Concat; ConstantOfShape and Cast for constant
 // folding (exporters compute Pad amounts with them). Conv/pool/BN run on the cpu (oneDNN) kernels.
-// Tensors: f32 data, i64 shapes and indices (as tensor_from_proto reads them).
+// Beyond that list, QuantizeLinear and DequantizeLinear (uint8/int8, per tensor or per axis) to evaluate
+// the exporter's int8 (QDQ) files in tests; the importer refuses them (a QDQ model is not a trainable net).
+// Tensors: f32 data, i64 shapes and indices, u8/s8 quantised data (as tensor_from_proto reads them).
 // Unsupported attributes (dilated or ceil-mode pooling, asymmetric pads, SAME padding that is not
 // symmetric, training-mode BN, non-float data where arithmetic is needed) throw UserError naming `where`.
 #pragma once

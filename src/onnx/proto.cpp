@@ -82,10 +82,13 @@ Tensor tensor_from_proto(const pb::TensorProto& t, const std::string& where, con
     case pb::TensorProto::UINT8:
       dtype = DType::u8, source_size = 1;
       break;
+    case pb::TensorProto::INT8:
+      dtype = DType::s8, source_size = 1;
+      break;
     default:
-      throw UserError("'" + model_path + "': tensor " + where + " has ONNX data type " +
-                      std::to_string(t.data_type()) +
-                      ", which resnet.cpp does not read (float, double, int64, int32, bool, uint8 only)");
+      throw UserError(
+          "'" + model_path + "': tensor " + where + " has ONNX data type " + std::to_string(t.data_type()) +
+          ", which resnet.cpp does not read (float, double, int64, int32, bool, uint8, int8 only)");
   }
   std::string raw;
   bool has_raw = t.has_raw_data();
@@ -174,11 +177,13 @@ Tensor tensor_from_proto(const pb::TensorProto& t, const std::string& where, con
       if (t.int64_data_size() != n) throw mismatch(t.int64_data_size());
       std::copy(t.int64_data().begin(), t.int64_data().end(), out.data<int64_t>());
       break;
-    default:  // INT32, BOOL, UINT8 live in int32_data
+    default:  // INT32, BOOL, UINT8, INT8 live in int32_data
       if (t.int32_data_size() != n) throw mismatch(t.int32_data_size());
       for (int64_t i = 0; i < n; ++i) {
         if (dtype == DType::i64)
           out.data<int64_t>()[i] = t.int32_data(i);
+        else if (dtype == DType::s8)
+          out.data<int8_t>()[i] = static_cast<int8_t>(t.int32_data(i));
         else
           out.data<uint8_t>()[i] = static_cast<uint8_t>(t.int32_data(i));
       }
@@ -187,10 +192,24 @@ Tensor tensor_from_proto(const pb::TensorProto& t, const std::string& where, con
 }
 
 void tensor_to_proto(const std::string& name, const Tensor& value, pb::TensorProto* t) {
-  RESNET_CHECK(value.dtype() == DType::f32 || value.dtype() == DType::i64) << value.str();
   t->set_name(name);
   for (int i = 0; i < value.ndim(); ++i) t->add_dims(value.size(i));
-  t->set_data_type(value.dtype() == DType::f32 ? pb::TensorProto::FLOAT : pb::TensorProto::INT64);
+  switch (value.dtype()) {
+    case DType::f32:
+      t->set_data_type(pb::TensorProto::FLOAT);
+      break;
+    case DType::i64:
+      t->set_data_type(pb::TensorProto::INT64);
+      break;
+    case DType::s8:
+      t->set_data_type(pb::TensorProto::INT8);
+      break;
+    case DType::u8:
+      t->set_data_type(pb::TensorProto::UINT8);
+      break;
+    default:
+      RESNET_CHECK(false) << "no ONNX initializer for " << value.str();
+  }
   const Tensor dense = value.is_contiguous() ? value : value.clone(Layout::contiguous);
   t->set_raw_data(dense.raw(), dense.nbytes());  // x86-64 is little-endian, as ONNX's raw_data
 }

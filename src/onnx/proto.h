@@ -18,11 +18,11 @@ namespace pb = ::onnx;
 pb::ModelProto read_model(const std::string& path);
 
 // An initializer / Constant value / test-data tensor as ours. FLOAT → f32, DOUBLE → f64, INT64/INT32 →
-// i64 (indices and shapes), BOOL/UINT8 → u8. Data from raw_data, the typed fields or external data (a
-// file beside `model_path`). Other types throw UserError naming `where` and the file.
+// i64 (indices and shapes), BOOL/UINT8 → u8, INT8 → s8. Data from raw_data, the typed fields or external data
+// (a file beside `model_path`). Other types throw UserError naming `where` and the file.
 Tensor tensor_from_proto(const pb::TensorProto& t, const std::string& where, const std::string& model_path);
 
-// Fills `t` (name, dims, data type, little-endian raw_data) from an f32 or i64 tensor of ours.
+// Fills `t` (name, dims, data type, little-endian raw_data) from an f32, i64, s8 or u8 tensor of ours.
 void tensor_to_proto(const std::string& name, const Tensor& value, pb::TensorProto* t);
 
 // Attributes by name; `fallback` when absent.

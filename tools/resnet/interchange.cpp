@@ -8,6 +8,7 @@
 #include "commands.h"
 #include "output.h"
 #include "resnet/data/transforms.h"
+#include "resnet/infer/calibration_file.h"
 #include "resnet/io/safetensors.h"
 #include "resnet/models/class_names.h"
 #include "resnet/models/registry.h"
@@ -21,13 +22,20 @@ namespace resnet::cli {
 namespace {
 
 struct ExportCommand {
-  std::string checkpoint, onnx, model;
+  std::string checkpoint, onnx, model, calibration;
   int64_t classes = 0, in_channels = 0;
-  bool fold_bn = false, ema = false, allow_nonfinite = false;
+  bool fold_bn = false, ema = false, allow_nonfinite = false, int8 = false;
 };
 
 void run_export(const ExportCommand& o) {
+  if (!o.calibration.empty() && !o.int8)
+    throw UserError("--calibration " + o.calibration +
+                    " is for --int8 exports: add --int8, or drop --calibration");
   io::set_allow_nonfinite_weights(o.allow_nonfinite);
+  // --int8: the calibration `resnet quantize` wrote beside the checkpoint (or --calibration), read before
+  // the model so that a missing one is reported first.
+  const infer::Calibration calibration = infer::calibration_for(
+      o.int8 ? infer::Precision::int8 : infer::Precision::f32, o.checkpoint, o.calibration);
   std::unique_ptr<models::ResNet> model;
   models::ModelCard card;
   if (!o.model.empty()) {
@@ -45,10 +53,14 @@ void run_export(const ExportCommand& o) {
     model = models::model_from_checkpoint(c, o.ema);
     card = c.card;
   }
-  onnx::export_onnx(*model, o.onnx, {.fold_bn = o.fold_bn, .card = card});
+  onnx::export_onnx(*model, o.onnx,
+                    {.fold_bn = o.fold_bn, .card = card, .int8 = o.int8 ? &calibration : nullptr});
   std::printf("wrote %s: %s, opset 13, input \"input\" [N, %lld, H, W], output \"logits\" [N, %lld]%s\n",
               o.onnx.c_str(), card.model.c_str(), static_cast<long long>(model->spec().in_channels),
-              static_cast<long long>(model->spec().num_classes), o.fold_bn ? ", BN folded" : "");
+              static_cast<long long>(model->spec().num_classes),
+              o.int8      ? ", int8 (QuantizeLinear/DequantizeLinear, BN folded)"
+              : o.fold_bn ? ", BN folded"
+                          : "");
 }
 
 struct ImportCommand {
@@ -125,6 +137,11 @@ void add_interchange_commands(CLI::App& app) {
       ->required();
   exp->add_option("--onnx", e->onnx, "ONNX file to write")->required();
   exp->add_flag("--fold-bn", e->fold_bn, "Fold batch norms into the convs (smaller, inference only)");
+  exp->add_flag("--int8", e->int8,
+                "Write the int8 engine's quantisation as QuantizeLinear/DequantizeLinear pairs (BN folded; "
+                "needs the calibration `resnet quantize` wrote)");
+  exp->add_option("--calibration", e->calibration,
+                  "--int8: calibration file (default: RUN/calibration.json, or FILE.calibration.json)");
   exp->add_flag("--ema", e->ema, "Export the checkpoint's EMA weights");
   exp->add_flag("--allow-nonfinite", e->allow_nonfinite,
                 "Export weights holding NaN/Inf or negative BN variances anyway (forensics)");

@@ -71,6 +71,18 @@ struct Calibration {
   static Calibration from_json(const std::string& text, const std::string& source);
 };
 
+// How int8 engines store a tensor whose calibrated range is `r`: u8 when the range has no negative value,
+// s8 otherwise; real value = scale × stored integer (zero point 0), scale = the range's magnitude / 255 or
+// / 127 (1 for an all-zero range). The ONNX exporter's QDQ files (onnx/export.h) use the same rule.
+struct TensorQuantisation {
+  bool is_unsigned = false;
+  float scale = 1.f;
+};
+TensorQuantisation tensor_quantisation(const Calibration::Range& r);
+// A weight row's (one output channel's) scale: max |w| / `weight_max` (1 for an all-zero row). Engines use
+// weight_max 127 with VNNI and 63 without (cpu_has_vnni()); exported files always 127.
+float weight_scale(const float* w, int64_t n, float weight_max = 127.f);
+
 class Engine {
  public:
   // int8 needs `calibration` (ranges for every step of this model; a missing one is an error naming it);
