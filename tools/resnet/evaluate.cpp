@@ -114,8 +114,9 @@ namespace {
 
 void run_eval(const EvalOptions& o) {
   o.output.begin();
-  // A misspelt --dataset is refused before the checkpoint or any data is read.
+  // A misspelt --dataset or --engine is refused before the checkpoint or any data is read.
   if (!o.dataset.empty()) check_dataset_flag(o.dataset);
+  if (!o.engine.empty()) infer::parse_precision(o.engine);
   set_num_threads(o.threads);
   io::set_allow_nonfinite_weights(o.allow_nonfinite);
   const models::Checkpoint c = models::load_checkpoint(o.checkpoint);
@@ -205,6 +206,7 @@ struct PredictOptions {
 
 void run_predict(const PredictOptions& o) {
   o.output.begin();
+  if (!o.engine.empty()) infer::parse_precision(o.engine);  // refused before anything is read
   set_num_threads(o.threads);
   io::set_allow_nonfinite_weights(o.allow_nonfinite);
   const models::Checkpoint c = models::load_checkpoint(o.checkpoint);
