@@ -28,7 +28,7 @@ TEST_F(ExplainCli, WritesMapsTensorsAndSummaryForSeveralMethods) {
   const auto r =
       run_cli("explain --checkpoint " + checkpoint_ +
               " --index 0-2 --method grad-cam,saliency,ig,occlusion --steps 4 --window 7 --stride 7 "
-              "--target 3 --out " +
+              "--target 3 --evaluate --evaluate-steps 4 --out " +
               out + " --quiet");
   ASSERT_EQ(r.status, 0) << r.text;
   const io::TensorFile f = io::load_safetensors(out + "/attributions.safetensors");
@@ -48,6 +48,13 @@ TEST_F(ExplainCli, WritesMapsTensorsAndSummaryForSeveralMethods) {
   EXPECT_EQ(summary["images"][0].at("target_class"), "class3");
   EXPECT_TRUE(summary["images"][0].contains("ig_completeness_error"));
   EXPECT_EQ(summary.at("layer"), "layer3");
+  const nlohmann::json& evaluation = summary.at("evaluation");
+  EXPECT_EQ(evaluation.at("methods").size(), 4u);
+  for (const auto& [name, scores] : evaluation.at("methods").items()) {
+    EXPECT_GE(scores.at("deletion_auc").get<double>(), 0.0) << name;
+    EXPECT_LE(scores.at("insertion_auc").get<double>(), 1.0) << name;
+  }
+  EXPECT_TRUE(evaluation.at("random").contains("deletion_auc"));
 }
 
 TEST_F(ExplainCli, OneMethodOnARawTensorWithTheEngine) {
@@ -73,6 +80,7 @@ TEST_F(ExplainCli, Refusals) {
       {"--target 12", "--target 12 is not a class of this model"},
       {"--target sneakers", "--target 'sneakers' is not a class of this model"},
       {"--method ig --steps 0", "--steps 0 is not allowed"},
+      {"--evaluate --evaluate-steps 0", "--evaluate-steps 0 is not allowed"},
       {"--method ig --rule simpson", "--rule 'simpson' is not a rule"},
       {"--method occlusion --window 40", "--window 40 does not fit the 28×28 input"},
       {"--method ig --baseline nowhere.png", "--baseline 'nowhere.png' is neither black, blur, noise"},

@@ -12,6 +12,7 @@
 #include "resnet/core/parallel.h"
 #include "resnet/data/image.h"
 #include "resnet/explain/cam.h"
+#include "resnet/explain/evaluation.h"
 #include "resnet/explain/integrated_gradients.h"
 #include "resnet/explain/layers.h"
 #include "resnet/explain/methods.h"
@@ -38,7 +39,8 @@ struct ExplainOptions {
   int64_t steps = 32, samples = 32, window = 4, stride = 2, chunk = 16;
   double sigma = 0.15, fill = 0.0, blur_sigma = 0;
   uint64_t seed = 0;
-  bool ema = false;
+  bool ema = false, evaluate = false;
+  int64_t evaluate_steps = 16;
   int threads = 0;
   Output output;
 };
@@ -147,6 +149,9 @@ void run_explain(const ExplainOptions& o) {
   if (o.samples < 1)
     throw UserError("--samples " + std::to_string(o.samples) + " is not allowed: give at least 1");
   if (o.chunk < 1) throw UserError("--chunk " + std::to_string(o.chunk) + " is not allowed: give at least 1");
+  if (o.evaluate_steps < 1 || o.evaluate_steps > 100000)
+    throw UserError("--evaluate-steps " + std::to_string(o.evaluate_steps) +
+                    " is not allowed: give 1 to 100000 (16 is usual)");
   const bool from_tensor = !o.input.empty();
   if (from_tensor && (!o.inputs.empty() || !o.indices.empty()))
     throw UserError("--input takes a tensor file instead of images: give either --input or images/--index");
@@ -315,6 +320,37 @@ void run_explain(const ExplainOptions& o) {
   }
   bar.finish();
 
+  // --evaluate: deletion (to black) and insertion (from a blur) curves per method, beside random maps.
+  nlohmann::json evaluation = nullptr;
+  if (o.evaluate) {
+    const Tensor black =
+        normalisation_known ? explain::black_baseline(x, mean, std) : Tensor::zeros(x.shape());
+    const Tensor blurred = explain::blur_baseline(x, static_cast<double>(x.size(2)) / 8.0);
+    const explain::CurveOptions curve_options{.steps = o.evaluate_steps, .chunk = o.chunk};
+    auto scores = [&](const Tensor& map) {
+      const explain::Curves c =
+          explain::deletion_insertion(scorer, x, black, blurred, map, targets, curve_options);
+      double d = 0, in = 0;
+      for (int64_t i = 0; i < n; ++i) d += c.deletion_auc[i] / n, in += c.insertion_auc[i] / n;
+      return nlohmann::json{{"deletion_auc", d}, {"insertion_auc", in}};
+    };
+    evaluation = {{"steps", o.evaluate_steps},
+                  {"random", scores(explain::random_map(n, x.size(2), x.size(3), o.seed + 1))},
+                  {"methods", nlohmann::json::object()}};
+    o.output.print("%-22s %13s %14s\n", "map", "deletion AUC", "insertion AUC");
+    o.output.print("%-22s %13.4f %14.4f\n", "random", evaluation["random"]["deletion_auc"].get<double>(),
+                   evaluation["random"]["insertion_auc"].get<double>());
+    for (Method m : methods) {
+      const nlohmann::json r = scores(explain::importance_map(m, attributions[m]));
+      evaluation["methods"][std::string(explain::method_name(m))] = r;
+      o.output.print("%-22s %13.4f %14.4f\n", std::string(explain::method_name(m)).c_str(),
+                     r["deletion_auc"].get<double>(), r["insertion_auc"].get<double>());
+    }
+    o.output.print(
+        "(deletion: lower is better; insertion: higher is better; %lld steps, mean over %lld images)\n",
+        static_cast<long long>(o.evaluate_steps), static_cast<long long>(n));
+  }
+
   // attributions.safetensors: one method → attribution/cam; several → attribution.<method>/cam.<method>.
   std::vector<std::pair<std::string, Tensor>> tensors;
   for (Method m : methods) {
@@ -406,6 +442,7 @@ void run_explain(const ExplainOptions& o) {
                               {"chunk", o.chunk},
                               {"seed", o.seed}}},
                             {"seconds", timings},
+                            {"evaluation", evaluation},
                             {"images", images},
                             {"attributions", (fs::path(o.out) / "attributions.safetensors").string()},
                             {"grid", grid.empty() ? nlohmann::json(nullptr) : nlohmann::json(grid)}};
@@ -461,6 +498,10 @@ void add_explain_command(CLI::App& app) {
   cmd->add_option("--out", o->out, "Directory for the PNGs, attributions.safetensors and summary.json")
       ->required();
   cmd->add_flag("--ema", o->ema, "Use the checkpoint's EMA weights");
+  cmd->add_flag("--evaluate", o->evaluate,
+                "Deletion and insertion AUC of each method's maps, beside random maps (Petsiuk et al. 2018)");
+  cmd->add_option("--evaluate-steps", o->evaluate_steps, "--evaluate: points on each curve")
+      ->capture_default_str();
   cmd->add_option("--threads", o->threads, "Threads (0 = all cores)")->capture_default_str();
   o->output.add_flags(cmd);
   cmd->callback([o] { run_explain(*o); });
