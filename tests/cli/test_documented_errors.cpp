@@ -55,4 +55,21 @@ TEST(DocumentedErrors, EachRefusalHasItsStatusAndMessage) {
   }
 }
 
+// An unknown --engine is refused before the checkpoint is opened or any data is read (it used to print
+// "Evaluating …" and open the test set first).
+TEST(DocumentedErrors, AnUnknownEngineIsRefusedBeforeAnyWork) {
+  const std::string out = fresh_dir("engine_first").string();
+  const std::string run = write_fashion_checkpoint(std::filesystem::path(out) / "model.safetensors");
+  for (const std::string& command : {"eval --checkpoint " + run + " --engine fp64",
+                                     "predict --checkpoint " + run + " --index 0 --engine fp64"}) {
+    SCOPED_TRACE(command);
+    const auto r = run_cli(command);
+    EXPECT_EQ(r.status, 2) << r.text;
+    EXPECT_EQ(r.text.find("Evaluating"), std::string::npos) << r.text;
+    EXPECT_EQ(r.text.rfind("error: unknown precision 'fp64'", 0), 0u)
+        << "the refusal should be the only output:\n"
+        << r.text;
+  }
+}
+
 }  // namespace

@@ -75,8 +75,8 @@ std::string format_eps(double eps) {
 
 // One row of results: an attack at an ε, counted over the images attacked.
 struct Tally {
-  int64_t robust = 0, total = 0, check_robust = 0;  // check_robust: among the first check_images
-  std::map<std::string, int64_t> engine_robust;     // the same examples on the deployed engines
+  int64_t robust = 0, check_robust = 0;          // check_robust: among the first check_images
+  std::map<std::string, int64_t> engine_robust;  // the same examples on the deployed engines
   double seconds = 0;
 };
 
@@ -283,7 +283,6 @@ void run_attack(const AttackCliOptions& o) {
         const robust::AttackResult r = robust::attack(target, b.x, b.labels, ao, start);
         Tally& t = tally[a][e];
         t.seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-        t.total += count;
         t.robust += count_correct(r.predicted, b.labels, clean_ok, count);
         t.check_robust += count_correct(r.predicted, b.labels, clean_ok, in_check);
         for (size_t k = 0; k < engines.size(); ++k) {
