@@ -29,14 +29,19 @@ nlohmann::json read_json_file(const std::string& path) {
 
 // What decides a run's trajectory: everything but the run section's housekeeping and the loader's
 // threading (which results do not depend on). The seed, backend and precision are kept: bf16 rounds
-// differently from fp32.
-nlohmann::json trajectory_settings(nlohmann::json config) {
+// differently from fp32. A run stores the image size and transforms it resolved from the data set
+// (train::resolve_inputs); where `requested` leaves them to the data set ("auto"), they are not compared.
+nlohmann::json trajectory_settings(nlohmann::json config, const nlohmann::json& requested) {
   nlohmann::json run;
   for (const char* key : {"seed", "backend", "precision"})
     if (config["run"].contains(key)) run[key] = config["run"][key];
   config["run"] = run;
   config["data"].erase("workers");
   config["data"].erase("prefetch");
+  const nlohmann::json& data = requested.at("data");
+  for (const char* key : {"train_transforms", "eval_transforms"})
+    if (data.value(key, nlohmann::json::array()).empty()) config["data"].erase(key);
+  if (data.value("image_size", 0) == 0) config["data"].erase("image_size");
   return config;
 }
 
@@ -60,7 +65,7 @@ int train_or_reuse(const train::Config& config) {
   const std::string dir = train::run_directory(config);
   if (!fs::exists(dir + "/last.safetensors")) return train::train(config).exit_code;
   const nlohmann::json stored = read_json_file(dir + "/config.json");
-  if (trajectory_settings(stored) != trajectory_settings(config))
+  if (trajectory_settings(stored, config) != trajectory_settings(config, config))
     throw UserError("'" + dir + "' holds a run with another recipe than this study's (" + dir +
                     "/config.json differs): choose another --out, or delete '" + dir + "' to train it again");
   const models::Checkpoint last = models::load_checkpoint(dir, /*prefer_last=*/true);

@@ -28,8 +28,8 @@ Config default_config() {
         {"val_fraction", 0.0},         // hold out this fraction of the training set for validation
         {"train_limit", 0},            // use only the first N training / test samples (0 = all)
         {"test_limit", 0},
-        {"image_size", 0},                  // image folders: side of the square the model sees (0 = 224)
-        {"channels", 0},                    // image folders: 1 grey, 3 RGB, 0 = as the first image
+        {"image_size", 0},  // image folders: side of the square the model sees (0 = by the first image)
+        {"channels", 0},    // image folders: 1 grey, 3 RGB, 0 = as the first image
         {"mean", nlohmann::json::array()},  // normalisation; empty = measured on the training set
         {"std", nlohmann::json::array()},
         // Empty = the data set's defaults: Fashion-MNIST random_crop(28, padding=2), hflip, normalize;
@@ -79,6 +79,14 @@ Config default_config() {
         {"log_every_steps", 0},   // also record the training loss/accuracy of every N steps (0 = off)
         {"eval_every_steps", 0},  // also evaluate every N steps, between epoch ends (0 = off)
         {"plots", true}}},
+      {"adv",
+       {{"kind", "none"},       // adversarial training: none | pgd | fgsm_rs | fgsm (train/adversarial.h)
+        {"eps", 0.1},           // L∞ radius in [0, 1] pixel units
+        {"steps", 7},           // pgd's steps
+        {"alpha", 0.0},         // step size; 0: pgd 2.5·eps/steps, fgsm_rs 1.25·eps (fgsm: eps)
+        {"eval_images", 1000},  // each epoch: clean, FGSM and PGD accuracy of the first N evaluation images
+        {"eval_steps", 10},     // PGD steps of that evaluation
+        {"stop_on_overfit", false}}},  // on catastrophic overfitting, restore the best robust weights, stop
   };
 }
 
@@ -264,7 +272,7 @@ void validate_config(const Config& config) {
   s("data.val_fraction").in(0, 1, false, "use a fraction in [0, 1), e.g. 0.1");
   for (const char* k : {"data.train_limit", "data.test_limit"})
     s(k).at_least(0, "use 0 (all samples) or a positive count");
-  s("data.image_size").in(0, 16384, true, "use 0 (224) or a side of 1 to 16384 pixels");
+  s("data.image_size").in(0, 16384, true, "use 0 (by the first image) or a side of 1 to 16384 pixels");
   if (const int64_t c = config_at(config, "data.channels"); c != 0 && c != 1 && c != 3)
     s("data.channels").refuse("use 0 (as the first image), 1 (grey) or 3 (RGB)");
   const auto& mean = config_at(config, "data.mean");
@@ -320,6 +328,21 @@ void validate_config(const Config& config) {
     s("schedule.gamma").refuse("use a positive factor, e.g. 0.1");
   s("schedule.min_lr").at_least(0, "use a non-negative learning rate");
   s("schedule.pct_start").in(0, 1, false, "use a fraction in (0, 1), e.g. 0.25");
+
+  s("adv.kind").one_of({"none", "pgd", "fgsm_rs", "fgsm"});
+  s("adv.eps").in(0, 1, true, "use a radius in (0, 1] pixel units, e.g. 0.1");
+  if (config_at(config, "adv.eps").get<double>() == 0)
+    s("adv.eps").refuse("use a radius in (0, 1], e.g. 0.1");
+  s("adv.steps").in(1, 1000, true, "use 1 to 1000 PGD steps, e.g. 7");
+  s("adv.alpha").in(0, 1, true, "use 0 (the kind's default) or a step in (0, 1]");
+  s("adv.eval_images").at_least(0, "use 0 (off) or a number of evaluation images, e.g. 1000");
+  s("adv.eval_steps").in(1, 1000, true, "use 1 to 1000 PGD steps, e.g. 10");
+  if (config_at(config, "adv.kind") != "none" && (config_at(config, "data.mixup_alpha").get<double>() > 0 ||
+                                                  config_at(config, "data.cutmix_alpha").get<double>() > 0))
+    s("adv.kind")
+        .refuse(
+            "adversarial training does not mix batches: set data.mixup_alpha and "
+            "data.cutmix_alpha to 0");
 
   s("run.seed").at_least(0, "use a non-negative integer");
   s("run.threads")
@@ -422,6 +445,14 @@ Settings settings_of(const Config& config) {
   read("run.log_every_steps", r.log_every_steps);
   read("run.eval_every_steps", r.eval_every_steps);
   read("run.plots", r.plots);
+  AdvSettings& a = s.adv;
+  read("adv.kind", a.kind);
+  read("adv.eps", a.eps);
+  read("adv.steps", a.steps);
+  read("adv.alpha", a.alpha);
+  read("adv.eval_images", a.eval_images);
+  read("adv.eval_steps", a.eval_steps);
+  read("adv.stop_on_overfit", a.stop_on_overfit);
   // Every setting of the schema has its field: a key added to default_config() must be read here too.
   size_t settings = 0;
   for (const auto& [section, keys] : config.items()) settings += keys.size();

@@ -32,6 +32,7 @@
 #include "resnet/optim/grad_clip.h"
 #include "resnet/optim/schedule.h"
 #include "resnet/optim/sgd.h"
+#include "resnet/train/adversarial.h"
 #include "resnet/train/checkpoint.h"
 #include "resnet/train/evaluate.h"
 #include "resnet/train/progress.h"
@@ -111,18 +112,47 @@ std::string recipe(const Settings& s) {
   return r;
 }
 
-// The transforms of a pipeline as spec strings, with defaults chosen by data set kind ("auto" = empty
-// list in the config) and the bare "normalize" bound to the run's mean/std.
-std::vector<std::string> resolve_transforms(const std::vector<std::string>& configured, bool train,
-                                            data::SourceKind kind, int64_t size,
-                                            const std::vector<double>& mean,
+// A pipeline as spec strings: the configured one, or the data set kind's recipe when it is "auto" (empty).
+std::vector<std::string> pipeline_specs(const std::vector<std::string>& configured, bool train,
+                                        data::SourceKind kind, int64_t size) {
+  return configured.empty() ? data::default_transform_specs(kind, train, size) : configured;
+}
+
+// The bare "normalize" of a pipeline bound to the run's mean/std.
+std::vector<std::string> bind_normalization(std::vector<std::string> specs, const std::vector<double>& mean,
                                             const std::vector<double>& stdev) {
-  std::vector<std::string> specs =
-      configured.empty() ? data::default_transform_specs(kind, train, size) : configured;
   for (auto& spec : specs)
     if (spec == "normalize")
       spec = "normalize(mean=" + join_numbers(mean) + ", std=" + join_numbers(stdev) + ")";
   return specs;
+}
+
+data::DataSources open_sources(const Settings& s) {
+  return data::open_data_sources(s.data.dataset, {.val_fraction = s.data.val_fraction,
+                                                  .split_seed = s.run.seed,
+                                                  .channels = s.data.channels,
+                                                  .train_limit = s.data.train_limit,
+                                                  .test_limit = s.data.test_limit});
+}
+
+// The size a run trains at: a data set of fixed-size images at theirs; image files of any size at
+// data.image_size or, when that is 0, by the first image: small images at their own size (with the
+// small-image recipe), photographs at ImageNet's 224. `announce` says so on stderr.
+std::pair<int64_t, int64_t> training_size(const DataSettings& d, const data::Dataset& train_set,
+                                          bool announce) {
+  const auto fixed = train_set.fixed_size();
+  if (fixed.first != 0) return fixed;
+  if (d.image_size != 0) return {d.image_size, d.image_size};
+  data::Image first;
+  train_set.load(0, first);
+  const int64_t side = std::min(first.height, first.width);
+  const int64_t s = side <= data::kLargestSmallImage ? side : 224;
+  if (announce)
+    std::fprintf(
+        stderr, "note: training at %lldx%lld (the first image is %lldx%lld; set data.image_size to choose)\n",
+        static_cast<long long>(s), static_cast<long long>(s), static_cast<long long>(first.height),
+        static_cast<long long>(first.width));
+  return {s, s};
 }
 
 // Dropout generators are the only random state inside a model.
@@ -181,6 +211,15 @@ class Run {
   json step_history_ = json::array();
   std::unique_ptr<ClassificationMetrics> window_metrics_;
   std::unique_ptr<ClassificationMetrics> last_eval_;
+  // Adversarial training (adv.*): the step's examples, and the held-out images of the per-epoch robust
+  // accuracy with its record (the best PGD accuracy's weights in best_robust.safetensors).
+  std::unique_ptr<AdversarialExamples> adversarial_;
+  Tensor robust_images_;  // [N, C, H, W] in [0, 1]
+  std::vector<int64_t> robust_labels_;
+  std::vector<RobustAccuracy> robust_history_;
+  double best_robust_ = -1;
+  int64_t best_robust_epoch_ = -1;
+  bool stopped_on_overfit_ = false;
 };
 
 // What a run saves of its config: run.stop_after_steps belongs to one process (a resume must not stop
@@ -201,31 +240,9 @@ Run::Run(Config config, std::string dir, const models::Checkpoint* resume_from)
   const uint64_t seed = settings_.run.seed;
 
   // Data.
-  const std::string spec = settings_.data.dataset;
-  sources_ = data::open_data_sources(spec, {.val_fraction = settings_.data.val_fraction,
-                                            .split_seed = seed,
-                                            .channels = settings_.data.channels,
-                                            .train_limit = settings_.data.train_limit,
-                                            .test_limit = settings_.data.test_limit});
+  sources_ = open_sources(settings_);
   const auto& train_set = *sources_.train;
-  auto [height, width] = train_set.fixed_size();
-  if (height == 0) {  // image files of any size
-    int64_t s = settings_.data.image_size;
-    if (s == 0) {
-      // The first image sets the scale: small images train at their own size with the small-image
-      // recipe, photographs at ImageNet's 224.
-      data::Image first;
-      train_set.load(0, first);
-      const int64_t side = std::min(first.height, first.width);
-      s = side <= data::kLargestSmallImage ? side : 224;
-      std::fprintf(stderr,
-                   "note: training at %lldx%lld (the first image is %lldx%lld; set data.image_size to "
-                   "choose)\n",
-                   static_cast<long long>(s), static_cast<long long>(s), static_cast<long long>(first.height),
-                   static_cast<long long>(first.width));
-    }
-    height = width = s;
-  }
+  const auto [height, width] = training_size(settings_.data, train_set, /*announce=*/true);
   // A small folder trains with the default batch: one batch of the whole training split at most.
   if (settings_.optim.batch_size > train_set.size()) {
     std::fprintf(stderr,
@@ -259,10 +276,14 @@ Run::Run(Config config, std::string dir, const models::Checkpoint* resume_from)
     std::fprintf(stderr, "Measuring the training set's mean and std for normalisation...\n");
     std::tie(mean, stdev) = channel_statistics(train_set);
   }
-  const auto train_specs =
-      resolve_transforms(settings_.data.train_transforms, true, sources_.kind, height, mean, stdev);
-  const auto eval_specs =
-      resolve_transforms(settings_.data.eval_transforms, false, sources_.kind, height, mean, stdev);
+  const auto train_specs = bind_normalization(
+      pipeline_specs(settings_.data.train_transforms, true, sources_.kind, height), mean, stdev);
+  const auto eval_specs = bind_normalization(
+      pipeline_specs(settings_.data.eval_transforms, false, sources_.kind, height), mean, stdev);
+  // config.json (and so a resume) holds what runs, not "auto".
+  cfg_["data"]["train_transforms"] = train_specs;
+  cfg_["data"]["eval_transforms"] = eval_specs;
+  if (train_set.fixed_size().first == 0) cfg_["data"]["image_size"] = height;
   const int64_t channels = train_set.channels();
   data::LoaderOptions lo{.batch_size = settings_.optim.batch_size,
                          .shuffle = true,
@@ -279,6 +300,17 @@ Run::Run(Config config, std::string dir, const models::Checkpoint* resume_from)
   lo.shuffle = lo.drop_last = false;
   eval_loader_ =
       std::make_unique<data::DataLoader>(sources_.per_epoch(), data::parse_pipeline(eval_specs), lo);
+  adversarial_ = std::make_unique<AdversarialExamples>(settings_.adv, mean, stdev);
+  if (adversarial_->enabled() && settings_.adv.eval_images > 0) {
+    // The first adv.eval_images evaluation images, as the evaluation sees them, back in [0, 1] pixels.
+    lo.batch_size = std::min<int64_t>(settings_.adv.eval_images, sources_.per_epoch()->size());
+    lo.workers = 0;
+    data::DataLoader held_out(sources_.per_epoch(), data::parse_pipeline(eval_specs), lo);
+    held_out.start_epoch(0, 0);
+    const data::Batch* b = held_out.next();
+    robust_images_ = pixels_of(b->images, mean, stdev);
+    robust_labels_.assign(b->labels.data<int64_t>(), b->labels.data<int64_t>() + b->size);
+  }
 
   // Model.
   const std::string model_name = settings_.model.name;
@@ -343,7 +375,7 @@ Run::Run(Config config, std::string dir, const models::Checkpoint* resume_from)
                              .mean = mean,
                              .std = stdev,
                              .eval_transforms = eval_specs},
-           .provenance = {.dataset = spec, .recipe = recipe(settings_)}};
+           .provenance = {.dataset = settings_.data.dataset, .recipe = recipe(settings_)}};
 
   // Optimisation.
   std::vector<nn::Parameter*> params;
@@ -411,6 +443,12 @@ Run::Run(Config config, std::string dir, const models::Checkpoint* resume_from)
     step_history_ = s.value("step_history", json::array());  // absent in checkpoints before step records
     if (s.contains("window_metrics")) window_metrics_->from_json(s.at("window_metrics"));
     restore_dropout_states(*model_, s.at("dropout"));
+    best_robust_ = s.value("best_robust", -1.0);
+    best_robust_epoch_ = s.value("best_robust_epoch", int64_t{-1});
+    stopped_on_overfit_ = s.value("stopped_on_overfit", false);
+    for (const json& r : history_)
+      if (r.contains("pgd_acc"))
+        robust_history_.push_back({r.at("robust_clean_acc"), r.at("fgsm_acc"), r.at("pgd_acc")});
   }
 
   std::fprintf(
@@ -419,7 +457,7 @@ Run::Run(Config config, std::string dir, const models::Checkpoint* resume_from)
       "images; %lld epochs of %lld steps, batch %lld, %d threads%s\n",
       card_.model.c_str(), static_cast<long long>(model_->num_parameters()),
       (std::to_string(channels) + "×" + std::to_string(height) + "×" + std::to_string(width)).c_str(),
-      spec.c_str(), static_cast<long long>(train_set.size()),
+      settings_.data.dataset.c_str(), static_cast<long long>(train_set.size()),
       static_cast<long long>(sources_.per_epoch()->size()), static_cast<long long>(epochs_),
       static_cast<long long>(batches_), static_cast<long long>(settings_.optim.batch_size), num_threads(),
       settings_.run.precision == "bf16" ? ", bf16 activations" : "");
@@ -452,6 +490,9 @@ json Run::state_json(bool epoch_done, double running_seconds) const {
           {"step_history", step_history_},
           {"window_metrics", window_metrics_->to_json()},
           {"dropout", dropout_states(*model_)},
+          {"best_robust", best_robust_},
+          {"best_robust_epoch", best_robust_epoch_},
+          {"stopped_on_overfit", stopped_on_overfit_},
           {"threads", num_threads()}};
 }
 
@@ -599,10 +640,44 @@ void Run::end_epoch(double seconds, int64_t images) {
     auto ema_metrics = evaluate(*ema_, *eval_loader_, "  evaluate EMA");
     record["ema_eval_acc"] = ema_metrics.top1();
   }
+  std::string robust_text;
+  if (robust_images_.defined()) {
+    const RobustAccuracy r = robust_accuracy(
+        *model_, robust_images_, robust_labels_, card_.preprocessing.mean, card_.preprocessing.std,
+        settings_.adv.eps, settings_.adv.eval_steps, settings_.run.eval_batch_size);
+    record.update(r.to_json());
+    robust_history_.push_back(r);
+    robust_text = " | held-out " + std::to_string(robust_labels_.size()) + ": clean " + num(r.clean, 4) +
+                  "% FGSM " + num(r.fgsm, 4) + "% PGD-" + std::to_string(settings_.adv.eval_steps) + " " +
+                  num(r.pgd, 4) + "%";
+    if (r.pgd > best_robust_) {
+      best_robust_ = r.pgd, best_robust_epoch_ = epoch_ + 1;
+      save_checkpoint(dir_ + "/best_robust.safetensors", *model_, nullptr, nullptr, card_, nullptr, nullptr,
+                      best_robust_epoch_);
+    }
+    if (catastrophic_overfitting(robust_history_)) {
+      record["catastrophic_overfitting"] = true;
+      std::fprintf(
+          stderr,
+          "warning: catastrophic overfitting at epoch %lld: PGD accuracy fell to %.2f%% (best %.2f%% "
+          "at epoch %lld) while FGSM accuracy rose to %.2f%%. %s\n",
+          static_cast<long long>(epoch_ + 1), r.pgd, best_robust_, static_cast<long long>(best_robust_epoch_),
+          r.fgsm,
+          settings_.adv.stop_on_overfit
+              ? "Restoring the best robust weights and stopping (adv.stop_on_overfit)."
+              : "Use adv.kind=pgd or fgsm_rs, a smaller adv.alpha, or adv.stop_on_overfit=true.");
+      if (settings_.adv.stop_on_overfit) {
+        models::load_weights(*model_, models::load_checkpoint(dir_ + "/best_robust.safetensors"));
+        stopped_on_overfit_ = true;
+        total_steps_ = step_;  // the run is finished, with the restored weights
+      }
+    }
+  }
   history_.push_back(record);
   const bool best = metrics.top1() > best_accuracy_;
   if (best) best_accuracy_ = metrics.top1(), best_epoch_ = epoch_ + 1;
   last_eval_ = std::make_unique<ClassificationMetrics>(metrics);
+  if (stopped_on_overfit_) last_eval_.reset();  // the final report evaluates the restored weights
   ++epoch_;
   batch_ = 0;
   train_metrics_->reset();
@@ -622,6 +697,7 @@ void Run::end_epoch(double seconds, int64_t images) {
       record["train_acc"].get<double>(), metrics.loss(), metrics.top1(), metrics.top5(),
       ema_ ? (" | EMA acc " + num(record["ema_eval_acc"].get<double>(), 4) + "%").c_str() : "",
       best ? "  (best)" : "");
+  if (!robust_text.empty()) std::fprintf(stderr, "  %s\n", robust_text.substr(3).c_str());
 }
 
 // The training steps' arena (memory_plan.h) and the process's peak resident memory, for summary.json.
@@ -682,6 +758,8 @@ RunResult Run::execute() {
         mix = use_cutmix ? data::cutmix(images_view, cutmix, mix_rng)
                          : data::mixup(images_view, mixup, mix_rng);
       }
+      // Crafted outside the step's arena: the attack's passes are not the step's.
+      adversarial_->perturb(*model_, batch->images, batch->labels, seed, step_);
       {
         PlannedStep planned(step_memory);
         model_->zero_grad();
@@ -801,6 +879,15 @@ RunResult Run::execute() {
       {"memory", memory_summary(step_memory.stats())}};
   if (!history_.empty() && history_.back().contains("ema_eval_acc"))
     result.summary["ema_eval_acc"] = history_.back()["ema_eval_acc"];
+  if (!robust_history_.empty()) {
+    result.summary["adversarial"] = {{"kind", settings_.adv.kind},
+                                     {"eps", settings_.adv.eps},
+                                     {"held_out_images", robust_labels_.size()},
+                                     {"best_pgd_acc", best_robust_},
+                                     {"best_pgd_epoch", best_robust_epoch_},
+                                     {"last", robust_history_.back().to_json()},
+                                     {"stopped_on_overfit", stopped_on_overfit_}};
+  }
   io::write_text_atomically(dir_ + "/summary.json", result.summary.dump(2) + "\n");
   result.finished = true;
   std::printf("\nTrained %s for %lld epochs (%lld steps) in %s (%.0f img/s). Run directory: %s\n",
@@ -814,6 +901,18 @@ RunResult Run::execute() {
 }
 
 }  // namespace
+
+Config resolve_inputs(Config config) {
+  const Settings settings = settings_of(config);
+  const data::DataSources sources = open_sources(settings);
+  const int64_t side = training_size(settings.data, *sources.train, /*announce=*/false).first;
+  if (sources.train->fixed_size().first == 0) config["data"]["image_size"] = side;
+  config["data"]["train_transforms"] =
+      pipeline_specs(settings.data.train_transforms, true, sources.kind, side);
+  config["data"]["eval_transforms"] =
+      pipeline_specs(settings.data.eval_transforms, false, sources.kind, side);
+  return config;
+}
 
 std::string run_directory(const Config& config) {
   const Settings s = settings_of(config);

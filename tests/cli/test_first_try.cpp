@@ -38,7 +38,20 @@ TEST(FirstTryCli, AFolderOfSmallRgbPngsTrainsWithNoOtherFlag) {
       fs::create_directories(dir / "images" / classes[c]);
       data::write_png((dir / "images" / classes[c] / (std::to_string(i) + ".png")).string(), image);
     }
-  const auto out = run_cli("train --dataset folder:" + (dir / "images").string() + " --dir " + dir.string());
+  const std::string train_flags =
+      "train --dataset folder:" + (dir / "images").string() + " --dir " + dir.string();
+  // --print-config shows the size and transforms the run will use, resolved from the first image.
+  const auto printed = run_cli_streams(train_flags + " --print-config");
+  ASSERT_EQ(printed.status, 0) << printed.err;
+  const nlohmann::json plan = nlohmann::json::parse(printed.out);
+  EXPECT_EQ(plan["data"]["image_size"], 40);
+  EXPECT_EQ(
+      plan["data"]["train_transforms"],
+      nlohmann::json({"resize(40)", "center_crop(40)", "random_crop(40, padding=5)", "hflip", "normalize"}));
+  EXPECT_EQ(plan["data"]["eval_transforms"], nlohmann::json({"resize(40)", "center_crop(40)", "normalize"}));
+  EXPECT_NE(printed.err.find("training split's statistics"), std::string::npos) << printed.err;
+
+  const auto out = run_cli(train_flags);
   ASSERT_EQ(out.status, 0) << out.text;
   EXPECT_NE(out.text.find("holding out 10%"), std::string::npos) << out.text;
   EXPECT_NE(out.text.find("training at 40x40"), std::string::npos) << out.text;
@@ -50,6 +63,13 @@ TEST(FirstTryCli, AFolderOfSmallRgbPngsTrainsWithNoOtherFlag) {
   EXPECT_EQ(c.card.class_names, std::vector<std::string>({"cat", "dog", "fox"}));
   const nlohmann::json config = read_json(run / "config.json");
   EXPECT_EQ(config["optim"]["batch_size"], 32) << "saved, so that a resume takes the same steps";
+  // config.json holds the pipelines that ran, the normalisation bound to the measured statistics.
+  EXPECT_EQ(config["data"]["image_size"], 40);
+  ASSERT_EQ(config["data"]["train_transforms"].size(), 5u) << config["data"].dump();
+  EXPECT_EQ(config["data"]["train_transforms"][2], "random_crop(40, padding=5)");
+  EXPECT_EQ(config["data"]["train_transforms"][4].get<std::string>().rfind("normalize(mean=", 0), 0u)
+      << config["data"].dump();
+  EXPECT_EQ(config["data"]["eval_transforms"][2], config["data"]["train_transforms"][4]);
   EXPECT_EQ(read_json(run / "summary.json")["final_set"], "validation");
   // TensorBoard's view: an accuracy per epoch and the confusion matrix as a PNG.
   std::ifstream event_file(run / train::kEventFileName, std::ios::binary);

@@ -97,11 +97,13 @@ TEST_F(Attacks, StayInTheBallAndTheBox) {
 
 TEST_F(Attacks, AreDeterministicWithoutARandomStartAndAcrossThreadCounts) {
   const robust::AttackOptions o{.attack = robust::Attack::pgd, .eps = 0.03, .steps = 3};
+  const int threads = num_threads();  // CTest runs each test with one thread (OMP_NUM_THREADS=1)
+  set_num_threads(2);
   const Tensor a = robust::attack(*pixel_, x_, labels_, o).adversarial;
   const Tensor b = robust::attack(*pixel_, x_, labels_, o).adversarial;
   set_num_threads(1);
   const Tensor c = robust::attack(*pixel_, x_, labels_, o).adversarial;
-  set_num_threads(0);
+  set_num_threads(threads);
   EXPECT_EQ(resnet::testing::max_rel_error(a, b), 0.0);
   EXPECT_EQ(resnet::testing::max_rel_error(a, c), 0.0);
   // A random start is a function of the seed and the image's index, not of the batch it came in.

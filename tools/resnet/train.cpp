@@ -63,7 +63,17 @@ int run_train(const TrainOptions& o) {
   for (const auto& assignment : o.set) train::set_config_value(config, assignment);
   train::validate_config(config);
   if (o.print_config) {
-    std::printf("%s\n", config.dump(2).c_str());
+    // The data set is opened (not measured) so that the image size and the transforms shown are the ones
+    // that will run.
+    const train::Config resolved = train::resolve_inputs(config);
+    std::printf("%s\n", resolved.dump(2).c_str());
+    bool bare_normalize = false;
+    for (const char* key : {"train_transforms", "eval_transforms"})
+      for (const auto& spec : resolved["data"][key]) bare_normalize |= spec == "normalize";
+    if (bare_normalize)
+      std::fprintf(stderr,
+                   "note: \"normalize\" takes data.mean and data.std, or when they are unset the init_from "
+                   "weights' normalisation or the training split's statistics, measured at start\n");
     return 0;
   }
   return train::train(config).exit_code;
@@ -111,7 +121,8 @@ void add_train_command(CLI::App& app) {
   cmd->add_flag("--allow-thread-change", o->allow_thread_change,
                 "With --resume: accept another thread count than the run's (the result then differs in "
                 "the last bits from an uninterrupted run)");
-  cmd->add_flag("--print-config", o->print_config, "Print the resolved config as JSON and exit");
+  cmd->add_flag("--print-config", o->print_config,
+                "Print the resolved config as JSON (the image size and transforms that will run) and exit");
   cmd->callback([o] { exit_status() = run_train(*o); });
 }
 

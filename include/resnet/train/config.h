@@ -75,12 +75,20 @@ struct RunSettings {
           eval_every_steps = 0;
   bool plots = true;
 };
+// Adversarial training (train/adversarial.h). kind: none | pgd | fgsm_rs | fgsm.
+struct AdvSettings {
+  std::string kind;
+  double eps = 0, alpha = 0;
+  int64_t steps = 0, eval_images = 0, eval_steps = 0;
+  bool stop_on_overfit = false;
+};
 struct Settings {
   ModelSettings model;
   DataSettings data;
   OptimSettings optim;
   ScheduleSettings schedule;
   RunSettings run;
+  AdvSettings adv;
 };
 
 // validate_config, then every value as its type. Throws UserError as validate_config does.

@@ -50,6 +50,15 @@ RunResult resume(const std::string& run_dir, const Config& overrides = nullptr,
 // The directory a config trains into.
 std::string run_directory(const Config& config);
 
+// `config` (validated) as a run resolves it before its first step, from the training split: data.image_size
+// is the side images are trained at (for image files of any size, the first image's side when it is at most
+// data::kLargestSmallImage, else 224), and data.train_transforms / data.eval_transforms hold the pipelines
+// that will run (an empty "auto" list replaced by the data set's recipe, data/presets.h). The data set is
+// opened, not measured: a bare "normalize" stays bare, and the run binds it at start to data.mean/data.std,
+// the init_from weights' normalisation or the training split's statistics. What `train --print-config`
+// prints; a run's config.json holds the same with the normalisation bound.
+Config resolve_inputs(Config config);
+
 // Asks a running train()/resume() to stop at the next step boundary (what SIGINT does); for tests.
 void request_stop();
 
