@@ -2,12 +2,16 @@
 // named) for bad methods, layers, targets and counts.
 #include <gtest/gtest.h>
 
+#include <cmath>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 
 #include "cli/scripting_util.h"
 #include "cli_util.h"
 #include "resnet/io/safetensors.h"
+#include "resnet/models/checkpoint.h"
+#include "resnet/nn/state_dict.h"
 
 using namespace resnet;
 using namespace resnet::testing;
@@ -70,6 +74,50 @@ TEST_F(ExplainCli, OneMethodOnARawTensorWithTheEngine) {
   EXPECT_EQ(f.at("attribution").shape(), (Shape{2, 28, 28}));
   EXPECT_EQ(f.at("cam").shape(), (Shape{2, 14, 14}));
   EXPECT_NE(r.text.find("\"engine\": \"fp32\""), std::string::npos) << r.text;
+}
+
+TEST_F(ExplainCli, BareWeightsExplainAsTheirCheckpointDoes) {
+  const models::Checkpoint c = models::load_checkpoint(checkpoint_);
+  auto model = models::model_from_checkpoint(c);
+  const std::string weights = dir_ + "/bare.safetensors", input = dir_ + "/bare_input.safetensors";
+  io::save_safetensors(weights, nn::state_dict(*model));
+  Tensor x = Tensor::empty({2, 1, 28, 28});
+  for (int64_t e = 0; e < x.numel(); ++e) x.data<float>()[e] = static_cast<float>(std::cos(0.02 * e));
+  io::save_safetensors(input, {{"input", x}});
+  std::string normalisation;
+  for (const auto* values : {&c.card.preprocessing.mean, &c.card.preprocessing.std}) {
+    normalisation += values == &c.card.preprocessing.mean ? " --mean " : " --std ";
+    for (double v : *values) normalisation += std::to_string(v) + ",";
+    normalisation.pop_back();
+  }
+  const std::string common = " --input " + input + " --method saliency,ig --steps 4 --quiet --out " + dir_;
+  const auto a = run_cli("explain --checkpoint " + checkpoint_ + common + "/from_checkpoint");
+  ASSERT_EQ(a.status, 0) << a.text;
+  const auto b = run_cli("explain --model resnet20 --classes 10 --weights " + weights + normalisation +
+                         common + "/from_weights");
+  ASSERT_EQ(b.status, 0) << b.text;
+  const io::TensorFile fa = io::load_safetensors(dir_ + "/from_checkpoint/attributions.safetensors"),
+                       fb = io::load_safetensors(dir_ + "/from_weights/attributions.safetensors");
+  for (const char* name : {"attribution.saliency", "attribution.integrated-gradients", "logits"}) {
+    const Tensor &ta = fa.at(name), &tb = fb.at(name);
+    ASSERT_EQ(ta.shape(), tb.shape()) << name;
+    EXPECT_EQ(std::memcmp(ta.raw(), tb.raw(), ta.nbytes()), 0) << name << " differs";
+  }
+  // Bare weights need the tensor input and, for int8, a calibration; one network source at a time.
+  const std::pair<std::string, std::string> refused[] = {
+      {"explain --model resnet20 --weights " + weights + " --index 0",
+       "--model needs --weights W and --input"},
+      {"explain --model resnet20 --weights " + weights + " --input " + input + " --engine int8",
+       "needs --calibration"},
+      {"explain --checkpoint " + checkpoint_ + " --model resnet20 --weights " + weights + " --input " + input,
+       "give --checkpoint RUN, or bare weights"},
+      {"explain --model resnet21 --weights " + weights + " --input " + input, "--model"},
+  };
+  for (const auto& [args, expected] : refused) {
+    const auto r = run_cli(args + " --out " + dir_ + "/refused_bare");
+    EXPECT_EQ(r.status, 2) << args << "\n" << r.text;
+    EXPECT_NE(r.text.find(expected), std::string::npos) << args << "\n" << r.text;
+  }
 }
 
 TEST_F(ExplainCli, Refusals) {

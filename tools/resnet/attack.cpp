@@ -129,8 +129,7 @@ void run_attack(const AttackCliOptions& o) {
       throw UserError("--weights '" + o.weights +
                       "' carries no normalisation: give --mean and --std (--mean 0 --std 1 for none)");
     const io::TensorFile input = io::load_safetensors(o.input);
-    model = models::create_model(o.model, o.classes, input.at("input").size(1));
-    nn::load_state_dict(*model, io::load_safetensors(o.weights));
+    model = model_from_weights(o.model, o.weights, o.classes, input.at("input").size(1));
   }
   model->eval();
   robust::PixelModel target(*model, mean, std);

@@ -40,4 +40,10 @@ std::unique_ptr<data::DataLoader> checkpoint_loader(const models::Checkpoint& c,
 void check_model_flag(const std::string& name, const std::string& flag = "--model");
 void check_dataset_flag(const std::string& spec, const std::string& flag = "--dataset");
 
+// Bare weights (safetensors with torchvision names, no card) on the architecture a command line names,
+// as forward, export, attack and explain take them (--model M --weights W): the network in eval mode.
+// classes 0: the model's; in_channels: of the input.
+std::unique_ptr<models::ResNet> model_from_weights(const std::string& model, const std::string& weights,
+                                                   int64_t classes, int64_t in_channels);
+
 }  // namespace resnet::cli

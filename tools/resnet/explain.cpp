@@ -33,9 +33,12 @@ namespace fs = std::filesystem;
 using explain::Method;
 
 struct ExplainOptions {
-  std::string checkpoint, dataset, input, out, layer, target = "predicted", rule = "gauss-legendre";
+  std::string checkpoint, model, weights, dataset, input, out, layer, target = "predicted",
+                                                                      rule = "gauss-legendre";
   std::string baseline = "black", engine, calibration;
   std::vector<std::string> methods{"grad-cam"}, inputs, indices;
+  std::vector<double> mean, std;
+  int64_t classes = 0;
   int64_t steps = 32, samples = 32, window = 4, stride = 2, chunk = 16;
   double sigma = 0.15, fill = 0.0, blur_sigma = 0;
   uint64_t seed = 0;
@@ -155,23 +158,52 @@ void run_explain(const ExplainOptions& o) {
   const bool from_tensor = !o.input.empty();
   if (from_tensor && (!o.inputs.empty() || !o.indices.empty()))
     throw UserError("--input takes a tensor file instead of images: give either --input or images/--index");
+  const bool bare = !o.model.empty();
+  if (bare == !o.checkpoint.empty())
+    throw UserError(
+        "give --checkpoint RUN, or bare weights: --model M --weights W with --input X.safetensors");
+  if (bare && (o.weights.empty() || !from_tensor))
+    throw UserError(
+        "--model needs --weights W and --input X.safetensors (bare weights carry no "
+        "preprocessing for image files)");
+  if (o.mean.size() != o.std.size())
+    throw UserError("--mean and --std go together, with one value per channel (or one for all)");
+  for (double s : o.std)
+    if (!(s > 0)) throw UserError("--std values must be > 0");
+  if (bare && precision == infer::Precision::int8 && o.calibration.empty())
+    throw UserError(
+        "--engine int8 with bare weights needs --calibration FILE (`resnet quantize` writes one "
+        "for a checkpoint)");
+  if (bare) check_model_flag(o.model);
   set_num_threads(o.threads);
 
-  const models::Checkpoint c = models::load_checkpoint(o.checkpoint);
-  auto model = models::model_from_checkpoint(c, o.ema);
+  // The network: a checkpoint with its card, or bare weights on a named architecture (no card: class
+  // names, normalisation and calibration are what the flags give).
+  models::Checkpoint c;
+  std::unique_ptr<models::ResNet> model;
+  io::TensorFile input_file;
+  if (from_tensor) input_file = io::load_safetensors(o.input);
+  if (bare) {
+    const Tensor* t = input_file.find("input");
+    model = model_from_weights(o.model, o.weights, o.classes, t && t->ndim() == 4 ? t->size(1) : 3);
+    c.card = {.model = o.model};
+  } else {
+    c = models::load_checkpoint(o.checkpoint);
+    model = models::model_from_checkpoint(c, o.ema);
+  }
+  const std::string source = bare ? o.weights : c.path();
   const std::string layer = explain::resolve_layer(model->architecture(), o.layer);
   const auto& card = c.card;
-  const bool normalisation_known = !card.preprocessing.mean.empty() && !card.preprocessing.std.empty();
-  const std::vector<float> mean = per_channel(card.preprocessing.mean, 0.0),
-                           std = per_channel(card.preprocessing.std, 1.0);
+  const std::vector<double>& mean_values = o.mean.empty() ? card.preprocessing.mean : o.mean;
+  const std::vector<double>& std_values = o.std.empty() ? card.preprocessing.std : o.std;
+  const bool normalisation_known = !mean_values.empty() && !std_values.empty();
+  const std::vector<float> mean = per_channel(mean_values, 0.0), std = per_channel(std_values, 1.0);
 
   // The input: a tensor as `forward` takes it, or images through the card's preprocessing.
   Tensor x;
   std::vector<std::string> names;
   std::vector<int64_t> truth;
-  io::TensorFile input_file;
   if (from_tensor) {
-    input_file = io::load_safetensors(o.input);
     const Tensor& t = input_file.at("input");
     if (t.ndim() != 4 || t.dtype() != DType::f32 || t.size(1) != model->spec().in_channels)
       throw UserError("'" + o.input + "': tensor 'input' must be f32 [N, " +
@@ -363,7 +395,7 @@ void run_explain(const ExplainOptions& o) {
   for (int64_t i = 0; i < n; ++i) target_tensor.data<int64_t>()[i] = targets[i];
   tensors.emplace_back("target", target_tensor);
   io::save_safetensors((fs::path(o.out) / "attributions.safetensors").string(), tensors,
-                       {{"format", "resnet.cpp explain 1"}, {"checkpoint", c.path()}, {"layer", layer}});
+                       {{"format", "resnet.cpp explain 1"}, {"checkpoint", source}, {"layer", layer}});
 
   // Per image: the original beside each method's map, in one row.
   auto class_name = [&](int64_t k) {
@@ -424,7 +456,7 @@ void run_explain(const ExplainOptions& o) {
   }
   nlohmann::json method_names = nlohmann::json::array();
   for (Method m : methods) method_names.push_back(explain::method_name(m));
-  nlohmann::json summary = {{"checkpoint", c.path()},
+  nlohmann::json summary = {{"checkpoint", source},
                             {"model", card.model},
                             {"methods", method_names},
                             {"layer", layer},
@@ -459,8 +491,14 @@ void add_explain_command(CLI::App& app) {
   auto* cmd = app.add_subcommand(
       "explain",
       "Attribution maps (saliency, Grad-CAM, integrated gradients, …) of a checkpoint's decisions");
-  cmd->add_option("--checkpoint", o->checkpoint, "Run directory (its best.safetensors) or checkpoint file")
-      ->required();
+  cmd->add_option("--checkpoint", o->checkpoint, "Run directory (its best.safetensors) or checkpoint file");
+  cmd->add_option("--model", o->model,
+                  "Bare weights: the model name (see `resnet models`), with --weights, --input");
+  cmd->add_option("--weights", o->weights, "Bare weights: safetensors with torchvision names");
+  cmd->add_option("--classes", o->classes, "Bare weights: number of classes (default: the model's)");
+  add_list_option(cmd, "--mean", o->mean,
+                  "Normalisation mean per channel (default: the card's; baselines, pictures)");
+  add_list_option(cmd, "--std", o->std, "Normalisation std per channel (default: the card's)");
   cmd->add_option("inputs", o->inputs, "Image files or directories of images");
   add_list_option(cmd, "--index", o->indices, "Test-set images of the data set: 3, 0-7, 1,5,9");
   cmd->add_option("--dataset", o->dataset, "Data set --index reads (default: the checkpoint's)");

@@ -39,11 +39,8 @@ void run_export(const ExportCommand& o) {
   std::unique_ptr<models::ResNet> model;
   models::ModelCard card;
   if (!o.model.empty()) {
-    check_model_flag(o.model);
     // Bare weights: the architecture comes from the command line, as for `resnet forward --weights`.
-    model = models::create_model(o.model, o.classes, o.in_channels > 0 ? o.in_channels : 3);
-    nn::load_state_dict(*model, io::load_safetensors(o.checkpoint));
-    model->eval();
+    model = model_from_weights(o.model, o.checkpoint, o.classes, o.in_channels > 0 ? o.in_channels : 3);
     card = {
         .model = o.model, .num_classes = model->spec().num_classes, .in_channels = model->spec().in_channels};
     card.provenance = {.source_file = o.checkpoint, .source_format = "safetensors"};

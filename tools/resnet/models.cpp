@@ -106,12 +106,11 @@ void run_forward(const ForwardOptions& o) {
                     ": give finite values (or --allow-nonfinite to run it anyway)");
   io::set_allow_nonfinite_weights(o.allow_nonfinite);
   const int64_t channels = o.in_channels > 0 ? o.in_channels : input.size(1);
-  auto model = models::create_model(o.model, o.classes, channels);
-  models::check_inference_fits(model->spec(), input.size(0), input.size(1), input.size(2), input.size(3),
-                               "the forward of '" + o.input + "' through " + o.model,
-                               "split the input into smaller batches");
-  nn::load_state_dict(*model, io::load_safetensors(o.weights));
-  model->eval();
+  models::check_inference_fits(
+      models::model_spec(o.model, {.num_classes = o.classes, .in_channels = channels}), input.size(0),
+      input.size(1), input.size(2), input.size(3), "the forward of '" + o.input + "' through " + o.model,
+      "split the input into smaller batches");
+  auto model = model_from_weights(o.model, o.weights, o.classes, channels);
   const Tensor& logits = model->forward(input);
   io::save_safetensors(o.output, {{"output", logits}}, {{"model", o.model}});
   std::printf("wrote %s: output %s\n", o.output.c_str(), logits.shape().str().c_str());
