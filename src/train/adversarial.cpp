@@ -94,6 +94,14 @@ RobustAccuracy robust_accuracy(models::ResNet& model, const Tensor& x01, const s
   return {clean * scale, fgsm * scale, pgd * scale};
 }
 
+std::vector<RobustAccuracy> robust_records(const nlohmann::json& history) {
+  std::vector<RobustAccuracy> records;
+  for (const auto& r : history)
+    if (r.contains("pgd_acc"))
+      records.push_back({r.at("robust_clean_acc"), r.at("fgsm_acc"), r.at("pgd_acc")});
+  return records;
+}
+
 bool catastrophic_overfitting(const std::vector<RobustAccuracy>& history) {
   if (history.size() < 2) return false;
   const RobustAccuracy& last = history.back();

@@ -216,7 +216,6 @@ class Run {
   std::unique_ptr<AdversarialExamples> adversarial_;
   Tensor robust_images_;  // [N, C, H, W] in [0, 1]
   std::vector<int64_t> robust_labels_;
-  std::vector<RobustAccuracy> robust_history_;
   double best_robust_ = -1;
   int64_t best_robust_epoch_ = -1;
   bool stopped_on_overfit_ = false;
@@ -446,9 +445,6 @@ Run::Run(Config config, std::string dir, const models::Checkpoint* resume_from)
     best_robust_ = s.value("best_robust", -1.0);
     best_robust_epoch_ = s.value("best_robust_epoch", int64_t{-1});
     stopped_on_overfit_ = s.value("stopped_on_overfit", false);
-    for (const json& r : history_)
-      if (r.contains("pgd_acc"))
-        robust_history_.push_back({r.at("robust_clean_acc"), r.at("fgsm_acc"), r.at("pgd_acc")});
   }
 
   std::fprintf(
@@ -646,8 +642,9 @@ void Run::end_epoch(double seconds, int64_t images) {
         *model_, robust_images_, robust_labels_, card_.preprocessing.mean, card_.preprocessing.std,
         settings_.adv.eps, settings_.adv.eval_steps, settings_.run.eval_batch_size);
     record.update(r.to_json());
-    robust_history_.push_back(r);
-    robust_text = " | held-out " + std::to_string(robust_labels_.size()) + ": clean " + num(r.clean, 4) +
+    std::vector<RobustAccuracy> robust_history = robust_records(history_);
+    robust_history.push_back(r);
+    robust_text = "held-out " + std::to_string(robust_labels_.size()) + ": clean " + num(r.clean, 4) +
                   "% FGSM " + num(r.fgsm, 4) + "% PGD-" + std::to_string(settings_.adv.eval_steps) + " " +
                   num(r.pgd, 4) + "%";
     if (r.pgd > best_robust_) {
@@ -655,7 +652,7 @@ void Run::end_epoch(double seconds, int64_t images) {
       save_checkpoint(dir_ + "/best_robust.safetensors", *model_, nullptr, nullptr, card_, nullptr, nullptr,
                       best_robust_epoch_);
     }
-    if (catastrophic_overfitting(robust_history_)) {
+    if (catastrophic_overfitting(robust_history)) {
       record["catastrophic_overfitting"] = true;
       std::fprintf(
           stderr,
@@ -697,7 +694,7 @@ void Run::end_epoch(double seconds, int64_t images) {
       record["train_acc"].get<double>(), metrics.loss(), metrics.top1(), metrics.top5(),
       ema_ ? (" | EMA acc " + num(record["ema_eval_acc"].get<double>(), 4) + "%").c_str() : "",
       best ? "  (best)" : "");
-  if (!robust_text.empty()) std::fprintf(stderr, "  %s\n", robust_text.substr(3).c_str());
+  if (!robust_text.empty()) std::fprintf(stderr, "  %s\n", robust_text.c_str());
 }
 
 // The training steps' arena (memory_plan.h) and the process's peak resident memory, for summary.json.
@@ -879,13 +876,13 @@ RunResult Run::execute() {
       {"memory", memory_summary(step_memory.stats())}};
   if (!history_.empty() && history_.back().contains("ema_eval_acc"))
     result.summary["ema_eval_acc"] = history_.back()["ema_eval_acc"];
-  if (!robust_history_.empty()) {
+  if (const std::vector<RobustAccuracy> robust = robust_records(history_); !robust.empty()) {
     result.summary["adversarial"] = {{"kind", settings_.adv.kind},
                                      {"eps", settings_.adv.eps},
                                      {"held_out_images", robust_labels_.size()},
                                      {"best_pgd_acc", best_robust_},
                                      {"best_pgd_epoch", best_robust_epoch_},
-                                     {"last", robust_history_.back().to_json()},
+                                     {"last", robust.back().to_json()},
                                      {"stopped_on_overfit", stopped_on_overfit_}};
   }
   io::write_text_atomically(dir_ + "/summary.json", result.summary.dump(2) + "\n");

@@ -51,6 +51,8 @@ struct RobustAccuracy {
     return {{"robust_clean_acc", clean}, {"fgsm_acc", fgsm}, {"pgd_acc", pgd}};
   }
 };
+// The records of a run's per-epoch history (metrics.jsonl's records) that hold a robust accuracy, in order.
+std::vector<RobustAccuracy> robust_records(const nlohmann::json& history);
 RobustAccuracy robust_accuracy(models::ResNet& model, const Tensor& x01, const std::vector<int64_t>& labels,
                                const std::vector<double>& mean, const std::vector<double>& std, double eps,
                                int64_t steps, int64_t batch_size);
